@@ -1,0 +1,1461 @@
+/* arena.h - arena (region), stack and scratch allocators for C and C++.
+
+   Objects allocated from an Arena share one lifetime: allocate many with a
+   pointer bump, free them all at once with arena_reset or arena_release.
+   No per-object free means no leak from a forgotten free, no double free,
+   and cleanups registered with arena_defer run when the memory goes.
+
+   Do this in exactly one C or C++ file:
+       #define ARENA_IMPLEMENTATION
+       #include "arena.h"
+   and just include "arena.h" everywhere else.
+
+   QUICK START
+       Arena a = {0};                          // C++: Arena a = {};
+       Node *n = arena_new(&a, Node);          // zeroed, aligned
+       char *s = arena_sprintf(&a, "%s#%d", name, id);
+       ArenaMark m = arena_mark(&a);
+       ... temporary allocations ...
+       arena_rewind(&a, m);                    // frees everything since m
+       arena_reset(&a);                        // frees all, keeps the memory
+       arena_release(&a);                      // gives the memory back
+
+   WHAT IS IN HERE
+       Arena        bump allocator over blocks from a source: malloc (default),
+                    reserved virtual memory (arena_init_virtual), a caller's
+                    buffer (arena_init_buffer) or caller callbacks (ArenaSource)
+       marks        arena_mark / arena_rewind, arena_temp_begin / _end
+       scratch      arena_scratch_begin: per-thread temporary arenas
+       cleanups     arena_defer: destructors run on rewind, reset, release
+       arrays       ArenaArray(T) + arena_array_push: grow in place
+       ArenaStack   LIFO allocator that refuses a misordered pop
+       errors       every failure calls the handler set with
+                    arena_set_error_handler once, then returns NULL/false
+
+   CONFIGURATION (define before including; the ones that matter for the
+   implementation must be the same in every file that includes arena.h)
+       ARENA_ASSERT(x)           internal sanity checks (default: assert)
+       ARENA_MALLOC(size)        default source: both or neither
+       ARENA_FREE(ptr)             (default: malloc and free)
+       ARENA_NO_MALLOC           no default source at all (freestanding):
+                                 only buffers, virtual memory and callbacks
+       ARENA_BLOCK_SIZE          first block, in bytes (default 64 KiB)
+       ARENA_MAX_BLOCK_SIZE      growth stops doubling here (default 64 MiB)
+       ARENA_KEEP_BYTES          most memory arena_reset keeps (default 64 MiB)
+       ARENA_VIRTUAL_RESERVE     default reservation (64 GiB; 1 GiB on 32-bit)
+       ARENA_MIN_ALIGN           alignment of every allocation (default 16,
+                                 at least alignof(max_align_t))
+       ARENA_SCRATCH_COUNT       scratch arenas per thread (default 2)
+       ARENA_NO_THREADS          scratch arenas are global, not per thread
+       ARENA_THREAD_LOCAL        the thread-local storage keyword to use
+       ARENA_NO_SPRINTF          no arena_sprintf, no stb_sprintf dependency
+       ARENA_STB_SPRINTF_EXTERN  you link stb_sprintf yourself (-lstb, or your
+                                 own STB_SPRINTF_IMPLEMENTATION); otherwise the
+                                 implementation compiles a private static copy
+                                 of <stb/stb_sprintf.h>
+       ARENA_VALGRIND            tell memcheck what is handed out (client
+                                 requests; needs <valgrind/memcheck.h>)
+       ARENA_DEBUG_FILL 0/1      fill handed-out memory with 0xCD and freed
+                                 memory with 0xDD (default: on unless NDEBUG)
+       ARENA_LOG(msg)            where misuse is printed without a handler
+                                 (default: fputs to stderr)
+       ARENA_STATIC              make the implementation static to its file
+   Under AddressSanitizer every byte not handed out is poisoned and each
+   allocation is followed by a 16-byte redzone.
+
+   LICENSE: MIT (see the end of this file).
+*/
+#ifndef ARENA_H
+#define ARENA_H
+
+/* The implementation maps anonymous memory, which strict -std=c99 hides:
+   this only helps when arena.h comes before any system header in the file
+   that defines ARENA_IMPLEMENTATION (otherwise define _DEFAULT_SOURCE). */
+#if defined(ARENA_IMPLEMENTATION) && !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <string.h>
+#ifndef __cplusplus
+#include <stdbool.h>
+#endif
+
+#ifdef ARENA_STATIC
+#define ARENA_DEF static
+#elif defined(__cplusplus)
+#define ARENA_DEF extern "C"
+#else
+#define ARENA_DEF extern
+#endif
+
+#ifndef ARENA_MIN_ALIGN
+#define ARENA_MIN_ALIGN 16
+#endif
+#ifndef ARENA_BLOCK_SIZE
+#define ARENA_BLOCK_SIZE ((size_t)64 << 10)
+#endif
+#ifndef ARENA_MAX_BLOCK_SIZE
+#define ARENA_MAX_BLOCK_SIZE ((size_t)64 << 20)
+#endif
+#ifndef ARENA_KEEP_BYTES
+#define ARENA_KEEP_BYTES ((size_t)64 << 20)
+#endif
+#ifndef ARENA_SCRATCH_COUNT
+#define ARENA_SCRATCH_COUNT 2
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ARENA__LIKELY(x) __builtin_expect(!!(x), 1)
+#define ARENA_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ARENA__LIKELY(x) (x)
+#define ARENA_PRINTF(f, a)
+#endif
+
+#if defined(__cplusplus)
+#define ARENA_ALIGNOF(T) alignof(T)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define ARENA_ALIGNOF(T) _Alignof(T)
+#elif defined(__GNUC__) || defined(__clang__)
+#define ARENA_ALIGNOF(T) __alignof__(T)
+#else
+#define ARENA_ALIGNOF(T) offsetof(struct { char c_; T t_; }, t_)
+#endif
+
+/* Sanitizer builds take the out-of-line path for every allocation so that
+   each one gets its redzone, its poisoning and its fill pattern. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA__ASAN 1
+#endif
+#endif
+#ifndef ARENA__ASAN
+#define ARENA__ASAN 0
+#endif
+#ifndef ARENA_DEBUG_FILL
+#ifdef NDEBUG
+#define ARENA_DEBUG_FILL 0
+#else
+#define ARENA_DEBUG_FILL 1
+#endif
+#endif
+#if ARENA__ASAN || defined(ARENA_VALGRIND) || ARENA_DEBUG_FILL
+#define ARENA__CHECKED 1
+#else
+#define ARENA__CHECKED 0
+#endif
+#if ARENA__ASAN
+#define ARENA__REDZONE ((size_t)16)
+#else
+#define ARENA__REDZONE ((size_t)0)
+#endif
+
+/* ---- errors ---------------------------------------------------------- */
+
+typedef enum ArenaError {
+    ARENA_OK = 0,
+    ARENA_ERR_OOM,       /* the source (or the buffer, or the cap) is out */
+    ARENA_ERR_OVERFLOW,  /* a size computation does not fit in size_t */
+    ARENA_ERR_ALIGN,     /* alignment not a power of two, misaligned buffer */
+    ARENA_ERR_MISUSE     /* a call the API forbids; nothing was changed */
+} ArenaError;
+
+typedef void (*ArenaErrorFn)(ArenaError err, const char *msg, void *ctx);
+
+/* Sets the process-wide handler (NULL: the default) and returns the old one.
+   Without a handler allocation failures are quiet and misuse is printed. */
+ARENA_DEF ArenaErrorFn arena_set_error_handler(ArenaErrorFn fn, void *ctx);
+ARENA_DEF const char *arena_error_name(ArenaError err);
+
+/* ---- the arena -------------------------------------------------------- */
+
+/* Where blocks come from. grab returns size bytes aligned for any type, or
+   NULL; drop gets every grabbed block back once, with its size. */
+typedef struct ArenaSource {
+    void *(*grab)(void *ctx, size_t size);
+    void (*drop)(void *ctx, void *block, size_t size);
+    void *ctx;
+} ArenaSource;
+
+typedef struct ArenaOptions {
+    size_t block_size;      /* size of the first block (ARENA_BLOCK_SIZE) */
+    size_t max_block_size;  /* growth stops doubling here */
+    size_t max_bytes;       /* cap on bytes held from the source; 0 = none */
+    size_t keep_bytes;      /* most that arena_reset keeps */
+    ArenaSource source;     /* all zero: malloc */
+} ArenaOptions;
+
+typedef struct ArenaBlock ArenaBlock;   /* internal */
+typedef struct ArenaDefer ArenaDefer;   /* internal */
+
+typedef struct Arena {
+    char *cur, *end;        /* the bump range of the newest block */
+    ArenaBlock *block;      /* newest block; older ones chain behind */
+    ArenaBlock *spare;      /* a block kept by rewind for the next growth */
+    ArenaDefer *defers;     /* cleanups, newest first */
+    size_t next_size;       /* bytes of the next block to grab */
+    size_t bytes_held, peak_used, grab_count, block_count;
+    size_t epoch;           /* bumped by reset and release: old marks die */
+    ArenaOptions opt;       /* as given; zero fields mean defaults */
+    int kind;               /* internal: where blocks come from */
+} Arena;
+
+typedef struct ArenaMark {
+    const Arena *arena;
+    size_t pos, epoch;
+} ArenaMark;
+
+typedef struct ArenaTemp {
+    Arena *arena;
+    ArenaMark mark;
+} ArenaTemp;
+
+typedef struct ArenaStats {
+    size_t bytes_used;   /* handed out, with alignment padding */
+    size_t bytes_held;   /* held from the source (buffer: its size;
+                            virtual: committed) */
+    size_t peak_used;    /* the most bytes_used has been */
+    size_t block_count;  /* blocks held now */
+    size_t grab_count;   /* calls made to the source, ever (virtual: commits) */
+} ArenaStats;
+
+ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt);
+ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size);
+ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve);
+
+static inline void *arena_alloc(Arena *a, size_t size);
+static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align);
+ARENA_DEF void *arena_calloc(Arena *a, size_t count, size_t size);
+ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size,
+                                     size_t align);
+ARENA_DEF void *arena_realloc(Arena *a, void *p, size_t old_size,
+                              size_t new_size);
+ARENA_DEF char *arena_strdup(Arena *a, const char *s);
+ARENA_DEF char *arena_strndup(Arena *a, const char *s, size_t n);
+ARENA_DEF void *arena_memdup(Arena *a, const void *p, size_t n);
+#ifndef ARENA_NO_SPRINTF
+ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) ARENA_PRINTF(2, 3);
+ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap);
+#endif
+
+#define arena_new(a, T) \
+    ((T *)arena_calloc_aligned((a), 1, sizeof(T), ARENA_ALIGNOF(T)))
+#define arena_new_array(a, T, n) \
+    ((T *)arena_calloc_aligned((a), (n), sizeof(T), ARENA_ALIGNOF(T)))
+
+ARENA_DEF ArenaMark arena_mark(const Arena *a);
+ARENA_DEF void arena_rewind(Arena *a, ArenaMark m);
+ARENA_DEF ArenaTemp arena_temp_begin(Arena *a);
+ARENA_DEF void arena_temp_end(ArenaTemp t);
+
+/* A scratch arena of this thread that is not `conflict` (pass the arena
+   your caller allocates its results in). End it with arena_temp_end. */
+ARENA_DEF ArenaTemp arena_scratch_begin(const Arena *conflict);
+/* Gives back this thread's scratch memory now (thread exit does it too). */
+ARENA_DEF void arena_scratch_release(void);
+
+ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx);
+ARENA_DEF void arena_reset(Arena *a);
+ARENA_DEF void arena_release(Arena *a);
+ARENA_DEF ArenaStats arena_stats(const Arena *a);
+
+/* ---- growable arrays ---------------------------------------------------
+
+       ArenaArray(Token) toks = {0};
+       if (!arena_array_push(&a, &toks, tok)) ...;   // toks.items[toks.count-1]
+
+   The array grows in place while it is the arena's newest allocation, and
+   is copied (old copy left in the arena) otherwise. */
+#define ArenaArray(T) struct { T *items; size_t count, cap; }
+#define arena_array_reserve(a, arr, n) \
+    ((size_t)(n) <= (arr)->cap - (arr)->count || \
+     arena__array_grow((a), &(arr)->items, &(arr)->cap, (arr)->count, (n), \
+                       sizeof *(arr)->items, ARENA__ALIGNOF_EXPR(*(arr)->items)))
+#define arena_array_push(a, arr, v) \
+    (arena_array_reserve((a), (arr), 1) \
+         ? ((arr)->items[(arr)->count++] = (v), true) : false)
+#define arena_array_pop(arr) ((arr)->items[--(arr)->count])
+
+#if defined(__cplusplus)
+#define ARENA__ALIGNOF_EXPR(e) alignof(decltype(e))
+#elif defined(__GNUC__) || defined(__clang__)
+#define ARENA__ALIGNOF_EXPR(e) __alignof__(e)
+#else
+#define ARENA__ALIGNOF_EXPR(e) ARENA_MIN_ALIGN
+#endif
+
+ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap,
+                                 size_t count, size_t extra, size_t elem,
+                                 size_t align);
+
+/* ---- the stack allocator ------------------------------------------------ */
+
+typedef struct ArenaStack {
+    Arena arena;
+    void *top;          /* the newest live push */
+    void *top_header;   /* internal: its bookkeeping */
+    size_t depth;       /* live pushes */
+} ArenaStack;
+
+ARENA_DEF void arena_stack_init(ArenaStack *s, const ArenaOptions *opt);
+ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size);
+ARENA_DEF void *arena_stack_push(ArenaStack *s, size_t size);
+ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size,
+                                         size_t align);
+ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p);
+ARENA_DEF void arena_stack_reset(ArenaStack *s);
+ARENA_DEF void arena_stack_release(ArenaStack *s);
+
+/* ---- internals shared with pool.h (not API) ----------------------------- */
+
+ARENA_DEF void arena__report(ArenaError err, const char *msg);
+ARENA_DEF void arena__hand_out(void *p, size_t n);   /* unpoison (+ fill) */
+ARENA_DEF void arena__take_back(void *p, size_t n);  /* (fill +) poison */
+
+/* ---- the fast path -------------------------------------------------------
+   Every block's data starts and ends on ARENA_MIN_ALIGN, so rounding a size
+   up never passes the end. Size 0 and every failure go out of line. */
+
+ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align);
+
+static inline void *arena_alloc(Arena *a, size_t size) {
+#if ARENA__CHECKED
+    return arena__alloc_slow(a, size, ARENA_MIN_ALIGN);
+#else
+    char *p = a->cur;
+    size_t avail = (size_t)((uintptr_t)a->end - (uintptr_t)p);
+    if (ARENA__LIKELY(size - 1 < avail)) {
+        a->cur = p + ((size + (ARENA_MIN_ALIGN - 1)) &
+                      ~(size_t)(ARENA_MIN_ALIGN - 1));
+        return p;
+    }
+    return arena__alloc_slow(a, size, ARENA_MIN_ALIGN);
+#endif
+}
+
+static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
+#if ARENA__CHECKED
+    return arena__alloc_slow(a, size, align);
+#else
+    uintptr_t p = (uintptr_t)a->cur;
+    size_t pad = (size_t)(0 - p) & (align - 1);
+    size_t avail = (size_t)((uintptr_t)a->end - p);
+    if (ARENA__LIKELY(align && !(align & (align - 1)) && pad < avail &&
+                      size - 1 < avail - pad)) {
+        char *r = a->cur + pad;
+        a->cur = r + ((size + (ARENA_MIN_ALIGN - 1)) &
+                      ~(size_t)(ARENA_MIN_ALIGN - 1));
+        return r;
+    }
+    return arena__alloc_slow(a, size, align);
+#endif
+}
+
+#endif /* ARENA_H */
+
+/* ======================================================================== */
+/*                             IMPLEMENTATION                               */
+/* ======================================================================== */
+#if defined(ARENA_IMPLEMENTATION) && !defined(ARENA__IMPLEMENTED)
+#define ARENA__IMPLEMENTED
+
+#ifndef ARENA_ASSERT
+#include <assert.h>
+#define ARENA_ASSERT(x) assert(x)
+#endif
+#if defined(ARENA_MALLOC) != defined(ARENA_FREE)
+#error "arena.h: define both ARENA_MALLOC and ARENA_FREE, or neither"
+#endif
+#if !defined(ARENA_MALLOC) && !defined(ARENA_NO_MALLOC)
+#include <stdlib.h>
+#define ARENA_MALLOC(size) malloc(size)
+#define ARENA_FREE(p) free(p)
+#endif
+#ifndef ARENA_LOG
+#include <stdio.h>
+#define ARENA_LOG(msg) (void)(fputs(msg, stderr), fputc('\n', stderr))
+#endif
+#if ARENA_SCRATCH_COUNT < 2
+#error "arena.h: ARENA_SCRATCH_COUNT must be at least 2"
+#endif
+
+#if ARENA__ASAN
+#include <sanitizer/asan_interface.h>
+#elif defined(ARENA_VALGRIND)
+#include <valgrind/memcheck.h>
+#endif
+
+#if defined(ARENA_NO_VIRTUAL)
+#elif defined(_WIN32)
+#define ARENA__WINDOWS 1
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#elif defined(__unix__) || defined(__APPLE__)
+#define ARENA__POSIX 1
+#include <sys/mman.h>
+#include <unistd.h>
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+#ifndef MAP_ANONYMOUS
+#error "arena.h: MAP_ANONYMOUS is hidden; define _DEFAULT_SOURCE before any include in the file with ARENA_IMPLEMENTATION"
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+#else
+#define ARENA_NO_VIRTUAL 1
+#endif
+
+#if !defined(ARENA_NO_THREADS) && !defined(ARENA__WINDOWS) && \
+    (defined(__unix__) || defined(__APPLE__))
+#define ARENA__PTHREADS 1
+#include <pthread.h>
+#endif
+
+#ifndef ARENA_THREAD_LOCAL
+#if defined(ARENA_NO_THREADS)
+#define ARENA_THREAD_LOCAL
+#elif defined(__cplusplus) && __cplusplus >= 201103L
+#define ARENA_THREAD_LOCAL thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && \
+    !defined(__STDC_NO_THREADS__)
+#define ARENA_THREAD_LOCAL _Thread_local
+#elif defined(_MSC_VER)
+#define ARENA_THREAD_LOCAL __declspec(thread)
+#else
+#define ARENA_THREAD_LOCAL __thread
+#endif
+#endif
+
+/* ---- internal types ------------------------------------------------------ */
+
+/* Every block starts with this header; its data follows, aligned. `base` is
+   the arena position of the first data byte: positions grow across blocks,
+   so a mark is one number and "rewound past" is a comparison. */
+struct ArenaBlock {
+    ArenaBlock *prev;
+    size_t size;   /* bytes grabbed (virtual: reserved) */
+    size_t base;
+};
+
+struct ArenaDefer {
+    ArenaDefer *prev;
+    void (*fn)(void *ctx);
+    void *ctx;
+    size_t pos;    /* arena position when registered */
+};
+
+typedef struct arena__StackHeader {
+    void *prev_top, *prev_header;
+    size_t pos;
+} arena__StackHeader;
+
+enum { ARENA__HEAP = 0, ARENA__SOURCE, ARENA__BUFFER, ARENA__VIRTUAL };
+
+#define ARENA__MAX_REQUEST ((size_t)PTRDIFF_MAX - 65536)
+#define ARENA__MIN_BLOCK ((size_t)256)
+#define ARENA__FRESH 0xCD
+#define ARENA__FREED 0xDD
+
+/* ---- errors -------------------------------------------------------------- */
+
+static ArenaErrorFn arena__handler;
+static void *arena__handler_ctx;
+
+ARENA_DEF ArenaErrorFn arena_set_error_handler(ArenaErrorFn fn, void *ctx) {
+    ArenaErrorFn old = arena__handler;
+    arena__handler = fn;
+    arena__handler_ctx = ctx;
+    return old;
+}
+
+ARENA_DEF const char *arena_error_name(ArenaError err) {
+    switch (err) {
+    case ARENA_OK: return "ARENA_OK";
+    case ARENA_ERR_OOM: return "ARENA_ERR_OOM";
+    case ARENA_ERR_OVERFLOW: return "ARENA_ERR_OVERFLOW";
+    case ARENA_ERR_ALIGN: return "ARENA_ERR_ALIGN";
+    case ARENA_ERR_MISUSE: return "ARENA_ERR_MISUSE";
+    }
+    return "ARENA_ERR_UNKNOWN";
+}
+
+ARENA_DEF void arena__report(ArenaError err, const char *msg) {
+    if (arena__handler)
+        arena__handler(err, msg, arena__handler_ctx);
+    else if (err == ARENA_ERR_MISUSE)
+        ARENA_LOG(msg);
+}
+
+static void *arena__fail(ArenaError err, const char *msg) {
+    arena__report(err, msg);
+    return NULL;
+}
+
+/* ---- poisoning and fill patterns ----------------------------------------- */
+
+#if ARENA__ASAN
+#define ARENA__POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define ARENA__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#elif defined(ARENA_VALGRIND)
+#define ARENA__POISON(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
+#define ARENA__UNPOISON(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+#else
+#define ARENA__POISON(p, n) ((void)(p), (void)(n))
+#define ARENA__UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+ARENA_DEF void arena__hand_out(void *p, size_t n) {
+    ARENA__UNPOISON(p, n);
+#if ARENA_DEBUG_FILL
+    memset(p, ARENA__FRESH, n);
+#endif
+}
+
+ARENA_DEF void arena__take_back(void *p, size_t n) {
+#if ARENA_DEBUG_FILL
+    ARENA__UNPOISON(p, n);
+    memset(p, ARENA__FREED, n);
+#endif
+    ARENA__POISON(p, n);
+}
+
+/* Resizing the allocation at p in place, from old_n to new_n bytes, keeping
+   its content: ASan's shadow is set from the aligned start p (its granules
+   cannot start mid-way), memcheck's byte by byte so definedness survives. */
+static void arena__resize_poison(char *p, size_t old_n, size_t new_n,
+                                 char *hi) {
+#if ARENA_DEBUG_FILL
+    ARENA__UNPOISON(p + old_n, (size_t)(hi - (p + old_n)));
+    if (new_n < old_n) memset(p + new_n, ARENA__FREED, old_n - new_n);
+    else memset(p + old_n, ARENA__FRESH, new_n - old_n);
+#endif
+#if ARENA__ASAN
+    ARENA__POISON(p, (size_t)(hi - p));
+    ARENA__UNPOISON(p, new_n);
+#elif defined(ARENA_VALGRIND)
+    if (new_n < old_n) VALGRIND_MAKE_MEM_NOACCESS(p + new_n, (size_t)(hi - (p + new_n)));
+    else VALGRIND_MAKE_MEM_UNDEFINED(p + old_n, new_n - old_n);
+#if ARENA_DEBUG_FILL
+    if (new_n > old_n) VALGRIND_MAKE_MEM_DEFINED(p + old_n, new_n - old_n);
+#endif
+#endif
+    (void)p; (void)old_n; (void)new_n; (void)hi;
+}
+
+/* ---- size arithmetic ------------------------------------------------------ */
+
+static size_t arena__align_up(size_t n, size_t align) {
+    return (n + (align - 1)) & ~(align - 1);
+}
+
+static char *arena__align_ptr(void *p, size_t align) {
+    return (char *)p + ((size_t)(0 - (uintptr_t)p) & (align - 1));
+}
+
+/* The bytes one allocation of `size` takes (span) and the room a fresh
+   block needs for it at alignment `align` (need); false if too large. */
+static bool arena__span(size_t size, size_t align, size_t *span, size_t *need) {
+    if (size > ARENA__MAX_REQUEST || align > ARENA__MAX_REQUEST) return false;
+    *span = arena__align_up(size + ARENA__REDZONE, ARENA_MIN_ALIGN);
+    if (align - ARENA_MIN_ALIGN > ARENA__MAX_REQUEST - *span) return false;
+    *need = *span + (align - ARENA_MIN_ALIGN);
+    return true;
+}
+
+/* ---- blocks --------------------------------------------------------------- */
+
+static char *arena__data(const ArenaBlock *b) {
+    return arena__align_ptr((void *)(b + 1), ARENA_MIN_ALIGN);
+}
+
+static char *arena__limit(const ArenaBlock *b) {
+    uintptr_t end = (uintptr_t)b + b->size;
+    return (char *)b + (size_t)((end & ~(uintptr_t)(ARENA_MIN_ALIGN - 1)) - (uintptr_t)b);
+}
+
+static size_t arena__pos(const Arena *a) {
+    return a->block ? a->block->base + (size_t)(a->cur - arena__data(a->block)) : 0;
+}
+
+static void arena__note_peak(Arena *a) {
+    size_t pos = arena__pos(a);
+    if (pos > a->peak_used) a->peak_used = pos;
+}
+
+static size_t arena__opt(size_t value, size_t fallback) {
+    return value ? value : fallback;
+}
+
+/* Header, data alignment and end alignment around `need` data bytes. */
+static size_t arena__block_overhead(void) {
+    return sizeof(ArenaBlock) + 2 * ARENA_MIN_ALIGN;
+}
+
+static void *arena__source_grab(Arena *a, size_t size) {
+    a->grab_count++;
+    if (a->kind == ARENA__SOURCE) return a->opt.source.grab(a->opt.source.ctx, size);
+#ifdef ARENA_NO_MALLOC
+    return NULL;
+#else
+    return ARENA_MALLOC(size);
+#endif
+}
+
+static void arena__drop(Arena *a, ArenaBlock *b) {
+    size_t size = b->size;
+    ARENA__UNPOISON(b, size);
+    a->bytes_held -= size;
+    a->block_count--;
+    if (a->kind == ARENA__SOURCE) {
+        if (a->opt.source.drop) a->opt.source.drop(a->opt.source.ctx, b, size);
+    } else {
+#ifndef ARENA_NO_MALLOC
+        ARENA_FREE(b);
+#endif
+    }
+}
+
+static void arena__drop_chain(Arena *a) {
+    while (a->block) {
+        ArenaBlock *b = a->block;
+        a->block = b->prev;
+        arena__drop(a, b);
+    }
+    if (a->spare) arena__drop(a, a->spare);
+    a->spare = NULL;
+    a->cur = a->end = NULL;
+}
+
+static size_t arena__next_block_size(const Arena *a) {
+    return a->next_size ? a->next_size : arena__opt(a->opt.block_size, ARENA_BLOCK_SIZE);
+}
+
+static void arena__push_block(Arena *a, ArenaBlock *b) {
+    arena__note_peak(a);
+    b->base = arena__pos(a);
+    b->prev = a->block;
+    a->block = b;
+    a->cur = arena__data(b);
+    a->end = arena__limit(b);
+}
+
+/* A new block with room for `need` data bytes: the spare if it fits, else
+   one from the source. Requests larger than a block get a block of their
+   own, which leaves the growth of normal blocks alone. */
+static bool arena__new_block(Arena *a, size_t need) {
+    size_t min = need + arena__block_overhead(), size = arena__next_block_size(a);
+    bool dedicated = size < min;
+    ArenaBlock *b = a->spare;
+    if (b && (size_t)(arena__limit(b) - arena__data(b)) >= need) {
+        a->spare = NULL;
+        arena__push_block(a, b);
+        return true;
+    }
+    if (dedicated) size = min;
+    if (a->opt.max_bytes) {
+        size_t left = a->bytes_held < a->opt.max_bytes ? a->opt.max_bytes - a->bytes_held : 0;
+        if (left < min) {
+            arena__report(ARENA_ERR_OOM, "arena: the max_bytes cap is reached");
+            return false;
+        }
+        if (size > left) size = left;
+    }
+    b = (ArenaBlock *)arena__source_grab(a, size);
+    if (!b) {
+        arena__report(ARENA_ERR_OOM, "arena: the source is out of memory");
+        return false;
+    }
+    b->size = size;
+    a->bytes_held += size;
+    a->block_count++;
+    if (!dedicated) {
+        size_t max = arena__opt(a->opt.max_block_size, ARENA_MAX_BLOCK_SIZE);
+        a->next_size = size < max / 2 ? size * 2 : max;
+    }
+    arena__push_block(a, b);
+    ARENA__POISON(a->cur, (size_t)(a->end - a->cur));
+    return true;
+}
+
+/* Rewind hands blocks it passes to the spare slot (the largest, within the
+   keep budget) so that a temp scope looping across a block boundary does
+   not grab and drop a block each time round. */
+static void arena__retire(Arena *a, ArenaBlock *b, char *top) {
+    size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES);
+    if (a->kind > ARENA__SOURCE || b->size > keep || (a->spare && a->spare->size >= b->size)) {
+        arena__drop(a, b);
+        return;
+    }
+    if (a->spare) arena__drop(a, a->spare);
+    arena__take_back(arena__data(b), (size_t)(top - arena__data(b)));
+    a->spare = b;
+}
+
+/* ---- virtual memory -------------------------------------------------------- */
+
+#ifndef ARENA_NO_VIRTUAL
+#ifndef ARENA_VIRTUAL_RESERVE
+#define ARENA_VIRTUAL_RESERVE (sizeof(void *) >= 8 ? (size_t)1 << 36 : (size_t)1 << 30)
+#endif
+
+static size_t arena__page_size(void) {
+    static size_t page;
+    if (!page) {
+#ifdef ARENA__WINDOWS
+        SYSTEM_INFO si;
+        GetSystemInfo(&si);
+        page = si.dwAllocationGranularity > si.dwPageSize ? si.dwPageSize : si.dwPageSize;
+#else
+        long n = sysconf(_SC_PAGESIZE);
+        page = n > 0 ? (size_t)n : 4096;
+#endif
+    }
+    return page;
+}
+
+static void *arena__os_reserve(size_t n) {
+#ifdef ARENA__WINDOWS
+    return VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS);
+#else
+    void *p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+#endif
+}
+
+static bool arena__os_commit(void *p, size_t n) {
+#ifdef ARENA__WINDOWS
+    return VirtualAlloc(p, n, MEM_COMMIT, PAGE_READWRITE) != NULL;
+#else
+    return mprotect(p, n, PROT_READ | PROT_WRITE) == 0;
+#endif
+}
+
+static void arena__os_decommit(void *p, size_t n) {
+#ifdef ARENA__WINDOWS
+    VirtualFree(p, n, MEM_DECOMMIT);
+#else
+    /* Mapping fresh pages over the range returns the old ones to the OS. */
+    mmap(p, n, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+#endif
+}
+
+static void arena__os_release(void *p, size_t n) {
+#ifdef ARENA__WINDOWS
+    (void)n;
+    VirtualFree(p, 0, MEM_RELEASE);
+#else
+    munmap(p, n);
+#endif
+}
+
+/* Commits so that `need` bytes are free at the top, growing the committed
+   range geometrically (one OS call per doubling, up to a block's size). */
+static bool arena__commit(Arena *a, size_t need) {
+    ArenaBlock *b = a->block;
+    char *reserved_end = (char *)b + b->size;
+    size_t room = (size_t)(a->end - a->cur), step, committed = (size_t)(a->end - (char *)b);
+    if (need > (size_t)(reserved_end - a->cur)) {
+        arena__report(ARENA_ERR_OOM, "arena: the virtual reservation is used up");
+        return false;
+    }
+    step = committed < arena__opt(a->opt.max_block_size, ARENA_MAX_BLOCK_SIZE)
+               ? committed : arena__opt(a->opt.max_block_size, ARENA_MAX_BLOCK_SIZE);
+    if (step < need - room) step = need - room;
+    step = arena__align_up(step, arena__page_size());
+    if (step > (size_t)(reserved_end - a->end)) step = (size_t)(reserved_end - a->end);
+    a->grab_count++;
+    if (!arena__os_commit(a->end, step)) {
+        arena__report(ARENA_ERR_OOM, "arena: the OS refused to commit memory");
+        return false;
+    }
+    ARENA__POISON(a->end, step);
+    a->end += step;
+    a->bytes_held += step;
+    return true;
+}
+
+static bool arena__reserve(Arena *a) {
+    size_t size = a->opt.max_bytes, first;
+    ArenaBlock *b = (ArenaBlock *)arena__os_reserve(size);
+    if (!b) {
+        arena__report(ARENA_ERR_OOM, "arena_init_virtual: could not reserve the address space");
+        return false;
+    }
+    first = arena__align_up(arena__opt(a->opt.block_size, ARENA_BLOCK_SIZE), arena__page_size());
+    if (first > size) first = size;
+    a->grab_count++;
+    if (!arena__os_commit(b, first)) {
+        arena__os_release(b, size);
+        arena__report(ARENA_ERR_OOM, "arena_init_virtual: the OS refused to commit memory");
+        return false;
+    }
+    b->size = size;
+    b->prev = NULL;
+    b->base = 0;
+    a->block = b;
+    a->cur = arena__data(b);
+    a->end = (char *)b + first;
+    a->bytes_held = first;
+    a->block_count = 1;
+    ARENA__POISON(a->cur, (size_t)(a->end - a->cur));
+    return true;
+}
+
+static void arena__virtual_trim(Arena *a) {
+    char *keep_end = (char *)a->block + arena__align_up(
+        arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), arena__page_size());
+    if (keep_end < a->cur) keep_end = (char *)a->block + arena__align_up(
+        (size_t)(a->cur - (char *)a->block), arena__page_size());
+    if (a->end <= keep_end) return;
+    arena__os_decommit(keep_end, (size_t)(a->end - keep_end));
+    a->bytes_held -= (size_t)(a->end - keep_end);
+    a->end = keep_end;
+}
+
+static void arena__virtual_release(Arena *a) {
+    ArenaBlock *b = a->block;
+    ARENA__UNPOISON(b, (size_t)(a->end - (char *)b));
+    arena__os_release(b, b->size);
+}
+
+ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
+    memset(a, 0, sizeof *a);
+    a->kind = ARENA__VIRTUAL;
+    if (!reserve) reserve = ARENA_VIRTUAL_RESERVE;
+    if (reserve > ARENA__MAX_REQUEST) {
+        arena__report(ARENA_ERR_OVERFLOW, "arena_init_virtual: reserve exceeds PTRDIFF_MAX");
+        return false;
+    }
+    a->opt.max_bytes = arena__align_up(reserve, arena__page_size());
+    return arena__reserve(a);
+}
+#else
+static bool arena__commit(Arena *a, size_t need) { (void)a; (void)need; return false; }
+static bool arena__reserve(Arena *a) { (void)a; return false; }
+static void arena__virtual_trim(Arena *a) { (void)a; }
+static void arena__virtual_release(Arena *a) { (void)a; }
+ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
+    (void)reserve;
+    memset(a, 0, sizeof *a);
+    a->kind = ARENA__VIRTUAL;
+    arena__report(ARENA_ERR_MISUSE, "arena_init_virtual: no virtual memory on this platform");
+    return false;
+}
+#endif
+
+/* ---- growth ------------------------------------------------------------------ */
+
+static bool arena__grow(Arena *a, size_t need) {
+    switch (a->kind) {
+    case ARENA__BUFFER:
+        arena__report(ARENA_ERR_OOM, a->block ? "arena: the buffer is full"
+                                              : "arena: the buffer arena has no buffer");
+        return false;
+    case ARENA__VIRTUAL:
+        if (!a->block && !arena__reserve(a)) return false;
+        return arena__commit(a, need);
+    default:
+        return arena__new_block(a, need);
+    }
+}
+
+static char *arena__fit(Arena *a, size_t span, size_t align) {
+    size_t pad, avail;
+    if (!a->cur) return NULL;
+    pad = (size_t)(0 - (uintptr_t)a->cur) & (align - 1);
+    avail = (size_t)(a->end - a->cur);
+    if (pad > avail || span > avail - pad) return NULL;
+    a->cur += pad + span;
+    return a->cur - span;
+}
+
+ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
+    size_t span, need;
+    char *p;
+    if (!align || (align & (align - 1)))
+        return arena__fail(ARENA_ERR_ALIGN, "arena_alloc_aligned: the alignment is not a power of two");
+    if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
+    if (!size) return (void *)(uintptr_t)align;   /* non-NULL, never dereferenced */
+    if (!arena__span(size, align, &span, &need))
+        return arena__fail(ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
+    p = arena__fit(a, span, align);
+    if (!p) {
+        if (!arena__grow(a, need)) return NULL;
+        p = arena__fit(a, span, align);
+    }
+    ARENA_ASSERT(p);
+    arena__hand_out(p, size);
+    return p;
+}
+
+/* ---- init ----------------------------------------------------------------- */
+
+ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
+    memset(a, 0, sizeof *a);
+    if (!opt) return;
+    a->opt = *opt;
+    if (a->opt.block_size && a->opt.block_size < ARENA__MIN_BLOCK) a->opt.block_size = ARENA__MIN_BLOCK;
+    if (a->opt.block_size > ARENA__MAX_REQUEST) a->opt.block_size = ARENA__MAX_REQUEST;
+    if (a->opt.max_block_size && a->opt.max_block_size < arena__next_block_size(a))
+        a->opt.max_block_size = arena__next_block_size(a);
+    if (a->opt.source.grab) {
+        a->kind = ARENA__SOURCE;
+    } else if (a->opt.source.drop || a->opt.source.ctx) {
+        memset(&a->opt.source, 0, sizeof a->opt.source);
+        arena__report(ARENA_ERR_MISUSE, "arena_init: ArenaSource has no grab function; using malloc");
+    }
+}
+
+ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
+    ArenaBlock *b = (ArenaBlock *)buf;
+    memset(a, 0, sizeof *a);
+    a->kind = ARENA__BUFFER;
+    if (!buf) {
+        arena__report(ARENA_ERR_MISUSE, "arena_init_buffer: the buffer is NULL");
+        return false;
+    }
+    if ((uintptr_t)buf % ARENA_ALIGNOF(ArenaBlock)) {
+        arena__report(ARENA_ERR_ALIGN, "arena_init_buffer: the buffer is not aligned for a pointer");
+        return false;
+    }
+    if (size < arena__block_overhead() + ARENA_MIN_ALIGN || size > ARENA__MAX_REQUEST) {
+        arena__report(ARENA_ERR_OOM, "arena_init_buffer: the buffer is too small for the arena's header");
+        return false;
+    }
+    b->prev = NULL;
+    b->size = size;
+    b->base = 0;
+    a->block = b;
+    a->cur = arena__data(b);
+    a->end = arena__limit(b);
+    a->bytes_held = size;
+    a->block_count = 1;
+    ARENA__POISON(a->cur, (size_t)(a->end - a->cur));
+    return true;
+}
+
+/* ---- rewind, reset, release ----------------------------------------------- */
+
+static void arena__run_defers(Arena *a, size_t pos) {
+    while (a->defers && a->defers->pos >= pos) {
+        ArenaDefer *d = a->defers;
+        a->defers = d->prev;
+        d->fn(d->ctx);
+    }
+}
+
+static void arena__rewind_to(Arena *a, size_t pos) {
+    char *top;
+    arena__run_defers(a, pos);
+    arena__note_peak(a);
+    top = a->cur;
+    while (a->block && a->block->base > pos) {
+        ArenaBlock *b = a->block;
+        a->block = b->prev;
+        arena__retire(a, b, top);
+        if (a->block) {
+            top = arena__data(a->block) + (b->base - a->block->base);
+            a->end = arena__limit(a->block);
+        }
+    }
+    if (!a->block) {
+        a->cur = a->end = NULL;
+        return;
+    }
+    a->cur = arena__data(a->block) + (pos - a->block->base);
+    if (top > a->cur) arena__take_back(a->cur, (size_t)(top - a->cur));
+}
+
+ARENA_DEF ArenaMark arena_mark(const Arena *a) {
+    ArenaMark m;
+    m.arena = a;
+    m.pos = arena__pos(a);
+    m.epoch = a->epoch;
+    return m;
+}
+
+ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
+    if (m.arena != a)
+        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
+    else if (m.epoch != a->epoch)
+        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was taken before a reset or release");
+    else if (m.pos > arena__pos(a))
+        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
+    else
+        arena__rewind_to(a, m.pos);
+}
+
+ARENA_DEF ArenaTemp arena_temp_begin(Arena *a) {
+    ArenaTemp t;
+    t.arena = a;
+    t.mark = arena_mark(a);
+    return t;
+}
+
+ARENA_DEF void arena_temp_end(ArenaTemp t) {
+    if (!t.arena)
+        arena__report(ARENA_ERR_MISUSE, "arena_temp_end: the temp has no arena");
+    else
+        arena_rewind(t.arena, t.mark);
+}
+
+/* Reset keeps one block: when the arena held several, they are all given
+   back and the next block grabbed is as large as all of them together, so
+   the same peak fits from the second cycle on. What is kept never exceeds
+   keep_bytes. */
+ARENA_DEF void arena_reset(Arena *a) {
+    size_t held = a->bytes_held, keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES);
+    arena__rewind_to(a, 0);
+    a->epoch++;
+    if (a->kind == ARENA__VIRTUAL) {
+        if (a->block) arena__virtual_trim(a);
+    } else if (a->kind != ARENA__BUFFER && (a->block_count > 1 || held > keep)) {
+        arena__drop_chain(a);
+        a->next_size = held < keep ? held : keep;
+        if (a->next_size < arena__opt(a->opt.block_size, ARENA_BLOCK_SIZE))
+            a->next_size = 0;
+    }
+}
+
+ARENA_DEF void arena_release(Arena *a) {
+    Arena fresh;
+    arena__run_defers(a, 0);
+    memset(&fresh, 0, sizeof fresh);
+    fresh.opt = a->opt;
+    fresh.kind = a->kind;
+    fresh.epoch = a->epoch + 1;
+    if (a->kind == ARENA__BUFFER) {
+        if (a->block) arena_init_buffer(&fresh, a->block, a->block->size);
+        arena__take_back(a->block ? arena__data(a->block) : NULL, a->cur ? (size_t)(a->cur - arena__data(a->block)) : 0);
+    } else if (a->kind == ARENA__VIRTUAL) {
+        if (a->block) arena__virtual_release(a);
+    } else {
+        arena__drop_chain(a);
+    }
+    fresh.epoch = a->epoch + 1;
+    *a = fresh;
+}
+
+ARENA_DEF ArenaStats arena_stats(const Arena *a) {
+    ArenaStats s;
+    s.bytes_used = arena__pos(a);
+    s.bytes_held = a->bytes_held;
+    s.peak_used = a->peak_used > s.bytes_used ? a->peak_used : s.bytes_used;
+    s.block_count = a->block_count;
+    s.grab_count = a->grab_count;
+    return s;
+}
+
+ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
+    size_t pos = arena__pos(a);
+    ArenaDefer *d;
+    if (!fn) {
+        arena__report(ARENA_ERR_MISUSE, "arena_defer: the cleanup function is NULL");
+        return false;
+    }
+    d = (ArenaDefer *)arena_alloc_aligned(a, sizeof *d, ARENA_ALIGNOF(ArenaDefer));
+    if (!d) return false;
+    d->prev = a->defers;
+    d->fn = fn;
+    d->ctx = ctx;
+    d->pos = pos;
+    a->defers = d;
+    return true;
+}
+
+/* ---- calloc, realloc, strings ---------------------------------------------- */
+
+ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t align) {
+    void *p;
+    size_t n;
+    if (size && count > SIZE_MAX / size)
+        return arena__fail(ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
+    n = count * size;
+    p = arena_alloc_aligned(a, n, align);
+    if (p && n) memset(p, 0, n);
+    return p;
+}
+
+ARENA_DEF void *arena_calloc(Arena *a, size_t count, size_t size) {
+    return arena_calloc_aligned(a, count, size, ARENA_MIN_ALIGN);
+}
+
+/* Is p, of old_size bytes, the newest allocation of the newest block? */
+static bool arena__is_last(const Arena *a, const void *p, size_t old_size) {
+    uintptr_t u = (uintptr_t)p, cur = (uintptr_t)a->cur;
+    size_t d;
+    if (!a->block || u < (uintptr_t)arena__data(a->block) || u > cur) return false;
+    d = (size_t)(cur - u);
+    return old_size <= d && arena__align_up(old_size + ARENA__REDZONE, ARENA_MIN_ALIGN) == d;
+}
+
+/* Does [p, p + n) lie in what this arena has handed out? */
+static bool arena__owns(const Arena *a, const void *p, size_t n) {
+    uintptr_t u = (uintptr_t)p;
+    const ArenaBlock *b;
+    uintptr_t top = (uintptr_t)a->cur;
+    for (b = a->block; b; b = b->prev) {
+        uintptr_t lo = (uintptr_t)arena__data(b);
+        if (u >= lo && u <= top && n <= top - u) return true;
+        if (b->prev) top = (uintptr_t)arena__data(b->prev) + (b->base - b->prev->base);
+    }
+    return false;
+}
+
+/* Resizes p in place when it is the newest allocation and the room is
+   there; otherwise copies its first `keep` bytes to a new allocation. */
+static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
+                           size_t keep, size_t align) {
+    if (!p) return arena_alloc_aligned(a, new_size, align);
+    if (arena__is_last(a, p, old_size)) {
+        size_t span, need;
+        char *q = (char *)p;
+        if (!arena__span(new_size, ARENA_MIN_ALIGN, &span, &need))
+            return arena__fail(ARENA_ERR_OVERFLOW, "arena_realloc: the new size exceeds PTRDIFF_MAX");
+        if (span > (size_t)(a->end - q) && a->kind == ARENA__VIRTUAL &&
+            !arena__commit(a, span - (size_t)(a->cur - q)))
+            return NULL;
+        if (span <= (size_t)(a->end - q)) {
+            char *hi = q + span > a->cur ? q + span : a->cur;
+            arena__resize_poison(q, old_size, new_size, hi);
+            a->cur = q + span;
+            return p;
+        }
+    }
+    if (old_size && !arena__owns(a, p, old_size))
+        return arena__fail(ARENA_ERR_MISUSE, "arena_realloc: the pointer is not an allocation of this arena");
+    {
+        void *q = arena_alloc_aligned(a, new_size, align);
+        if (q && keep) memcpy(q, p, keep);
+        return q;
+    }
+}
+
+ARENA_DEF void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new_size) {
+    return arena__resize(a, p, old_size, new_size,
+                         old_size < new_size ? old_size : new_size, ARENA_MIN_ALIGN);
+}
+
+ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_t count,
+                                 size_t extra, size_t elem, size_t align) {
+    void *items, *p;
+    size_t want, new_cap;
+    memcpy(&items, items_field, sizeof items);
+    if (extra > SIZE_MAX - count || count + extra > SIZE_MAX / elem) {
+        arena__report(ARENA_ERR_OVERFLOW, "arena_array_reserve: the array size overflows");
+        return false;
+    }
+    want = count + extra;
+    new_cap = *cap <= SIZE_MAX / 2 / elem ? *cap * 2 : want;
+    if (new_cap < want) new_cap = want;
+    if (new_cap < 8 && 8 <= SIZE_MAX / elem) new_cap = 8;
+    p = arena__resize(a, items, *cap * elem, new_cap * elem, count * elem,
+                      align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align);
+    if (!p) return false;
+    memcpy(items_field, &p, sizeof p);
+    *cap = new_cap;
+    return true;
+}
+
+ARENA_DEF void *arena_memdup(Arena *a, const void *p, size_t n) {
+    void *q;
+    if (!p && n) return arena__fail(ARENA_ERR_MISUSE, "arena_memdup: the source is NULL");
+    q = arena_alloc(a, n);
+    if (q && n) memcpy(q, p, n);
+    return q;
+}
+
+ARENA_DEF char *arena_strndup(Arena *a, const char *s, size_t n) {
+    const char *nul;
+    char *q;
+    if (!s) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_strndup: the string is NULL");
+    nul = (const char *)memchr(s, 0, n);
+    if (nul) n = (size_t)(nul - s);
+    if (n == SIZE_MAX) return (char *)arena__fail(ARENA_ERR_OVERFLOW, "arena_strndup: the length overflows");
+    q = (char *)arena_alloc(a, n + 1);
+    if (!q) return NULL;
+    memcpy(q, s, n);
+    q[n] = '\0';
+    return q;
+}
+
+ARENA_DEF char *arena_strdup(Arena *a, const char *s) {
+    if (!s) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_strdup: the string is NULL");
+    return arena_strndup(a, s, strlen(s));
+}
+
+/* ---- sprintf ------------------------------------------------------------------ */
+
+#ifndef ARENA_NO_SPRINTF
+#ifndef ARENA_STB_SPRINTF_HEADER
+#define ARENA_STB_SPRINTF_HEADER <stb/stb_sprintf.h>
+#endif
+#ifdef ARENA_STB_SPRINTF_EXTERN
+#include ARENA_STB_SPRINTF_HEADER
+#else
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#ifndef __cplusplus
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+#endif
+#endif
+#define STB_SPRINTF_STATIC
+#define STB_SPRINTF_NOUNALIGNED
+#define STB_SPRINTF_IMPLEMENTATION
+#include ARENA_STB_SPRINTF_HEADER
+#undef STB_SPRINTF_IMPLEMENTATION
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+/* stb_sprintf writes STB_SPRINTF_MIN characters between callbacks. While the
+   arena can give that much room at the top, it writes straight into the
+   string (the arena's newest allocation), grown in place; when it cannot
+   (a nearly full buffer), it writes into `chunk`, appended exactly. */
+typedef struct arena__Print {
+    Arena *a;
+    char *str;
+    size_t len, cap;
+    bool failed;
+    char chunk[STB_SPRINTF_MIN];
+} arena__Print;
+
+static bool arena__print_reserve(arena__Print *pr, size_t extra) {
+    char *p;
+    if (pr->cap - pr->len >= extra) return true;
+    p = (char *)arena__resize(pr->a, pr->str, pr->cap, pr->len + extra, pr->len, ARENA_MIN_ALIGN);
+    if (!p) return false;
+    pr->str = p;
+    pr->cap = pr->len + extra;
+    return true;
+}
+
+/* Can the arena give `extra` more bytes for the string without failing? */
+static bool arena__print_can_grow(const arena__Print *pr, size_t extra) {
+    const Arena *a = pr->a;
+    char *at = pr->str ? pr->str : a->cur;
+    size_t want = pr->len + extra + ARENA__REDZONE;
+    if (a->kind == ARENA__HEAP || a->kind == ARENA__SOURCE) return true;
+    if (!a->block || !at) return false;
+    if (a->kind == ARENA__VIRTUAL)
+        return want <= (size_t)((char *)a->block + a->block->size - at);
+    return want <= (size_t)(a->end - at);
+}
+
+static char *arena__print_next(arena__Print *pr) {
+    size_t room = STB_SPRINTF_MIN + 1;
+    if (pr->cap - pr->len < room) {
+        if (!arena__print_can_grow(pr, room)) return pr->chunk;
+        if (!arena__print_reserve(pr, room)) return NULL;
+    }
+    return pr->str + pr->len;
+}
+
+static char *arena__print_cb(const char *buf, void *user, int len) {
+    arena__Print *pr = (arena__Print *)user;
+    char *next;
+    if (buf == pr->chunk) {
+        if (!arena__print_reserve(pr, (size_t)len + 1)) next = NULL;
+        else {
+            memcpy(pr->str + pr->len, buf, (size_t)len);
+            pr->len += (size_t)len;
+            next = pr->chunk;
+        }
+    } else {
+        pr->len += (size_t)len;
+        next = arena__print_next(pr);
+    }
+    if (!next) pr->failed = true;
+    return next;
+}
+
+ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
+    arena__Print pr;
+    size_t pos = arena__pos(a);
+    char *start;
+    if (!fmt) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
+    pr.a = a;
+    pr.str = NULL;
+    pr.len = pr.cap = 0;
+    pr.failed = false;
+    start = arena__print_next(&pr);
+    if (start) stbsp_vsprintfcb(arena__print_cb, &pr, start, fmt, ap);
+    if (!start || pr.failed || !arena__print_reserve(&pr, 1)) {
+        arena__rewind_to(a, pos);
+        return NULL;
+    }
+    pr.str[pr.len] = '\0';
+    return (char *)arena__resize(a, pr.str, pr.cap, pr.len + 1, pr.len + 1, ARENA_MIN_ALIGN);
+}
+
+ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    s = arena_vsprintf(a, fmt, ap);
+    va_end(ap);
+    return s;
+}
+#endif /* ARENA_NO_SPRINTF */
+
+/* ---- stack allocator -------------------------------------------------------- */
+
+ARENA_DEF void arena_stack_init(ArenaStack *s, const ArenaOptions *opt) {
+    memset(s, 0, sizeof *s);
+    arena_init(&s->arena, opt);
+}
+
+ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
+    memset(s, 0, sizeof *s);
+    return arena_init_buffer(&s->arena, buf, size);
+}
+
+ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
+    size_t pos = arena__pos(&s->arena);
+    arena__StackHeader *h = (arena__StackHeader *)arena_alloc(&s->arena, sizeof *h);
+    void *p;
+    if (!h) return NULL;
+    p = arena_alloc_aligned(&s->arena, size ? size : 1, align);  /* distinct pointers */
+    if (!p) {
+        arena__rewind_to(&s->arena, pos);
+        return NULL;
+    }
+    h->prev_top = s->top;
+    h->prev_header = s->top_header;
+    h->pos = pos;
+    s->top = p;
+    s->top_header = h;
+    s->depth++;
+    return p;
+}
+
+ARENA_DEF void *arena_stack_push(ArenaStack *s, size_t size) {
+    return arena_stack_push_aligned(s, size, ARENA_MIN_ALIGN);
+}
+
+ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p) {
+    arena__StackHeader h;
+    if (!s->top) {
+        arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: the stack is empty");
+        return false;
+    }
+    if (p != s->top) {
+        arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: not the newest live push (pops must be LIFO)");
+        return false;
+    }
+    memcpy(&h, s->top_header, sizeof h);
+    s->top = h.prev_top;
+    s->top_header = h.prev_header;
+    s->depth--;
+    arena__rewind_to(&s->arena, h.pos);
+    return true;
+}
+
+ARENA_DEF void arena_stack_reset(ArenaStack *s) {
+    arena_reset(&s->arena);
+    s->top = s->top_header = NULL;
+    s->depth = 0;
+}
+
+ARENA_DEF void arena_stack_release(ArenaStack *s) {
+    arena_release(&s->arena);
+    s->top = s->top_header = NULL;
+    s->depth = 0;
+}
+
+/* ---- per-thread scratch arenas --------------------------------------------------- */
+
+static ARENA_THREAD_LOCAL Arena arena__scratch[ARENA_SCRATCH_COUNT];
+static ARENA_THREAD_LOCAL bool arena__scratch_hooked;
+
+static void arena__scratch_free(Arena *s) {
+    int i;
+    for (i = 0; i < ARENA_SCRATCH_COUNT; i++) arena_release(&s[i]);
+}
+
+#if defined(ARENA__PTHREADS)
+static pthread_key_t arena__scratch_key;
+static pthread_once_t arena__scratch_once = PTHREAD_ONCE_INIT;
+static void arena__scratch_exit(void *s) { arena__scratch_free((Arena *)s); }
+static void arena__scratch_key_init(void) {
+    pthread_key_create(&arena__scratch_key, arena__scratch_exit);
+}
+static void arena__scratch_hook(void) {
+    pthread_once(&arena__scratch_once, arena__scratch_key_init);
+    pthread_setspecific(arena__scratch_key, arena__scratch);
+}
+#elif defined(ARENA__WINDOWS) && !defined(ARENA_NO_THREADS)
+static DWORD arena__scratch_fls = FLS_OUT_OF_INDEXES;
+static INIT_ONCE arena__scratch_once = INIT_ONCE_STATIC_INIT;
+static void WINAPI arena__scratch_exit(void *s) { if (s) arena__scratch_free((Arena *)s); }
+static BOOL CALLBACK arena__scratch_fls_init(PINIT_ONCE once, void *param, void **ctx) {
+    (void)once; (void)param; (void)ctx;
+    arena__scratch_fls = FlsAlloc(arena__scratch_exit);
+    return TRUE;
+}
+static void arena__scratch_hook(void) {
+    InitOnceExecuteOnce(&arena__scratch_once, arena__scratch_fls_init, NULL, NULL);
+    if (arena__scratch_fls != FLS_OUT_OF_INDEXES) FlsSetValue(arena__scratch_fls, arena__scratch);
+}
+#else
+static void arena__scratch_hook(void) {}
+#endif
+
+ARENA_DEF ArenaTemp arena_scratch_begin(const Arena *conflict) {
+    int i = 0;
+    if (!arena__scratch_hooked) {
+        arena__scratch_hook();
+        arena__scratch_hooked = true;
+    }
+    if (&arena__scratch[0] == conflict) i = 1;
+    return arena_temp_begin(&arena__scratch[i]);
+}
+
+ARENA_DEF void arena_scratch_release(void) {
+    arena__scratch_free(arena__scratch);
+}
+
+#endif /* ARENA_IMPLEMENTATION */
+
+/*
+   ------------------------------------------------------------------------------
+   MIT License
+
+   Copyright (c) 2026 the arena.h authors
+
+   Permission is hereby granted, free of charge, to any person obtaining a copy
+   of this software and associated documentation files (the "Software"), to
+   deal in the Software without restriction, including without limitation the
+   rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+   sell copies of the Software, and to permit persons to whom the Software is
+   furnished to do so, subject to the following conditions:
+
+   The above copyright notice and this permission notice shall be included in
+   all copies or substantial portions of the Software.
+
+   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+   IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+   FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+   AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+   LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+   FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+   IN THE SOFTWARE.
+   ------------------------------------------------------------------------------
+*/

@@ -1,0 +1,70 @@
+/* test.h - the tiny in-repo test runner.
+
+   A test is a `TEST(name) { ... }` function using CHECK macros; a suite file
+   exposes `void suite_xxx(void)` that calls RUN(name) for each of its tests;
+   tests/main.c runs every suite and prints "N passed, N failed".
+   Every test starts with the capturing error handler installed and its log
+   cleared, so a test can assert exactly which errors a call reported.
+   Tests are written in the common subset of C99 and C++11 (cast void *). */
+#ifndef TEST_H
+#define TEST_H
+
+#include <stdio.h>
+#include <string.h>
+#include <stdint.h>
+#include "../arena.h"
+
+typedef struct TestErrLog {
+    int calls;            /* handler calls since the last test_err_clear() */
+    ArenaError last;      /* error of the newest call */
+    char msg[256];        /* message of the newest call */
+} TestErrLog;
+
+extern TestErrLog test_err;
+extern int test__check_failures;
+
+void test__run(const char *name, void (*fn)(void));
+void test__fail(const char *file, int line, const char *what);
+void test_err_clear(void);
+
+#define TEST(name) static void name(void)
+#define RUN(name) test__run(#name, name)
+
+#define CHECK(cond) \
+    do { if (!(cond)) test__fail(__FILE__, __LINE__, #cond); } while (0)
+#define CHECK_EQ(a, b) CHECK((a) == (b))
+/* One handler call, with this error and a non-empty message; clears the log. */
+#define CHECK_ERR(e) \
+    do { CHECK(test_err.calls == 1); CHECK(test_err.last == (e)); \
+         CHECK(test_err.msg[0] != '\0'); test_err_clear(); } while (0)
+#define CHECK_NO_ERR() CHECK(test_err.calls == 0)
+
+/* Fills n bytes with a pattern derived from seed; checks it back. */
+static inline void test_fill(void *p, size_t n, unsigned seed) {
+    unsigned char *b = (unsigned char *)p;
+    for (size_t i = 0; i < n; i++) b[i] = (unsigned char)(seed * 31u + i * 7u);
+}
+static inline int test_holds(const void *p, size_t n, unsigned seed) {
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != (unsigned char)(seed * 31u + i * 7u)) return 0;
+    return 1;
+}
+static inline int test_is_aligned(const void *p, size_t align) {
+    return ((uintptr_t)p & (align - 1)) == 0;
+}
+
+/* A source over malloc that counts, checks every drop against its grab, and
+   can be told to fail its k-th grab (1-based; 0 = never). */
+typedef struct TestSource {
+    size_t grabs, drops, fail_at, failed;
+    size_t bytes_out;       /* grabbed minus dropped */
+    size_t live;            /* blocks grabbed and not dropped */
+    size_t bad_drops;       /* drops of unknown blocks or with a wrong size */
+    struct { void *p; size_t size; } blocks[4096];
+} TestSource;
+
+void test_source_init(TestSource *s);
+ArenaSource test_source(TestSource *s);
+
+#endif
