@@ -573,11 +573,11 @@ static bool arena__span(size_t size, size_t align, size_t *span, size_t *need) {
 
 /* ---- blocks --------------------------------------------------------------- */
 
-static char *arena__data(const ArenaBlock *b) {
-    return arena__align_ptr((void *)(b + 1), ARENA_MIN_ALIGN);
+static char *arena__data(ArenaBlock *b) {
+    return arena__align_ptr(b + 1, ARENA_MIN_ALIGN);
 }
 
-static char *arena__limit(const ArenaBlock *b) {
+static char *arena__limit(ArenaBlock *b) {
     uintptr_t end = (uintptr_t)b + b->size;
     return (char *)b + (size_t)((end & ~(uintptr_t)(ARENA_MIN_ALIGN - 1)) - (uintptr_t)b);
 }
@@ -1101,7 +1101,7 @@ static bool arena__is_last(const Arena *a, const void *p, size_t old_size) {
 /* Does [p, p + n) lie in what this arena has handed out? */
 static bool arena__owns(const Arena *a, const void *p, size_t n) {
     uintptr_t u = (uintptr_t)p;
-    const ArenaBlock *b;
+    ArenaBlock *b;
     uintptr_t top = (uintptr_t)a->cur;
     for (b = a->block; b; b = b->prev) {
         uintptr_t lo = (uintptr_t)arena__data(b);
