@@ -316,6 +316,8 @@ ARENA_DEF void arena_stack_release(ArenaStack *s);
 ARENA_DEF void arena__report(ArenaError err, const char *msg);
 ARENA_DEF void arena__hand_out(void *p, size_t n);   /* unpoison (+ fill) */
 ARENA_DEF void arena__take_back(void *p, size_t n);  /* (fill +) poison */
+/* Allocates only if it fits the current block; never grows, never reports. */
+ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align);
 
 /* ---- the fast path -------------------------------------------------------
    Every block's data starts and ends on ARENA_MIN_ALIGN, so rounding a size
@@ -876,6 +878,16 @@ static char *arena__fit(Arena *a, size_t span, size_t align) {
     if (pad > avail || span > avail - pad) return NULL;
     a->cur += pad + span;
     return a->cur - span;
+}
+
+ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
+    size_t span, need;
+    char *p;
+    if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
+    if (!size || !arena__span(size, align, &span, &need)) return NULL;
+    p = arena__fit(a, span, align);
+    if (p) arena__hand_out(p, size);
+    return p;
 }
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {

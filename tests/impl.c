@@ -1,3 +1,4 @@
 /* The one translation unit that compiles the implementations. */
 #define ARENA_IMPLEMENTATION
-#include "../arena.h"
+#define POOL_IMPLEMENTATION
+#include "../pool.h"
