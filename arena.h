@@ -358,6 +358,85 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
 #endif
 }
 
+/* ---- C++: objects with destructors, and an STL allocator ----------------
+
+       Widget *w = arena_make<Widget>(&a, args...);   // ~Widget runs on reset
+       std::vector<int, ArenaAllocator<int>> v{ArenaAllocator<int>(&a)};
+
+   arena_make constructs a T in the arena with forwarded arguments; when T is
+   not trivially destructible its destructor is registered with arena_defer,
+   so it runs exactly once, newest first, on reset, release, or a rewind past
+   it. Destructors must not throw. */
+#ifdef __cplusplus
+#include <new>
+#include <utility>
+#include <type_traits>
+
+template <class T>
+static void arena__destroy(void *p) { static_cast<T *>(p)->~T(); }
+
+template <class T>
+struct arena__ArrayDtor { T *items; size_t count; };
+
+template <class T>
+static void arena__destroy_array(void *p) {
+    arena__ArrayDtor<T> *d = static_cast<arena__ArrayDtor<T> *>(p);
+    for (size_t i = d->count; i > 0; i--) d->items[i - 1].~T();
+}
+
+/* NULL (after one error-handler call) when the arena is out of memory. */
+template <class T, class... Args>
+T *arena_make(Arena *a, Args &&...args) {
+    void *mem = arena_alloc_aligned(a, sizeof(T), alignof(T));
+    if (!mem) return nullptr;
+    T *obj = ::new (mem) T(std::forward<Args>(args)...);
+    if (!std::is_trivially_destructible<T>::value && !arena_defer(a, arena__destroy<T>, obj)) {
+        obj->~T();
+        return nullptr;
+    }
+    return obj;
+}
+
+/* n value-initialised Ts, destroyed in reverse order with one cleanup. */
+template <class T>
+T *arena_make_array(Arena *a, size_t n) {
+    T *items = static_cast<T *>(arena_calloc_aligned(a, n, sizeof(T), alignof(T)));
+    if (!items) return nullptr;
+    for (size_t i = 0; i < n; i++) ::new (items + i) T();
+    if (!std::is_trivially_destructible<T>::value) {
+        arena__ArrayDtor<T> *d = arena_new(a, arena__ArrayDtor<T>);
+        if (d) { d->items = items; d->count = n; }
+        if (!d || !arena_defer(a, arena__destroy_array<T>, d)) {
+            for (size_t i = n; i > 0; i--) items[i - 1].~T();
+            return nullptr;
+        }
+    }
+    return items;
+}
+
+/* A standard allocator on an arena: deallocate gives nothing back (the
+   arena does, all at once); allocation failure throws std::bad_alloc. */
+template <class T>
+struct ArenaAllocator {
+    typedef T value_type;
+    Arena *arena;
+    explicit ArenaAllocator(Arena *a) noexcept : arena(a) {}
+    template <class U>
+    ArenaAllocator(const ArenaAllocator<U> &o) noexcept : arena(o.arena) {}
+    T *allocate(size_t n) {
+        void *p = n <= SIZE_MAX / sizeof(T)
+                      ? arena_alloc_aligned(arena, n * sizeof(T), alignof(T)) : nullptr;
+        if (!p) throw std::bad_alloc();
+        return static_cast<T *>(p);
+    }
+    void deallocate(T *, size_t) noexcept {}
+};
+template <class T, class U>
+bool operator==(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept { return x.arena == y.arena; }
+template <class T, class U>
+bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept { return x.arena != y.arena; }
+#endif /* __cplusplus */
+
 #endif /* ARENA_H */
 
 /* ======================================================================== */
@@ -1044,10 +1123,12 @@ ARENA_DEF void arena_release(Arena *a) {
     memset(&fresh, 0, sizeof fresh);
     fresh.opt = a->opt;
     fresh.kind = a->kind;
-    fresh.epoch = a->epoch + 1;
     if (a->kind == ARENA__BUFFER) {
-        if (a->block) arena_init_buffer(&fresh, a->block, a->block->size);
-        arena__take_back(a->block ? arena__data(a->block) : NULL, a->cur ? (size_t)(a->cur - arena__data(a->block)) : 0);
+        ArenaBlock *b = a->block;
+        if (b) {
+            arena__take_back(arena__data(b), (size_t)(a->cur - arena__data(b)));
+            arena_init_buffer(&fresh, b, b->size);
+        }
     } else if (a->kind == ARENA__VIRTUAL) {
         if (a->block) arena__virtual_release(a);
     } else {
@@ -1131,6 +1212,7 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
     if (arena__is_last(a, p, old_size)) {
         size_t span, need;
         char *q = (char *)p;
+        arena__note_peak(a);
         if (!arena__span(new_size, ARENA_MIN_ALIGN, &span, &need))
             return arena__fail(ARENA_ERR_OVERFLOW, "arena_realloc: the new size exceeds PTRDIFF_MAX");
         if (span > (size_t)(a->end - q) && a->kind == ARENA__VIRTUAL &&

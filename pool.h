@@ -541,8 +541,6 @@ POOL_DEF void pool_reset(Pool *p) {
             pool__free_slot(p, b, i);
         }
     }
-    POOL__VG_DESTROY(p);
-    POOL__VG_CREATE(p);
     p->free = NULL;
     p->fresh_block = p->fresh_slot = 0;
 }
