@@ -192,6 +192,10 @@ typedef struct ArenaOptions {
 
 typedef struct ArenaBlock ArenaBlock;   /* internal */
 typedef struct ArenaDefer ArenaDefer;   /* internal */
+typedef struct ArenaCut {               /* internal: the top went down to pos */
+    size_t serial, pos;
+} ArenaCut;
+#define ARENA__CUTS 4
 
 typedef struct Arena {
     char *cur, *end;        /* the bump range of the newest block */
@@ -201,13 +205,16 @@ typedef struct Arena {
     size_t next_size;       /* bytes of the next block to grab */
     size_t bytes_held, peak_used, grab_count, block_count;
     size_t epoch;           /* bumped by reset and release: old marks die */
+    size_t cut_serial;      /* rewinds so far */
+    ArenaCut cuts[ARENA__CUTS];  /* recent rewinds, rising pos: stale marks */
+    size_t cut_count;
     ArenaOptions opt;       /* as given; zero fields mean defaults */
     int kind;               /* internal: where blocks come from */
 } Arena;
 
 typedef struct ArenaMark {
     const Arena *arena;
-    size_t pos, epoch;
+    size_t pos, epoch, serial;
 } ArenaMark;
 
 typedef struct ArenaTemp {
@@ -904,8 +911,9 @@ static void arena__virtual_trim(Arena *a) {
 
 static void arena__virtual_release(Arena *a) {
     ArenaBlock *b = a->block;
+    size_t size = b->size;
     ARENA__UNPOISON(b, (size_t)(a->end - (char *)b));
-    arena__os_release(b, b->size);
+    arena__os_release(b, size);
 }
 
 ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
@@ -1044,17 +1052,43 @@ static void arena__run_defers(Arena *a, size_t pos) {
     }
 }
 
+/* A mark is stale once the top has gone below it, even if the arena has
+   grown past it again. Rewinds are kept as "cuts" with rising positions
+   (a new cut removes those at or above it), so the oldest cut newer than
+   a mark is the lowest the top has been since. When the few slots are
+   full the second-oldest is forgotten: at worst a stale mark goes
+   unnoticed, a valid one is never refused. */
+static void arena__cut(Arena *a, size_t pos) {
+    while (a->cut_count && a->cuts[a->cut_count - 1].pos >= pos) a->cut_count--;
+    if (a->cut_count == ARENA__CUTS) {
+        memmove(&a->cuts[1], &a->cuts[2], (ARENA__CUTS - 2) * sizeof a->cuts[0]);
+        a->cut_count--;
+    }
+    a->cuts[a->cut_count].serial = ++a->cut_serial;
+    a->cuts[a->cut_count].pos = pos;
+    a->cut_count++;
+}
+
+static bool arena__cut_below(const Arena *a, ArenaMark m) {
+    size_t i;
+    for (i = 0; i < a->cut_count; i++)
+        if (a->cuts[i].serial > m.serial) return a->cuts[i].pos < m.pos;
+    return false;
+}
+
 static void arena__rewind_to(Arena *a, size_t pos) {
     char *top;
+    arena__cut(a, pos);
     arena__run_defers(a, pos);
     arena__note_peak(a);
     top = a->cur;
     while (a->block && a->block->base > pos) {
         ArenaBlock *b = a->block;
+        size_t base = b->base;   /* b may be dropped by retire */
         a->block = b->prev;
         arena__retire(a, b, top);
         if (a->block) {
-            top = arena__data(a->block) + (b->base - a->block->base);
+            top = arena__data(a->block) + (base - a->block->base);
             a->end = arena__limit(a->block);
         }
     }
@@ -1071,6 +1105,7 @@ ARENA_DEF ArenaMark arena_mark(const Arena *a) {
     m.arena = a;
     m.pos = arena__pos(a);
     m.epoch = a->epoch;
+    m.serial = a->cut_serial;
     return m;
 }
 
@@ -1079,7 +1114,7 @@ ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
         arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
     else if (m.epoch != a->epoch)
         arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was taken before a reset or release");
-    else if (m.pos > arena__pos(a))
+    else if (m.pos > arena__pos(a) || arena__cut_below(a, m))
         arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
     else
         arena__rewind_to(a, m.pos);
@@ -1121,11 +1156,9 @@ ARENA_DEF void arena_release(Arena *a) {
     Arena fresh;
     arena__run_defers(a, 0);
     memset(&fresh, 0, sizeof fresh);
-    fresh.opt = a->opt;
-    fresh.kind = a->kind;
     if (a->kind == ARENA__BUFFER) {
         ArenaBlock *b = a->block;
-        if (b) {
+        if (b) {   /* the buffer is the caller's: keep it, empty */
             arena__take_back(arena__data(b), (size_t)(a->cur - arena__data(b)));
             arena_init_buffer(&fresh, b, b->size);
         }
@@ -1134,6 +1167,9 @@ ARENA_DEF void arena_release(Arena *a) {
     } else {
         arena__drop_chain(a);
     }
+    fresh.opt = a->opt;
+    fresh.kind = a->kind;
+    fresh.cut_serial = a->cut_serial;
     fresh.epoch = a->epoch + 1;
     *a = fresh;
 }
@@ -1222,6 +1258,7 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
             char *hi = q + span > a->cur ? q + span : a->cur;
             arena__resize_poison(q, old_size, new_size, hi);
             a->cur = q + span;
+            if (hi > a->cur) arena__cut(a, arena__pos(a));
             return p;
         }
     }
@@ -1309,11 +1346,24 @@ ARENA_DEF char *arena_strdup(Arena *a, const char *s) {
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
 #endif
 #endif
+/* stb_sprintf negates INT_MIN for "%d": compile it with wrapping
+   arithmetic (gcc), and keep UBSan off that one known spot (clang). */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((no_sanitize("signed-integer-overflow"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("wrapv")
+#endif
 #define STB_SPRINTF_STATIC
 #define STB_SPRINTF_NOUNALIGNED
 #define STB_SPRINTF_IMPLEMENTATION
 #include ARENA_STB_SPRINTF_HEADER
 #undef STB_SPRINTF_IMPLEMENTATION
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -1331,32 +1381,37 @@ typedef struct arena__Print {
     char chunk[STB_SPRINTF_MIN];
 } arena__Print;
 
+/* Can the string grow by `extra` bytes where it is, without a new block? */
+static bool arena__print_fits(const arena__Print *pr, size_t extra) {
+    const Arena *a = pr->a;
+    char *at = pr->str ? pr->str : a->cur;
+    char *limit = a->kind == ARENA__VIRTUAL && a->block ? (char *)a->block + a->block->size : a->end;
+    return at && pr->len + extra + ARENA__REDZONE <= (size_t)(limit - at);
+}
+
+/* Room for `extra` more bytes: in place, exactly; when the string has to
+   move to a new block (a copy), with half as much again to grow into, so
+   that moves stay rare and what they leave behind stays small. */
 static bool arena__print_reserve(arena__Print *pr, size_t extra) {
+    size_t cap = pr->len + extra;
     char *p;
-    if (pr->cap - pr->len >= extra) return true;
-    p = (char *)arena__resize(pr->a, pr->str, pr->cap, pr->len + extra, pr->len, ARENA_MIN_ALIGN);
+    if (pr->cap >= cap) return true;
+    if (pr->a->kind <= ARENA__SOURCE && !arena__print_fits(pr, extra) && cap < ARENA__MAX_REQUEST / 2)
+        cap += cap / 2;
+    p = (char *)arena__resize(pr->a, pr->str, pr->cap, cap, pr->len, ARENA_MIN_ALIGN);
     if (!p) return false;
     pr->str = p;
-    pr->cap = pr->len + extra;
+    pr->cap = cap;
     return true;
 }
 
-/* Can the arena give `extra` more bytes for the string without failing? */
-static bool arena__print_can_grow(const arena__Print *pr, size_t extra) {
-    const Arena *a = pr->a;
-    char *at = pr->str ? pr->str : a->cur;
-    size_t want = pr->len + extra + ARENA__REDZONE;
-    if (a->kind == ARENA__HEAP || a->kind == ARENA__SOURCE) return true;
-    if (!a->block || !at) return false;
-    if (a->kind == ARENA__VIRTUAL)
-        return want <= (size_t)((char *)a->block + a->block->size - at);
-    return want <= (size_t)(a->end - at);
-}
-
+/* Where stb_sprintf writes next: into the string when it has (or can get
+   in place) STB_SPRINTF_MIN bytes of room, else into the chunk, which the
+   callback appends, growing the string only as much as the output needs. */
 static char *arena__print_next(arena__Print *pr) {
     size_t room = STB_SPRINTF_MIN + 1;
     if (pr->cap - pr->len < room) {
-        if (!arena__print_can_grow(pr, room)) return pr->chunk;
+        if (!arena__print_fits(pr, room)) return pr->chunk;
         if (!arena__print_reserve(pr, room)) return NULL;
     }
     return pr->str + pr->len;
