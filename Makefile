@@ -15,8 +15,10 @@ WARN    := -Wall -Wextra -Wpedantic -Werror
 HEADERS := arena.h $(wildcard pool.h)
 TEST_SRC := $(filter-out tests/compile_check.c,$(sort $(wildcard tests/*.c)))
 EXAMPLES := $(basename $(notdir $(wildcard examples/*.c)))
+EXAMPLES_CXX := $(basename $(notdir $(wildcard examples/*.cpp)))
 
-DEMO_PKGS := libstb-dev
+DEMO_PKGS := libstb-dev libcjson-dev
+DEMO_LIBS := -lcjson
 TEST_PKGS := $(DEMO_PKGS) g++ clang libclang-rt-14-dev valgrind
 
 .PHONY: all demo test deps-demo deps-test clean \
@@ -56,7 +58,12 @@ $(B):
 demo: deps-demo | $(B)
 	@for e in $(EXAMPLES); do \
 	  echo "== examples/$$e.c"; \
-	  $(CC) -std=c99 -O2 $(WARN) -I. examples/$$e.c -o $(B)/$$e -pthread -lm || exit 1; \
+	  $(CC) -std=c99 -O2 -DNDEBUG $(WARN) -I. examples/$$e.c -o $(B)/$$e -pthread -lm $(DEMO_LIBS) || exit 1; \
+	  (cd examples && ../$(B)/$$e) || exit 1; \
+	done
+	@for e in $(EXAMPLES_CXX); do \
+	  echo "== examples/$$e.cpp"; \
+	  $(CXX) -std=c++11 -O2 -DNDEBUG $(WARN) -I. examples/$$e.cpp -o $(B)/$$e -pthread || exit 1; \
 	  (cd examples && ../$(B)/$$e) || exit 1; \
 	done
 
@@ -69,10 +76,14 @@ define run_variant
 	@tail -n 1 $(B)/results/$(1).txt
 endef
 
+# Feature makefiles add their own test targets to TEST_EXTRA.
+TEST_EXTRA :=
+-include bench/bench.mk tests/fuzz.mk tests/ports.mk tests/install.mk
+
 test: deps-test | $(B)
 	@rm -f $(B)/results/*.txt
 	@$(MAKE) --no-print-directory test-compile test-plain test-debug test-cxx \
-	    test-asan test-asan-clang test-valgrind test-tsan
+	    test-asan test-asan-clang test-valgrind test-tsan $(TEST_EXTRA)
 	@cat $(B)/results/*.txt | awk '/^[0-9]+ passed, [0-9]+ failed/ { p += $$1; f += $$3 } \
 	    END { printf "total: %d passed, %d failed\n", p, f; exit (f > 0) }'
 
