@@ -90,6 +90,7 @@ typedef struct Pool {
     uint32_t block_count, block_cap, slots_per_block;
     uint32_t fresh_block, fresh_slot;  /* never-used slots start here */
     uint32_t gen_floor;          /* generation of a new slot (even) */
+    uint32_t block_base;         /* number of the first block, in handles */
     size_t align, slots_offset, capacity, retired;
     bool fixed;                  /* a buffer pool: never grows */
     Arena arena;
@@ -137,8 +138,8 @@ static inline bool pool__is_block(const Pool *p, const PoolBlock *b) {
     size_t h = (size_t)((uintptr_t)b >> p->block_shift) & p->table_mask;
     if (!p->table) return false;
     for (;; h = (h + 1) & p->table_mask) {
-        if (p->table[h] == b) return true;
         if (!p->table[h]) return false;
+        if (p->table[h] == b) return true;
     }
 }
 
@@ -166,7 +167,9 @@ static inline bool pool_free(Pool *p, void *obj) {
     PoolBlock *b = (PoolBlock *)((uintptr_t)obj & p->block_mask);
     uint32_t off, i;
     pool__Slot *s = (pool__Slot *)obj;
-#ifndef POOL_UNCHECKED
+#ifdef POOL_UNCHECKED
+    if (!obj) return true;
+#else
     if (!ARENA__LIKELY(pool__is_block(p, b))) return pool__free_slow(p, obj);
 #endif
     off = (uint32_t)((uintptr_t)obj - (uintptr_t)b->slots);
@@ -187,7 +190,8 @@ static inline bool pool_free(Pool *p, void *obj) {
 }
 
 static inline void *pool_get(const Pool *p, PoolHandle h) {
-    uint32_t n = h.index >> p->index_shift, i = h.index & ((1u << p->index_shift) - 1);
+    uint32_t n = (h.index >> p->index_shift) - p->block_base;
+    uint32_t i = h.index & ((1u << p->index_shift) - 1);
     PoolBlock *b;
     if (n >= p->block_count || !(h.gen & 1)) return NULL;
     b = p->blocks[n];
@@ -208,8 +212,10 @@ static inline void *pool_get(const Pool *p, PoolHandle h) {
 #endif
 
 #ifdef ARENA_VALGRIND
-#define POOL__VG_CREATE(p) VALGRIND_CREATE_MEMPOOL((p), 0, 0)
-#define POOL__VG_DESTROY(p) VALGRIND_DESTROY_MEMPOOL(p)
+#define POOL__VG_CREATE(p) \
+    do { if (!VALGRIND_MEMPOOL_EXISTS(p)) VALGRIND_CREATE_MEMPOOL((p), 0, 0); } while (0)
+#define POOL__VG_DESTROY(p) \
+    do { if (VALGRIND_MEMPOOL_EXISTS(p)) VALGRIND_DESTROY_MEMPOOL(p); } while (0)
 #define POOL__VG_ALLOC(p, s) VALGRIND_MEMPOOL_ALLOC((p), (s), (p)->size)
 #define POOL__VG_FREE(p, s) VALGRIND_MEMPOOL_FREE((p), (s))
 #else
@@ -270,8 +276,9 @@ static void pool__set_block_bytes(Pool *p, size_t bytes) {
 /* Size, stride and the first generation; a pool that fails here stays
    inert (stride 0) and refuses every allocation. */
 static bool pool__setup(Pool *p, size_t size, size_t align) {
+    static ARENA_THREAD_LOCAL uint32_t inits;
     size_t bytes = POOL_BLOCK_SIZE;
-    uintptr_t seed = (uintptr_t)p;
+    uint32_t seed = (uint32_t)((uintptr_t)p >> 4) * 2654435761u + ++inits * 40503u;
     memset(p, 0, sizeof *p);
     if (!align || (align & (align - 1))) {
         arena__report(ARENA_ERR_ALIGN, "pool_init: the alignment is not a power of two");
@@ -291,7 +298,7 @@ static bool pool__setup(Pool *p, size_t size, size_t align) {
     pool__set_block_bytes(p, bytes);
     /* Pools start their generations at different points, so that a handle
        of another pool is very unlikely to match. */
-    p->gen_floor = (uint32_t)(((seed >> 4) * 2654435761u) & 0x7FFFFFu) << 8;
+    p->gen_floor = (seed & 0x7FFFFFu) << 8;
     POOL__VG_CREATE(p);
     return true;
 }
@@ -355,7 +362,7 @@ static bool pool__grow(Pool *p) {
         arena__report(ARENA_ERR_OOM, "pool_alloc: the buffer pool is full");
         return false;
     }
-    if (p->index_shift < 32 && p->block_count >> (32 - p->index_shift)) {
+    if (p->index_shift && ((size_t)p->block_base + p->block_count) >> (32 - p->index_shift)) {
         arena__report(ARENA_ERR_OOM, "pool_alloc: the pool has as many blocks as 32-bit handles can name");
         return false;
     }
@@ -557,12 +564,19 @@ POOL_DEF void pool_release(Pool *p) {
     arena_release(&p->arena);
     fresh = *p;
     fresh.free = NULL;
-    fresh.live = fresh.capacity = fresh.retired = 0;
+    fresh.live = fresh.peak_live = fresh.capacity = fresh.retired = 0;
     fresh.table = NULL;
     fresh.table_mask = 0;
     fresh.blocks = NULL;
     fresh.block_count = fresh.block_cap = fresh.fresh_block = fresh.fresh_slot = 0;
-    fresh.gen_floor = top >= POOL_GEN_LIMIT - 2 ? POOL_GEN_LIMIT : (top + 2) & ~1u;
+    /* When the generations have run out, new blocks take numbers the old
+       handles never had instead, and generations start over. */
+    if (top >= POOL_GEN_LIMIT - 2) {
+        fresh.block_base = p->block_base + p->block_count;
+        fresh.gen_floor = 0;
+    } else {
+        fresh.gen_floor = (top + 2) & ~1u;
+    }
     *p = fresh;
     POOL__VG_CREATE(p);
     if (p->fixed && p->stride && !pool__carve_buffer(p)) p->stride = 0;
@@ -598,7 +612,7 @@ POOL_DEF PoolStats pool_stats(const Pool *p) {
 
 static PoolHandle pool__handle(const Pool *p, const PoolBlock *b, uint32_t i) {
     PoolHandle h;
-    h.index = (b->number << p->index_shift) | i;
+    h.index = ((p->block_base + b->number) << p->index_shift) | i;
     h.gen = b->gens[i];
     return h;
 }

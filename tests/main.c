@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include "test.h"
 
-#define SUITES(X) X(arena) X(stack) X(sprintf) X(scratch)
+#define SUITES(X) X(arena) X(stack) X(sprintf) X(scratch) X(pool)
 #define DECLARE(s) void suite_##s(void);
 SUITES(DECLARE)
 
