@@ -137,5 +137,32 @@ test-compile: | $(B)
 	done; done
 	@echo "compile matrix: gcc, clang x c99 c11 c17 c2x; g++, clang++ x c++11 c++17 c++20: ok"
 
+# ---- install ------------------------------------------------------------------
+# The headers, arena.pc for pkg-config and the CMake package (find_package(arena));
+# CMakeLists.txt installs the same files.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+ARENA_VERSION := $(shell sed -n 's/^#define ARENA_VERSION_STRING "\(.*\)"/\1/p' arena.h)
+ARENA_ROOT     = $(DESTDIR)$(PREFIX)
+ARENA_INSTALLED := include/arena.h include/pool.h lib/pkgconfig/arena.pc \
+                   lib/cmake/arena/arenaConfig.cmake lib/cmake/arena/arenaConfigVersion.cmake
+
+.PHONY: install uninstall
+
+install:
+	install -d "$(ARENA_ROOT)/include" "$(ARENA_ROOT)/lib/pkgconfig" "$(ARENA_ROOT)/lib/cmake/arena"
+	install -m 644 arena.h pool.h "$(ARENA_ROOT)/include/"
+	sed -e 's|@ARENA_PREFIX@|$(PREFIX)|g' -e 's|@ARENA_VERSION@|$(ARENA_VERSION)|g' \
+	    cmake/arena.pc.in > "$(ARENA_ROOT)/lib/pkgconfig/arena.pc"
+	chmod 644 "$(ARENA_ROOT)/lib/pkgconfig/arena.pc"
+	install -m 644 cmake/arenaConfig.cmake "$(ARENA_ROOT)/lib/cmake/arena/"
+	sed -e 's|@ARENA_VERSION@|$(ARENA_VERSION)|g' \
+	    cmake/arenaConfigVersion.cmake.in > "$(ARENA_ROOT)/lib/cmake/arena/arenaConfigVersion.cmake"
+	chmod 644 "$(ARENA_ROOT)/lib/cmake/arena/arenaConfigVersion.cmake"
+
+uninstall:
+	rm -f $(foreach f,$(ARENA_INSTALLED),"$(ARENA_ROOT)/$(f)")
+	rmdir "$(ARENA_ROOT)/lib/cmake/arena" 2>/dev/null || true
+
 clean:
 	rm -rf $(B)

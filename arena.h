@@ -46,6 +46,7 @@
        ARENA_MIN_ALIGN           alignment of every allocation (default 16,
                                  at least alignof(max_align_t))
        ARENA_SCRATCH_COUNT       scratch arenas per thread (default 2)
+       ARENA_MARK_HISTORY        rewinds remembered to refuse stale marks (8)
        ARENA_NO_THREADS          scratch arenas are global, not per thread
        ARENA_THREAD_LOCAL        the thread-local storage keyword to use
        ARENA_NO_SPRINTF          no arena_sprintf, no stb_sprintf dependency
@@ -67,6 +68,11 @@
 */
 #ifndef ARENA_H
 #define ARENA_H
+
+#define ARENA_VERSION_MAJOR 0
+#define ARENA_VERSION_MINOR 1
+#define ARENA_VERSION_PATCH 0
+#define ARENA_VERSION_STRING "0.1.0"
 
 /* The implementation maps anonymous memory, which strict -std=c99 hides:
    this only helps when arena.h comes before any system header in the file
@@ -195,7 +201,9 @@ typedef struct ArenaDefer ArenaDefer;   /* internal */
 typedef struct ArenaCut {               /* internal: the top went down to pos */
     size_t serial, pos;
 } ArenaCut;
-#define ARENA__CUTS 4
+#ifndef ARENA_MARK_HISTORY
+#define ARENA_MARK_HISTORY 8
+#endif
 
 typedef struct Arena {
     char *cur, *end;        /* the bump range of the newest block */
@@ -206,7 +214,7 @@ typedef struct Arena {
     size_t bytes_held, peak_used, grab_count, block_count;
     size_t epoch;           /* bumped by reset and release: old marks die */
     size_t cut_serial;      /* rewinds so far */
-    ArenaCut cuts[ARENA__CUTS];  /* recent rewinds, rising pos: stale marks */
+    ArenaCut cuts[ARENA_MARK_HISTORY];  /* rewinds, rising pos: stale marks */
     size_t cut_count;
     ArenaOptions opt;       /* as given; zero fields mean defaults */
     int kind;               /* internal: where blocks come from */
@@ -408,8 +416,18 @@ T *arena_make(Arena *a, Args &&...args) {
 template <class T>
 T *arena_make_array(Arena *a, size_t n) {
     T *items = static_cast<T *>(arena_calloc_aligned(a, n, sizeof(T), alignof(T)));
+    size_t built = 0;
     if (!items) return nullptr;
-    for (size_t i = 0; i < n; i++) ::new (items + i) T();
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+    try {
+        for (; built < n; built++) ::new (items + built) T();
+    } catch (...) {   /* destroy what was built, newest first */
+        while (built > 0) items[--built].~T();
+        throw;
+    }
+#else
+    for (; built < n; built++) ::new (items + built) T();
+#endif
     if (!std::is_trivially_destructible<T>::value) {
         arena__ArrayDtor<T> *d = arena_new(a, arena__ArrayDtor<T>);
         if (d) { d->items = items; d->count = n; }
@@ -470,6 +488,9 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #endif
 #if ARENA_SCRATCH_COUNT < 2
 #error "arena.h: ARENA_SCRATCH_COUNT must be at least 2"
+#endif
+#if ARENA_MARK_HISTORY < 2
+#error "arena.h: ARENA_MARK_HISTORY must be at least 2"
 #endif
 
 #if ARENA__ASAN
@@ -801,7 +822,7 @@ static size_t arena__page_size(void) {
 #ifdef ARENA__WINDOWS
         SYSTEM_INFO si;
         GetSystemInfo(&si);
-        page = si.dwAllocationGranularity > si.dwPageSize ? si.dwPageSize : si.dwPageSize;
+        page = si.dwPageSize;
 #else
         long n = sysconf(_SC_PAGESIZE);
         page = n > 0 ? (size_t)n : 4096;
@@ -1060,8 +1081,8 @@ static void arena__run_defers(Arena *a, size_t pos) {
    unnoticed, a valid one is never refused. */
 static void arena__cut(Arena *a, size_t pos) {
     while (a->cut_count && a->cuts[a->cut_count - 1].pos >= pos) a->cut_count--;
-    if (a->cut_count == ARENA__CUTS) {
-        memmove(&a->cuts[1], &a->cuts[2], (ARENA__CUTS - 2) * sizeof a->cuts[0]);
+    if (a->cut_count == ARENA_MARK_HISTORY) {
+        memmove(&a->cuts[1], &a->cuts[2], (ARENA_MARK_HISTORY - 2) * sizeof a->cuts[0]);
         a->cut_count--;
     }
     a->cuts[a->cut_count].serial = ++a->cut_serial;
