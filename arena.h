@@ -60,6 +60,9 @@
                                  memory with 0xDD (default: on unless NDEBUG)
        ARENA_LOG(msg)            where misuse is printed without a handler
                                  (default: fputs to stderr)
+       ARENA_MEMCPY, ARENA_MEMMOVE, ARENA_MEMSET, ARENA_MEMCHR, ARENA_STRLEN
+                                 the libc functions used (define all five
+                                 and <string.h> is not included)
        ARENA_STATIC              make the implementation static to its file
    Under AddressSanitizer every byte not handed out is poisoned and each
    allocation is followed by a 16-byte redzone.
@@ -84,7 +87,25 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#if !defined(ARENA_MEMCPY) || !defined(ARENA_MEMMOVE) || !defined(ARENA_MEMSET) || \
+    !defined(ARENA_MEMCHR) || !defined(ARENA_STRLEN)
 #include <string.h>
+#endif
+#ifndef ARENA_MEMCPY
+#define ARENA_MEMCPY memcpy
+#endif
+#ifndef ARENA_MEMMOVE
+#define ARENA_MEMMOVE memmove
+#endif
+#ifndef ARENA_MEMSET
+#define ARENA_MEMSET memset
+#endif
+#ifndef ARENA_MEMCHR
+#define ARENA_MEMCHR memchr
+#endif
+#ifndef ARENA_STRLEN
+#define ARENA_STRLEN strlen
+#endif
 #ifndef __cplusplus
 #include <stdbool.h>
 #endif
@@ -115,7 +136,11 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define ARENA__LIKELY(x) __builtin_expect(!!(x), 1)
+#if defined(__MINGW32__) && !defined(__clang__)
+#define ARENA_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))   /* %zu */
+#else
 #define ARENA_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#endif
 #else
 #define ARENA__LIKELY(x) (x)
 #define ARENA_PRINTF(f, a)
@@ -625,14 +650,14 @@ static void *arena__fail(ArenaError err, const char *msg) {
 ARENA_DEF void arena__hand_out(void *p, size_t n) {
     ARENA__UNPOISON(p, n);
 #if ARENA_DEBUG_FILL
-    memset(p, ARENA__FRESH, n);
+    ARENA_MEMSET(p, ARENA__FRESH, n);
 #endif
 }
 
 ARENA_DEF void arena__take_back(void *p, size_t n) {
 #if ARENA_DEBUG_FILL
     ARENA__UNPOISON(p, n);
-    memset(p, ARENA__FREED, n);
+    ARENA_MEMSET(p, ARENA__FREED, n);
 #endif
     ARENA__POISON(p, n);
 }
@@ -644,8 +669,8 @@ static void arena__resize_poison(char *p, size_t old_n, size_t new_n,
                                  char *hi) {
 #if ARENA_DEBUG_FILL
     ARENA__UNPOISON(p + old_n, (size_t)(hi - (p + old_n)));
-    if (new_n < old_n) memset(p + new_n, ARENA__FREED, old_n - new_n);
-    else memset(p + old_n, ARENA__FRESH, new_n - old_n);
+    if (new_n < old_n) ARENA_MEMSET(p + new_n, ARENA__FREED, old_n - new_n);
+    else ARENA_MEMSET(p + old_n, ARENA__FRESH, new_n - old_n);
 #endif
 #if ARENA__ASAN
     ARENA__POISON(p, (size_t)(hi - p));
@@ -938,7 +963,7 @@ static void arena__virtual_release(Arena *a) {
 }
 
 ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
-    memset(a, 0, sizeof *a);
+    ARENA_MEMSET(a, 0, sizeof *a);
     a->kind = ARENA__VIRTUAL;
     if (!reserve) reserve = ARENA_VIRTUAL_RESERVE;
     if (reserve > ARENA__MAX_REQUEST) {
@@ -949,24 +974,52 @@ ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
     return arena__reserve(a);
 }
 #else
-static bool arena__commit(Arena *a, size_t need) { (void)a; (void)need; return false; }
-static bool arena__reserve(Arena *a) { (void)a; return false; }
+static bool arena__reserve(Arena *a) {
+    (void)a;
+    arena__report(ARENA_ERR_MISUSE, "arena: no virtual memory on this platform (ARENA_NO_VIRTUAL)");
+    return false;
+}
+static bool arena__commit(Arena *a, size_t need) { (void)need; return arena__reserve(a); }
 static void arena__virtual_trim(Arena *a) { (void)a; }
 static void arena__virtual_release(Arena *a) { (void)a; }
 ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
     (void)reserve;
-    memset(a, 0, sizeof *a);
+    ARENA_MEMSET(a, 0, sizeof *a);
     a->kind = ARENA__VIRTUAL;
     arena__report(ARENA_ERR_MISUSE, "arena_init_virtual: no virtual memory on this platform");
     return false;
 }
 #endif
 
+/* The caller's buffer becomes the arena's one block. */
+static void arena__take_buffer(Arena *a, ArenaBlock *b, size_t size) {
+    ARENA__UNPOISON(b, size);   /* an earlier arena may have left it poisoned */
+    b->prev = NULL;
+    b->size = size;
+    b->base = 0;
+    a->block = b;
+    a->cur = arena__data(b);
+    a->end = arena__limit(b);
+    a->bytes_held = size;
+    a->block_count = 1;
+    ARENA__POISON(a->cur, (size_t)(a->end - a->cur));
+}
+
+/* A released buffer arena takes its buffer up again at its next use. */
+static bool arena__resume_buffer(Arena *a) {
+    ArenaBlock *b = a->spare;
+    if (a->kind != ARENA__BUFFER || a->block || !b) return false;
+    a->spare = NULL;
+    arena__take_buffer(a, b, a->bytes_held);
+    return true;
+}
+
 /* ---- growth ------------------------------------------------------------------ */
 
 static bool arena__grow(Arena *a, size_t need) {
     switch (a->kind) {
     case ARENA__BUFFER:
+        if (arena__resume_buffer(a) && (size_t)(a->end - a->cur) >= need) return true;
         arena__report(ARENA_ERR_OOM, a->block ? "arena: the buffer is full"
                                               : "arena: the buffer arena has no buffer");
         return false;
@@ -993,6 +1046,7 @@ ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
     char *p;
     if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
     if (!size || !arena__span(size, align, &span, &need)) return NULL;
+    arena__resume_buffer(a);
     p = arena__fit(a, span, align);
     if (p) arena__hand_out(p, size);
     return p;
@@ -1020,7 +1074,7 @@ ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
 /* ---- init ----------------------------------------------------------------- */
 
 ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
-    memset(a, 0, sizeof *a);
+    ARENA_MEMSET(a, 0, sizeof *a);
     if (!opt) return;
     a->opt = *opt;
     if (a->opt.block_size && a->opt.block_size < ARENA__MIN_BLOCK) a->opt.block_size = ARENA__MIN_BLOCK;
@@ -1030,14 +1084,13 @@ ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
     if (a->opt.source.grab) {
         a->kind = ARENA__SOURCE;
     } else if (a->opt.source.drop || a->opt.source.ctx) {
-        memset(&a->opt.source, 0, sizeof a->opt.source);
+        ARENA_MEMSET(&a->opt.source, 0, sizeof a->opt.source);
         arena__report(ARENA_ERR_MISUSE, "arena_init: ArenaSource has no grab function; using malloc");
     }
 }
 
 ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
-    ArenaBlock *b = (ArenaBlock *)buf;
-    memset(a, 0, sizeof *a);
+    ARENA_MEMSET(a, 0, sizeof *a);
     a->kind = ARENA__BUFFER;
     if (!buf) {
         arena__report(ARENA_ERR_MISUSE, "arena_init_buffer: the buffer is NULL");
@@ -1051,15 +1104,7 @@ ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
         arena__report(ARENA_ERR_OOM, "arena_init_buffer: the buffer is too small for the arena's header");
         return false;
     }
-    b->prev = NULL;
-    b->size = size;
-    b->base = 0;
-    a->block = b;
-    a->cur = arena__data(b);
-    a->end = arena__limit(b);
-    a->bytes_held = size;
-    a->block_count = 1;
-    ARENA__POISON(a->cur, (size_t)(a->end - a->cur));
+    arena__take_buffer(a, (ArenaBlock *)buf, size);
     return true;
 }
 
@@ -1082,7 +1127,7 @@ static void arena__run_defers(Arena *a, size_t pos) {
 static void arena__cut(Arena *a, size_t pos) {
     while (a->cut_count && a->cuts[a->cut_count - 1].pos >= pos) a->cut_count--;
     if (a->cut_count == ARENA_MARK_HISTORY) {
-        memmove(&a->cuts[1], &a->cuts[2], (ARENA_MARK_HISTORY - 2) * sizeof a->cuts[0]);
+        ARENA_MEMMOVE(&a->cuts[1], &a->cuts[2], (ARENA_MARK_HISTORY - 2) * sizeof a->cuts[0]);
         a->cut_count--;
     }
     a->cuts[a->cut_count].serial = ++a->cut_serial;
@@ -1176,12 +1221,17 @@ ARENA_DEF void arena_reset(Arena *a) {
 ARENA_DEF void arena_release(Arena *a) {
     Arena fresh;
     arena__run_defers(a, 0);
-    memset(&fresh, 0, sizeof fresh);
+    ARENA_MEMSET(&fresh, 0, sizeof fresh);
     if (a->kind == ARENA__BUFFER) {
-        ArenaBlock *b = a->block;
-        if (b) {   /* the buffer is the caller's: keep it, empty */
-            arena__take_back(arena__data(b), (size_t)(a->cur - arena__data(b)));
-            arena_init_buffer(&fresh, b, b->size);
+        /* The buffer goes back to the caller, unpoisoned; the arena keeps a
+           note of it and takes it up again at its next allocation. */
+        ArenaBlock *b = a->block ? a->block : a->spare;
+        if (a->block) arena__take_back(arena__data(b), (size_t)(a->cur - arena__data(b)));
+        if (b) {
+            fresh.spare = b;
+            fresh.bytes_held = a->bytes_held;   /* the buffer's size */
+            fresh.block_count = 1;
+            ARENA__UNPOISON(b, a->bytes_held);
         }
     } else if (a->kind == ARENA__VIRTUAL) {
         if (a->block) arena__virtual_release(a);
@@ -1231,7 +1281,7 @@ ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t
         return arena__fail(ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
     n = count * size;
     p = arena_alloc_aligned(a, n, align);
-    if (p && n) memset(p, 0, n);
+    if (p && n) ARENA_MEMSET(p, 0, n);
     return p;
 }
 
@@ -1287,7 +1337,7 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
         return arena__fail(ARENA_ERR_MISUSE, "arena_realloc: the pointer is not an allocation of this arena");
     {
         void *q = arena_alloc_aligned(a, new_size, align);
-        if (q && keep) memcpy(q, p, keep);
+        if (q && keep) ARENA_MEMCPY(q, p, keep);
         return q;
     }
 }
@@ -1301,7 +1351,7 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_
                                  size_t extra, size_t elem, size_t align) {
     void *items, *p;
     size_t want, new_cap;
-    memcpy(&items, items_field, sizeof items);
+    ARENA_MEMCPY(&items, items_field, sizeof items);
     if (extra > SIZE_MAX - count || count + extra > SIZE_MAX / elem) {
         arena__report(ARENA_ERR_OVERFLOW, "arena_array_reserve: the array size overflows");
         return false;
@@ -1313,7 +1363,7 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_
     p = arena__resize(a, items, *cap * elem, new_cap * elem, count * elem,
                       align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align);
     if (!p) return false;
-    memcpy(items_field, &p, sizeof p);
+    ARENA_MEMCPY(items_field, &p, sizeof p);
     *cap = new_cap;
     return true;
 }
@@ -1322,7 +1372,7 @@ ARENA_DEF void *arena_memdup(Arena *a, const void *p, size_t n) {
     void *q;
     if (!p && n) return arena__fail(ARENA_ERR_MISUSE, "arena_memdup: the source is NULL");
     q = arena_alloc(a, n);
-    if (q && n) memcpy(q, p, n);
+    if (q && n) ARENA_MEMCPY(q, p, n);
     return q;
 }
 
@@ -1330,19 +1380,19 @@ ARENA_DEF char *arena_strndup(Arena *a, const char *s, size_t n) {
     const char *nul;
     char *q;
     if (!s) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_strndup: the string is NULL");
-    nul = (const char *)memchr(s, 0, n);
+    nul = (const char *)ARENA_MEMCHR(s, 0, n);
     if (nul) n = (size_t)(nul - s);
     if (n == SIZE_MAX) return (char *)arena__fail(ARENA_ERR_OVERFLOW, "arena_strndup: the length overflows");
     q = (char *)arena_alloc(a, n + 1);
     if (!q) return NULL;
-    memcpy(q, s, n);
+    ARENA_MEMCPY(q, s, n);
     q[n] = '\0';
     return q;
 }
 
 ARENA_DEF char *arena_strdup(Arena *a, const char *s) {
     if (!s) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_strdup: the string is NULL");
-    return arena_strndup(a, s, strlen(s));
+    return arena_strndup(a, s, ARENA_STRLEN(s));
 }
 
 /* ---- sprintf ------------------------------------------------------------------ */
@@ -1444,7 +1494,7 @@ static char *arena__print_cb(const char *buf, void *user, int len) {
     if (buf == pr->chunk) {
         if (!arena__print_reserve(pr, (size_t)len + 1)) next = NULL;
         else {
-            memcpy(pr->str + pr->len, buf, (size_t)len);
+            ARENA_MEMCPY(pr->str + pr->len, buf, (size_t)len);
             pr->len += (size_t)len;
             next = pr->chunk;
         }
@@ -1488,12 +1538,12 @@ ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
 /* ---- stack allocator -------------------------------------------------------- */
 
 ARENA_DEF void arena_stack_init(ArenaStack *s, const ArenaOptions *opt) {
-    memset(s, 0, sizeof *s);
+    ARENA_MEMSET(s, 0, sizeof *s);
     arena_init(&s->arena, opt);
 }
 
 ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
-    memset(s, 0, sizeof *s);
+    ARENA_MEMSET(s, 0, sizeof *s);
     return arena_init_buffer(&s->arena, buf, size);
 }
 
@@ -1530,7 +1580,7 @@ ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p) {
         arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: not the newest live push (pops must be LIFO)");
         return false;
     }
-    memcpy(&h, s->top_header, sizeof h);
+    ARENA_MEMCPY(&h, s->top_header, sizeof h);
     s->top = h.prev_top;
     s->top_header = h.prev_header;
     s->depth--;
@@ -1574,7 +1624,14 @@ static void arena__scratch_hook(void) {
 #elif defined(ARENA__WINDOWS) && !defined(ARENA_NO_THREADS)
 static DWORD arena__scratch_fls = FLS_OUT_OF_INDEXES;
 static INIT_ONCE arena__scratch_once = INIT_ONCE_STATIC_INIT;
-static void WINAPI arena__scratch_exit(void *s) { if (s) arena__scratch_free((Arena *)s); }
+/* FLS callbacks run when a thread exits and also when a fiber is deleted:
+   if that was one of this thread's fibers, the next scratch use hooks the
+   thread again, so that its exit still gives the memory back. */
+static void WINAPI arena__scratch_exit(void *s) {
+    if (!s) return;
+    arena__scratch_free((Arena *)s);
+    if (s == (void *)arena__scratch) arena__scratch_hooked = false;
+}
 static BOOL CALLBACK arena__scratch_fls_init(PINIT_ONCE once, void *param, void **ctx) {
     (void)once; (void)param; (void)ctx;
     arena__scratch_fls = FlsAlloc(arena__scratch_exit);

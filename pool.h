@@ -279,7 +279,7 @@ static bool pool__setup(Pool *p, size_t size, size_t align) {
     static ARENA_THREAD_LOCAL uint32_t inits;
     size_t bytes = POOL_BLOCK_SIZE;
     uint32_t seed = (uint32_t)((uintptr_t)p >> 4) * 2654435761u + ++inits * 40503u;
-    memset(p, 0, sizeof *p);
+    ARENA_MEMSET(p, 0, sizeof *p);
     if (!align || (align & (align - 1))) {
         arena__report(ARENA_ERR_ALIGN, "pool_init: the alignment is not a power of two");
         return false;
@@ -322,7 +322,7 @@ static bool pool__reserve_blocks(Pool *p, size_t n, bool quiet) {
         dir = (PoolBlock **)(quiet ? arena__try_alloc(&p->arena, cap * sizeof *dir, ARENA_MIN_ALIGN)
                                    : arena_alloc(&p->arena, cap * sizeof *dir));
         if (!dir) return false;
-        if (p->block_count) memcpy(dir, p->blocks, p->block_count * sizeof *dir);
+        if (p->block_count) ARENA_MEMCPY(dir, p->blocks, p->block_count * sizeof *dir);
         p->blocks = dir;
         p->block_cap = (uint32_t)cap;
     }
@@ -333,7 +333,7 @@ static bool pool__reserve_blocks(Pool *p, size_t n, bool quiet) {
         t = (PoolBlock **)(quiet ? arena__try_alloc(&p->arena, size * sizeof *t, ARENA_MIN_ALIGN)
                                  : arena_alloc(&p->arena, size * sizeof *t));
         if (!t) return false;
-        memset(t, 0, size * sizeof *t);
+        ARENA_MEMSET(t, 0, size * sizeof *t);
         p->table = t;
         p->table_mask = size - 1;
         for (i = 0; i < p->block_count; i++) pool__table_insert(p, p->blocks[i]);
@@ -415,7 +415,7 @@ POOL_DEF void *pool__alloc_slow(Pool *p) {
 
 POOL_DEF void *pool_calloc(Pool *p) {
     void *obj = pool_alloc(p);
-    if (obj) memset(obj, 0, p->size);
+    if (obj) ARENA_MEMSET(obj, 0, p->size);
     return obj;
 }
 
@@ -486,7 +486,7 @@ POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
 POOL_DEF void pool_init_opts(Pool *p, size_t size, size_t align, const ArenaOptions *opt) {
     ArenaOptions o;
     if (opt) o = *opt;
-    else memset(&o, 0, sizeof o);
+    else ARENA_MEMSET(&o, 0, sizeof o);
     if (!pool__setup(p, size, align)) return;
     /* Arena blocks several pool blocks large: only the first pool block of
        each arena block loses room to alignment. */
@@ -622,7 +622,7 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
     PoolBlock *b;
     uint32_t i;
     const char *why;
-    memset(&h, 0, sizeof h);
+    ARENA_MEMSET(&h, 0, sizeof h);
     if (!obj) return h;
     why = pool__locate(p, obj, &b, &i);
     if (why) {
@@ -635,7 +635,7 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
 POOL_DEF PoolHandle pool_alloc_handle(Pool *p) {
     PoolHandle h;
     void *obj = pool_alloc(p);
-    memset(&h, 0, sizeof h);
+    ARENA_MEMSET(&h, 0, sizeof h);
     if (obj) {
         PoolBlock *b = (PoolBlock *)((uintptr_t)obj & p->block_mask);
         h = pool__handle(p, b, pool__div(p->div_magic, (uint32_t)((char *)obj - b->slots)));
