@@ -705,6 +705,13 @@ static bool arena__span(size_t size, size_t align, size_t *span, size_t *need) {
     return true;
 }
 
+/* A fresh epoch per init, so that a mark from an earlier life of the same
+   struct (release, then init again) is refused. */
+static size_t arena__new_epoch(void) {
+    static ARENA_THREAD_LOCAL size_t inits;
+    return ++inits * (size_t)0x9E3779B9u;
+}
+
 /* ---- blocks --------------------------------------------------------------- */
 
 static char *arena__data(ArenaBlock *b) {
@@ -964,6 +971,7 @@ static void arena__virtual_release(Arena *a) {
 
 ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
     ARENA_MEMSET(a, 0, sizeof *a);
+    a->epoch = arena__new_epoch();
     a->kind = ARENA__VIRTUAL;
     if (!reserve) reserve = ARENA_VIRTUAL_RESERVE;
     if (reserve > ARENA__MAX_REQUEST) {
@@ -985,6 +993,7 @@ static void arena__virtual_release(Arena *a) { (void)a; }
 ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
     (void)reserve;
     ARENA_MEMSET(a, 0, sizeof *a);
+    a->epoch = arena__new_epoch();
     a->kind = ARENA__VIRTUAL;
     arena__report(ARENA_ERR_MISUSE, "arena_init_virtual: no virtual memory on this platform");
     return false;
@@ -1075,6 +1084,7 @@ ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
 
 ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
     ARENA_MEMSET(a, 0, sizeof *a);
+    a->epoch = arena__new_epoch();
     if (!opt) return;
     a->opt = *opt;
     if (a->opt.block_size && a->opt.block_size < ARENA__MIN_BLOCK) a->opt.block_size = ARENA__MIN_BLOCK;
@@ -1091,6 +1101,7 @@ ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
 
 ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
     ARENA_MEMSET(a, 0, sizeof *a);
+    a->epoch = arena__new_epoch();
     a->kind = ARENA__BUFFER;
     if (!buf) {
         arena__report(ARENA_ERR_MISUSE, "arena_init_buffer: the buffer is NULL");
@@ -1142,9 +1153,10 @@ static bool arena__cut_below(const Arena *a, ArenaMark m) {
     return false;
 }
 
+/* Rewinds without noting a cut: for callers whose own allocations are the
+   only ones above pos (no mark can be there). */
 static void arena__rewind_to(Arena *a, size_t pos) {
     char *top;
-    arena__cut(a, pos);
     arena__run_defers(a, pos);
     arena__note_peak(a);
     top = a->cur;
@@ -1183,7 +1195,10 @@ ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
     else if (m.pos > arena__pos(a) || arena__cut_below(a, m))
         arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
     else
+    {
+        arena__cut(a, m.pos);
         arena__rewind_to(a, m.pos);
+    }
 }
 
 ARENA_DEF ArenaTemp arena_temp_begin(Arena *a) {
@@ -1208,6 +1223,7 @@ ARENA_DEF void arena_reset(Arena *a) {
     size_t held = a->bytes_held, keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES);
     arena__rewind_to(a, 0);
     a->epoch++;
+    a->cut_count = 0;
     if (a->kind == ARENA__VIRTUAL) {
         if (a->block) arena__virtual_trim(a);
     } else if (a->kind != ARENA__BUFFER && (a->block_count > 1 || held > keep)) {
@@ -1329,7 +1345,6 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
             char *hi = q + span > a->cur ? q + span : a->cur;
             arena__resize_poison(q, old_size, new_size, hi);
             a->cur = q + span;
-            if (hi > a->cur) arena__cut(a, arena__pos(a));
             return p;
         }
     }
@@ -1343,8 +1358,11 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
 }
 
 ARENA_DEF void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new_size) {
-    return arena__resize(a, p, old_size, new_size,
-                         old_size < new_size ? old_size : new_size, ARENA_MIN_ALIGN);
+    size_t top = arena__pos(a);
+    void *q = arena__resize(a, p, old_size, new_size,
+                            old_size < new_size ? old_size : new_size, ARENA_MIN_ALIGN);
+    if (q == p && arena__pos(a) < top) arena__cut(a, arena__pos(a));   /* shrunk in place */
+    return q;
 }
 
 ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_t count,
@@ -1549,8 +1567,11 @@ ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
 
 ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
     size_t pos = arena__pos(&s->arena);
-    arena__StackHeader *h = (arena__StackHeader *)arena_alloc(&s->arena, sizeof *h);
+    arena__StackHeader *h;
     void *p;
+    if (!align || (align & (align - 1)))
+        return arena__fail(ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
+    h = (arena__StackHeader *)arena_alloc(&s->arena, sizeof *h);
     if (!h) return NULL;
     p = arena_alloc_aligned(&s->arena, size ? size : 1, align);  /* distinct pointers */
     if (!p) {
@@ -1584,6 +1605,7 @@ ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p) {
     s->top = h.prev_top;
     s->top_header = h.prev_header;
     s->depth--;
+    arena__cut(&s->arena, h.pos);
     arena__rewind_to(&s->arena, h.pos);
     return true;
 }
