@@ -41,7 +41,8 @@
                                  only buffers, virtual memory and callbacks
        ARENA_BLOCK_SIZE          first block, in bytes (default 64 KiB)
        ARENA_MAX_BLOCK_SIZE      growth stops doubling here (default 64 MiB)
-       ARENA_KEEP_BYTES          most memory arena_reset keeps (default 64 MiB)
+       ARENA_KEEP_BYTES          most memory arena_reset keeps (default: what
+                                 the cycle that just ended used, no more)
        ARENA_VIRTUAL_RESERVE     default reservation (64 GiB; 1 GiB on 32-bit)
        ARENA_MIN_ALIGN           alignment of every allocation (default 16,
                                  at least alignof(max_align_t))
@@ -128,7 +129,7 @@
 #define ARENA_MAX_BLOCK_SIZE ((size_t)64 << 20)
 #endif
 #ifndef ARENA_KEEP_BYTES
-#define ARENA_KEEP_BYTES ((size_t)64 << 20)
+#define ARENA_KEEP_BYTES SIZE_MAX
 #endif
 #ifndef ARENA_SCRATCH_COUNT
 #define ARENA_SCRATCH_COUNT 2
@@ -217,7 +218,7 @@ typedef struct ArenaOptions {
     size_t block_size;      /* size of the first block (ARENA_BLOCK_SIZE) */
     size_t max_block_size;  /* growth stops doubling here */
     size_t max_bytes;       /* cap on bytes held from the source; 0 = none */
-    size_t keep_bytes;      /* most that arena_reset keeps */
+    size_t keep_bytes;      /* most that arena_reset keeps (0: no cap) */
     ArenaSource source;     /* all zero: malloc */
 } ArenaOptions;
 
@@ -233,10 +234,11 @@ typedef struct ArenaCut {               /* internal: the top went down to pos */
 typedef struct Arena {
     char *cur, *end;        /* the bump range of the newest block */
     ArenaBlock *block;      /* newest block; older ones chain behind */
-    ArenaBlock *spare;      /* a block kept by rewind for the next growth */
+    ArenaBlock *spare;      /* blocks kept for reuse, in the order to reuse */
     ArenaDefer *defers;     /* cleanups, newest first */
     size_t next_size;       /* bytes of the next block to grab */
     size_t bytes_held, peak_used, grab_count, block_count;
+    size_t cycle_peak;      /* the most bytes_used since the last reset */
     size_t epoch;           /* bumped by reset and release: old marks die */
     size_t cut_serial;      /* rewinds so far */
     ArenaCut cuts[ARENA_MARK_HISTORY];  /* rewinds, rising pos: stale marks */
@@ -273,8 +275,8 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align);
 ARENA_DEF void *arena_calloc(Arena *a, size_t count, size_t size);
 ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size,
                                      size_t align);
-ARENA_DEF void *arena_realloc(Arena *a, void *p, size_t old_size,
-                              size_t new_size);
+static inline void *arena_realloc(Arena *a, void *p, size_t old_size,
+                                  size_t new_size);
 ARENA_DEF char *arena_strdup(Arena *a, const char *s);
 ARENA_DEF char *arena_strndup(Arena *a, const char *s, size_t n);
 ARENA_DEF void *arena_memdup(Arena *a, const void *p, size_t n);
@@ -359,11 +361,16 @@ ARENA_DEF void arena__take_back(void *p, size_t n);  /* (fill +) poison */
 /* Allocates only if it fits the current block; never grows, never reports. */
 ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align);
 
-/* ---- the fast path -------------------------------------------------------
+/* ---- the fast paths ------------------------------------------------------
    Every block's data starts and ends on ARENA_MIN_ALIGN, so rounding a size
-   up never passes the end. Size 0 and every failure go out of line. */
+   below the room left up to ARENA_MIN_ALIGN never passes the end. An empty
+   arena has no room: its first allocation, an exact fit and every failure
+   go out of line. (Size 0 inline returns the top, non-NULL, unmoved.) */
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align);
+ARENA_DEF void *arena__realloc_slow(Arena *a, void *p, size_t old_size, size_t new_size);
+
+#define ARENA__ROUND(n) (((n) + (ARENA_MIN_ALIGN - 1)) & ~(size_t)(ARENA_MIN_ALIGN - 1))
 
 static inline void *arena_alloc(Arena *a, size_t size) {
 #if ARENA__CHECKED
@@ -371,7 +378,7 @@ static inline void *arena_alloc(Arena *a, size_t size) {
 #else
     char *p = a->cur;
     size_t avail = (size_t)((uintptr_t)a->end - (uintptr_t)p);
-    if (ARENA__LIKELY(size - 1 < avail)) {
+    if (ARENA__LIKELY(size < avail)) {
         a->cur = p + ((size + (ARENA_MIN_ALIGN - 1)) &
                       ~(size_t)(ARENA_MIN_ALIGN - 1));
         return p;
@@ -388,7 +395,7 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
     size_t pad = (size_t)(0 - p) & (align - 1);
     size_t avail = (size_t)((uintptr_t)a->end - p);
     if (ARENA__LIKELY(align && !(align & (align - 1)) && pad < avail &&
-                      size - 1 < avail - pad)) {
+                      size < avail - pad)) {
         char *r = a->cur + pad;
         a->cur = r + ((size + (ARENA_MIN_ALIGN - 1)) &
                       ~(size_t)(ARENA_MIN_ALIGN - 1));
@@ -396,6 +403,20 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
     }
     return arena__alloc_slow(a, size, align);
 #endif
+}
+
+/* Inline: the newest allocation growing in place within its block. */
+static inline void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new_size) {
+#if !ARENA__CHECKED
+    uintptr_t q = (uintptr_t)p, cur = (uintptr_t)a->cur;
+    size_t used = (size_t)(cur - q), room = (size_t)((uintptr_t)a->end - q);
+    if (ARENA__LIKELY(q && q <= cur && old_size <= used && ARENA__ROUND(old_size) == used &&
+                      new_size >= old_size && new_size < room)) {
+        a->cur += ARENA__ROUND(new_size) - used;
+        return p;
+    }
+#endif
+    return arena__realloc_slow(a, p, old_size, new_size);
 }
 
 /* ---- C++: objects with destructors, and an STL allocator ----------------
@@ -578,6 +599,7 @@ struct ArenaBlock {
     ArenaBlock *prev;
     size_t size;   /* bytes grabbed (virtual: reserved) */
     size_t base;
+    size_t cycle;  /* the arena's epoch when it last became the top block */
 };
 
 struct ArenaDefer {
@@ -729,6 +751,7 @@ static size_t arena__pos(const Arena *a) {
 
 static void arena__note_peak(Arena *a) {
     size_t pos = arena__pos(a);
+    if (pos > a->cycle_peak) a->cycle_peak = pos;
     if (pos > a->peak_used) a->peak_used = pos;
 }
 
@@ -765,14 +788,18 @@ static void arena__drop(Arena *a, ArenaBlock *b) {
     }
 }
 
-static void arena__drop_chain(Arena *a) {
-    while (a->block) {
-        ArenaBlock *b = a->block;
-        a->block = b->prev;
+static void arena__drop_list(Arena *a, ArenaBlock *b) {
+    while (b) {
+        ArenaBlock *prev = b->prev;
         arena__drop(a, b);
+        b = prev;
     }
-    if (a->spare) arena__drop(a, a->spare);
-    a->spare = NULL;
+}
+
+static void arena__drop_chain(Arena *a) {
+    arena__drop_list(a, a->block);
+    arena__drop_list(a, a->spare);
+    a->block = a->spare = NULL;
     a->cur = a->end = NULL;
 }
 
@@ -782,6 +809,7 @@ static size_t arena__next_block_size(const Arena *a) {
 
 static void arena__push_block(Arena *a, ArenaBlock *b) {
     arena__note_peak(a);
+    b->cycle = a->epoch;
     b->base = arena__pos(a);
     b->prev = a->block;
     a->block = b;
@@ -789,15 +817,29 @@ static void arena__push_block(Arena *a, ArenaBlock *b) {
     a->end = arena__limit(b);
 }
 
-/* A new block with room for `need` data bytes: the spare if it fits, else
-   one from the source. Requests larger than a block get a block of their
-   own, which leaves the growth of normal blocks alone. */
+/* The first kept block with room for `need` data bytes, unlinked. Kept
+   blocks are in the order they were used, so a cycle that allocates as
+   the last one did takes them one after the other. */
+static ArenaBlock *arena__take_spare(Arena *a, size_t need) {
+    ArenaBlock **link = &a->spare;
+    for (; *link; link = &(*link)->prev) {
+        ArenaBlock *b = *link;
+        if ((size_t)(arena__limit(b) - arena__data(b)) >= need) {
+            *link = b->prev;
+            return b;
+        }
+    }
+    return NULL;
+}
+
+/* A new block with room for `need` data bytes: a kept one if one fits,
+   else one from the source. Requests larger than a block get a block of
+   their own, which leaves the growth of normal blocks alone. */
 static bool arena__new_block(Arena *a, size_t need) {
     size_t min = need + arena__block_overhead(), size = arena__next_block_size(a);
     bool dedicated = size < min;
-    ArenaBlock *b = a->spare;
-    if (b && (size_t)(arena__limit(b) - arena__data(b)) >= need) {
-        a->spare = NULL;
+    ArenaBlock *b = arena__take_spare(a, need);
+    if (b) {
         arena__push_block(a, b);
         return true;
     }
@@ -827,17 +869,19 @@ static bool arena__new_block(Arena *a, size_t need) {
     return true;
 }
 
-/* Rewind hands blocks it passes to the spare slot (the largest, within the
-   keep budget) so that a temp scope looping across a block boundary does
-   not grab and drop a block each time round. */
+/* Blocks a rewind passes are kept (up to keep_bytes of them), at the front
+   of the list so that the next growth takes them again in the same order:
+   a temp scope looping across a block boundary never calls the source. */
 static void arena__retire(Arena *a, ArenaBlock *b, char *top) {
-    size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES);
-    if (a->kind > ARENA__SOURCE || b->size > keep || (a->spare && a->spare->size >= b->size)) {
+    size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), kept = 0;
+    ArenaBlock *s;
+    for (s = a->spare; s; s = s->prev) kept += s->size;
+    if (b->size > keep - (kept < keep ? kept : keep)) {
         arena__drop(a, b);
         return;
     }
-    if (a->spare) arena__drop(a, a->spare);
     arena__take_back(arena__data(b), (size_t)(top - arena__data(b)));
+    b->prev = a->spare;
     a->spare = b;
 }
 
@@ -951,9 +995,12 @@ static bool arena__reserve(Arena *a) {
     return true;
 }
 
+/* Reset keeps committed what the cycle used (at most keep_bytes). */
 static void arena__virtual_trim(Arena *a) {
+    size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), used = a->cycle_peak;
     char *keep_end = (char *)a->block + arena__align_up(
-        arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), arena__page_size());
+        (used < keep ? used : keep) + (size_t)(arena__data(a->block) - (char *)a->block),
+        arena__page_size());
     if (keep_end < a->cur) keep_end = (char *)a->block + arena__align_up(
         (size_t)(a->cur - (char *)a->block), arena__page_size());
     if (a->end <= keep_end) return;
@@ -1215,23 +1262,41 @@ ARENA_DEF void arena_temp_end(ArenaTemp t) {
         arena_rewind(t.arena, t.mark);
 }
 
-/* Reset keeps one block: when the arena held several, they are all given
-   back and the next block grabbed is as large as all of them together, so
-   the same peak fits from the second cycle on. What is kept never exceeds
-   keep_bytes. */
+/* Reset keeps the blocks the cycle that just ended used, in the order it
+   used them, so that a loop filling the arena to the same peak makes no
+   source call after its first cycle; blocks that cycle did not use, and
+   whatever passes keep_bytes, go back to the source. */
+static void arena__keep_used(Arena *a) {
+    size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), kept = 0;
+    ArenaBlock **link;
+    if (a->block && a->block->size > keep) {   /* then nothing is kept */
+        arena__drop_chain(a);
+        return;
+    }
+    if (a->block) kept = a->block->size;
+    for (link = &a->spare; *link;) {
+        ArenaBlock *b = *link;
+        if (b->cycle == a->epoch && b->size <= keep - kept) {
+            kept += b->size;
+            link = &b->prev;
+        } else {
+            *link = b->prev;
+            arena__drop(a, b);
+        }
+    }
+}
+
 ARENA_DEF void arena_reset(Arena *a) {
-    size_t held = a->bytes_held, keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES);
     arena__rewind_to(a, 0);
-    a->epoch++;
-    a->cut_count = 0;
     if (a->kind == ARENA__VIRTUAL) {
         if (a->block) arena__virtual_trim(a);
-    } else if (a->kind != ARENA__BUFFER && (a->block_count > 1 || held > keep)) {
-        arena__drop_chain(a);
-        a->next_size = held < keep ? held : keep;
-        if (a->next_size < arena__opt(a->opt.block_size, ARENA_BLOCK_SIZE))
-            a->next_size = 0;
+    } else if (a->kind != ARENA__BUFFER) {
+        arena__keep_used(a);
     }
+    a->epoch++;
+    a->cut_count = 0;
+    a->cycle_peak = 0;
+    if (a->block) a->block->cycle = a->epoch;
 }
 
 ARENA_DEF void arena_release(Arena *a) {
@@ -1357,7 +1422,7 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
     }
 }
 
-ARENA_DEF void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new_size) {
+ARENA_DEF void *arena__realloc_slow(Arena *a, void *p, size_t old_size, size_t new_size) {
     size_t top = arena__pos(a);
     void *q = arena__resize(a, p, old_size, new_size,
                             old_size < new_size ? old_size : new_size, ARENA_MIN_ALIGN);
