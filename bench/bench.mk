@@ -1,0 +1,103 @@
+# bench/bench.mk - side-by-side benchmarks (included by the top Makefile)
+#
+#   make bench         every workload x every competitor, fresh processes,
+#                      interleaved, >= 5 runs each: bench/results.md and
+#                      bench/results.png (about 10-15 minutes on 2 cores)
+#   make bench-smoke   builds every bench binary and runs a tiny version of
+#                      each workload once, checking that all competitors
+#                      compute the same checksum (part of `make test`)
+#
+#   BENCH_RUNS=n       runs per cell for `make bench` (default 5)
+#   BENCH_JSON_DIR=d   where canada.json, citm_catalog.json, twitter.json are
+#
+# One binary per competitor (jemalloc, tcmalloc and mimalloc replace malloc
+# process-wide when linked), all compiled from bench/bench.c against the
+# adapter interface in bench/adapters.h. Our headers are used as a user
+# uses them: the implementation in its own translation unit (bench/impl.c),
+# the inline fast paths inlined into the workloads.
+
+BB             := $(B)/bench
+BENCH_JSON_DIR ?= ../shared/data/json
+BENCH_RUNS     ?= 5
+BENCH_PY       ?= python3
+BENCH_CFLAGS   := -std=gnu11 -O2 -DNDEBUG -g -Wall -Wextra
+BENCH_CXXFLAGS := -std=gnu++17 -O2 -DNDEBUG -g -Wall -Wextra
+BENCH_PKGS     := libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev libtalloc-dev \
+                  libapr1-dev libboost-dev libstb-dev g++ python3
+BENCH_FULL_PKGS := $(BENCH_PKGS) gnuplot-nox valgrind linux-perf
+
+
+# competitor: its -D macro(s), language, extra link flags, and whether it
+# links our implementation
+BENCH_COMPS := arena arena-marks stack pool pool-unchecked bump freelist glibc jemalloc \
+               mimalloc mi-heap tcmalloc obstack talloc apr boost-pool
+
+BENCH_DEF_arena          := -DBENCH_ARENA
+BENCH_DEF_arena-marks    := -DBENCH_ARENA_MARKS
+BENCH_DEF_stack          := -DBENCH_STACK
+BENCH_DEF_pool           := -DBENCH_POOL
+BENCH_DEF_pool-unchecked := -DBENCH_POOL_UNCHECKED -DPOOL_UNCHECKED
+BENCH_DEF_bump           := -DBENCH_BUMP
+BENCH_DEF_freelist       := -DBENCH_FREELIST
+BENCH_DEF_glibc          := -DBENCH_GLIBC
+BENCH_DEF_jemalloc       := -DBENCH_JEMALLOC
+BENCH_DEF_mimalloc       := -DBENCH_MIMALLOC
+BENCH_DEF_mi-heap        := -DBENCH_MI_HEAP
+BENCH_DEF_tcmalloc       := -DBENCH_TCMALLOC
+BENCH_DEF_obstack        := -DBENCH_OBSTACK
+BENCH_DEF_talloc         := -DBENCH_TALLOC
+BENCH_DEF_apr            := -DBENCH_APR -I/usr/include/apr-1.0
+BENCH_DEF_boost-pool     := -DBENCH_BOOST
+
+BENCH_LIB_jemalloc := -ljemalloc
+BENCH_LIB_mimalloc := -lmimalloc
+BENCH_LIB_mi-heap  := -lmimalloc
+BENCH_LIB_tcmalloc := -ltcmalloc_minimal
+BENCH_LIB_talloc   := -ltalloc
+BENCH_LIB_apr      := -lapr-1
+
+BENCH_OURS := arena arena-marks stack pool pool-unchecked
+BENCH_BINS := $(addprefix $(BB)/bench_,$(BENCH_COMPS))
+BENCH_SRC  := bench/bench.c bench/adapters.h $(HEADERS)
+
+$(BB)/impl.o: bench/impl.c $(HEADERS)
+	@mkdir -p $(BB)
+	$(CC) $(BENCH_CFLAGS) -c bench/impl.c -o $@
+
+define bench_bin_rule
+$(BB)/bench_$(1): $(BENCH_SRC) $(if $(filter $(1),$(BENCH_OURS)),$(BB)/impl.o)
+	@mkdir -p $(BB)
+	$(if $(filter boost-pool,$(1)),$(CXX) $(BENCH_CXXFLAGS) -x c++,$(CC) $(BENCH_CFLAGS)) \
+	  $(BENCH_DEF_$(1)) bench/bench.c $(if $(filter boost-pool,$(1)),-x none) \
+	  $(if $(filter $(1),$(BENCH_OURS)),$(BB)/impl.o) -o $$@ $(BENCH_LIB_$(1)) -ldl -lm
+endef
+$(foreach c,$(BENCH_COMPS),$(eval $(call bench_bin_rule,$(c))))
+
+# Build in parallel unless a jobserver is already in charge.
+BENCH_J := $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
+
+.PHONY: bench bench-smoke bench-bins bench-deps bench-full-deps bench-clean
+
+bench-deps:
+	$(call need_pkgs,$(BENCH_PKGS))
+
+bench-full-deps:
+	$(call need_pkgs,$(BENCH_FULL_PKGS))
+
+bench-bins: $(BENCH_BINS)
+
+bench-smoke: bench-deps
+	@$(MAKE) --no-print-directory $(BENCH_J) bench-bins
+	@mkdir -p $(B)/results
+	$(call run_variant,bench-smoke,$(BENCH_PY) bench/run.py smoke --bin $(BB) --json-dir $(BENCH_JSON_DIR))
+
+bench: bench-full-deps
+	@$(MAKE) --no-print-directory $(BENCH_J) bench-bins
+	@$(BENCH_PY) bench/run.py full --bin $(BB) --json-dir $(BENCH_JSON_DIR) --runs $(BENCH_RUNS) \
+	    --out bench --raw $(BB)/raw --cflags "$(BENCH_CFLAGS)" --cxxflags "$(BENCH_CXXFLAGS)" \
+	    --cc "$(CC)" --cxx "$(CXX)"
+
+bench-clean:
+	rm -rf $(BB)
+
+TEST_EXTRA += bench-smoke
