@@ -395,7 +395,7 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
     size_t pad = (size_t)(0 - p) & (align - 1);
     size_t avail = (size_t)((uintptr_t)a->end - p);
     if (ARENA__LIKELY(align && !(align & (align - 1)) && pad < avail &&
-                      size < avail - pad)) {
+                      size - 1 < avail - pad)) {   /* size 0: out of line, no padding taken */
         char *r = a->cur + pad;
         a->cur = r + ((size + (ARENA_MIN_ALIGN - 1)) &
                       ~(size_t)(ARENA_MIN_ALIGN - 1));
@@ -722,7 +722,8 @@ static char *arena__align_ptr(void *p, size_t align) {
 static bool arena__span(size_t size, size_t align, size_t *span, size_t *need) {
     if (size > ARENA__MAX_REQUEST || align > ARENA__MAX_REQUEST) return false;
     *span = arena__align_up(size + ARENA__REDZONE, ARENA_MIN_ALIGN);
-    if (align - ARENA_MIN_ALIGN > ARENA__MAX_REQUEST - *span) return false;
+    if (*span > ARENA__MAX_REQUEST || align - ARENA_MIN_ALIGN > ARENA__MAX_REQUEST - *span)
+        return false;
     *need = *span + (align - ARENA_MIN_ALIGN);
     return true;
 }
@@ -1004,6 +1005,7 @@ static void arena__virtual_trim(Arena *a) {
     if (keep_end < a->cur) keep_end = (char *)a->block + arena__align_up(
         (size_t)(a->cur - (char *)a->block), arena__page_size());
     if (a->end <= keep_end) return;
+    ARENA__UNPOISON(keep_end, (size_t)(a->end - keep_end));   /* no stale shadow */
     arena__os_decommit(keep_end, (size_t)(a->end - keep_end));
     a->bytes_held -= (size_t)(a->end - keep_end);
     a->end = keep_end;
@@ -1631,11 +1633,13 @@ ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
 }
 
 ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
-    size_t pos = arena__pos(&s->arena);
+    size_t pos = arena__pos(&s->arena), span, need;
     arena__StackHeader *h;
     void *p;
     if (!align || (align & (align - 1)))
         return arena__fail(ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
+    if (!arena__span(size, align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align, &span, &need))
+        return arena__fail(ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
     h = (arena__StackHeader *)arena_alloc(&s->arena, sizeof *h);
     if (!h) return NULL;
     p = arena_alloc_aligned(&s->arena, size ? size : 1, align);  /* distinct pointers */

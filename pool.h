@@ -355,10 +355,13 @@ static void pool__add_block(Pool *p, void *mem) {
     p->capacity += b->count;
 }
 
+static bool pool__carve_buffer(Pool *p);
+
 static bool pool__grow(Pool *p) {
     size_t bytes = pool__block_bytes(p);
     void *mem;
-    if (p->fixed) {
+    if (p->fixed) {   /* a released buffer pool takes its buffer up again */
+        if (!p->block_count) return pool__carve_buffer(p);
         arena__report(ARENA_ERR_OOM, "pool_alloc: the buffer pool is full");
         return false;
     }
@@ -579,7 +582,6 @@ POOL_DEF void pool_release(Pool *p) {
     }
     *p = fresh;
     POOL__VG_CREATE(p);
-    if (p->fixed && p->stride && !pool__carve_buffer(p)) p->stride = 0;
 }
 
 POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {

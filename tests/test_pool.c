@@ -1221,7 +1221,9 @@ TEST(pool_buffer_basic) {
         CHECK_NO_ERR();
         s = pool_stats(&p);
         CHECK_EQ(s.live, (size_t)0);
-        CHECK_EQ(s.capacity, cap);
+        /* a released buffer pool gives the buffer back and carves it
+           again at its next allocation */
+        CHECK_EQ(s.capacity, round % 2 ? (size_t)0 : cap);
         CHECK_EQ(s.grab_count, (size_t)0);
         for (i = 0; i < 16; i++) CHECK(pool_get(&p, hs[i]) == NULL);
         for (;;) {

@@ -1,0 +1,237 @@
+/* fuzz_common.h - shared pieces of the libFuzzer harnesses.
+
+   Each harness decodes a sequence of operations from its input, runs them
+   against the library and against a small shadow model, and abort()s on
+   any disagreement (FUZZ_REQUIRE), so that libFuzzer records the input.
+
+   Build: clang -g -O1 -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_X.c
+   Replay one input: ./fuzz_X crash-file   (prints the failed requirement) */
+#ifndef FUZZ_COMMON_H
+#define FUZZ_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if ARENA__ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* Known, reported bugs of the headers, tolerated one by one (or all with
+   FUZZ_KNOWN_BUGS) so that long runs can look for new ones. The default
+   build tolerates none: the committed corpus reproduces each of them
+   (tests/corpus/<harness>/bug-*). */
+#ifdef FUZZ_KNOWN_BUGS
+#define FUZZ_KNOWN_BUG_STACK_ORDER 1    /* a push checks its size only after
+                                           allocating its header */
+#define FUZZ_KNOWN_BUG_VIRTUAL_TRIM 1   /* a virtual arena's reset decommits
+                                           pages it left poisoned; after release
+                                           the next mapping there is "poisoned" */
+#define FUZZ_KNOWN_BUG_ZERO_PADDING 1   /* release builds: arena_alloc_aligned
+                                           of size 0 moves the top by the padding */
+#define FUZZ_KNOWN_BUG_SPAN_WRAP 1      /* a size that rounds up past the limit
+                                           wraps the padding check: OOM (after a
+                                           huge grab) instead of OVERFLOW */
+#endif
+
+/* Gives memory the library poisoned back to the harness (a buffer it owns). */
+static inline void fz_unpoison(void *p, size_t n) {
+#if ARENA__ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+    (void)p; (void)n;
+}
+
+/* ---- failing loudly ---------------------------------------------------------- */
+
+static inline void fuzz_fail(const char *file, int line, const char *what) {
+    fprintf(stderr, "\nFUZZ MODEL MISMATCH at %s:%d: %s\n", file, line, what);
+    fflush(stderr);
+    abort();
+}
+#define FUZZ_REQUIRE(c) do { if (!(c)) fuzz_fail(__FILE__, __LINE__, #c); } while (0)
+
+/* ---- reading the input ---------------------------------------------------------- */
+
+typedef struct FuzzIn {
+    const uint8_t *p;
+    size_t n;
+} FuzzIn;
+
+static inline uint8_t in_u8(FuzzIn *in) {
+    if (!in->n) return 0;
+    in->n--;
+    return *in->p++;
+}
+static inline uint16_t in_u16(FuzzIn *in) {
+    uint16_t lo = in_u8(in);
+    return (uint16_t)(lo | (uint16_t)in_u8(in) << 8);
+}
+static inline uint32_t in_u32(FuzzIn *in) {
+    uint32_t lo = in_u16(in);
+    return lo | (uint32_t)in_u16(in) << 16;
+}
+static inline uint64_t in_u64(FuzzIn *in) {
+    uint64_t lo = in_u32(in);
+    return lo | (uint64_t)in_u32(in) << 32;
+}
+
+/* ---- the error handler: counts, and keeps the newest ---------------------------- */
+
+static int fz_err_calls;
+static ArenaError fz_err_last;
+static int fz_err_empty_msg;
+
+static inline void fz_handler(ArenaError err, const char *msg, void *ctx) {
+    (void)ctx;
+    fz_err_calls++;
+    fz_err_last = err;
+    if (!msg || !msg[0]) fz_err_empty_msg = 1;
+}
+
+static inline void fz_err_reset(void) {
+    fz_err_calls = 0;
+    fz_err_last = ARENA_OK;
+    fz_err_empty_msg = 0;
+}
+
+/* No handler call since the last check. */
+static inline void fz_expect_none(void) {
+    FUZZ_REQUIRE(fz_err_calls == 0);
+}
+
+/* Exactly one handler call, with error e and a message. */
+static inline void fz_expect(ArenaError e) {
+    FUZZ_REQUIRE(fz_err_calls == 1);
+    FUZZ_REQUIRE(fz_err_last == e);
+    FUZZ_REQUIRE(!fz_err_empty_msg);
+    fz_err_reset();
+}
+
+/* At most one handler call; returns its error (ARENA_OK: none). */
+static inline ArenaError fz_take(void) {
+    ArenaError e = fz_err_calls ? fz_err_last : ARENA_OK;
+    FUZZ_REQUIRE(fz_err_calls <= 1);
+    FUZZ_REQUIRE(!fz_err_empty_msg);
+    fz_err_reset();
+    return e;
+}
+
+/* ---- a counting source that checks every drop against its grab ------------------- */
+
+enum { FZ_SRC_BLOCKS = 4096 };
+#define FZ_SRC_LIMIT ((size_t)24 << 20)    /* larger grabs fail (keeps RSS sane) */
+#define FZ_SRC_BUDGET ((size_t)96 << 20)   /* so does going over this in all */
+
+typedef struct FuzzSource {
+    struct { void *p; size_t size; } b[FZ_SRC_BLOCKS];
+    size_t n, bytes, grabs, failed;
+    int fail_next;          /* fail the next grab (one shot) */
+    unsigned fail_every;    /* fail every k-th grab (0: never) */
+} FuzzSource;
+
+static inline void *fz_src_grab(void *ctx, size_t size) {
+    FuzzSource *s = (FuzzSource *)ctx;
+    void *p;
+    s->grabs++;
+    if (s->fail_next || (s->fail_every && s->grabs % s->fail_every == 0) ||
+        size > FZ_SRC_LIMIT || size > FZ_SRC_BUDGET - s->bytes || s->n == FZ_SRC_BLOCKS) {
+        s->fail_next = 0;
+        s->failed++;
+        return NULL;
+    }
+    p = malloc(size);
+    if (!p) { s->failed++; return NULL; }
+    FUZZ_REQUIRE(((uintptr_t)p & 15) == 0);
+    s->b[s->n].p = p;
+    s->b[s->n].size = size;
+    s->n++;
+    s->bytes += size;
+    return p;
+}
+
+static inline void fz_src_drop(void *ctx, void *block, size_t size) {
+    FuzzSource *s = (FuzzSource *)ctx;
+    size_t i;
+    for (i = 0; i < s->n; i++) {
+        if (s->b[i].p != block) continue;
+        FUZZ_REQUIRE(s->b[i].size == size);      /* dropped with its own size */
+        s->bytes -= size;
+        s->b[i] = s->b[--s->n];
+        free(block);
+        return;
+    }
+    FUZZ_REQUIRE(!"drop of a block this source never gave (or gave back already)");
+}
+
+static inline void fz_src_init(FuzzSource *s) {
+    FUZZ_REQUIRE(s->n == 0);
+    memset(s, 0, sizeof *s);
+}
+
+static inline ArenaSource fz_src(FuzzSource *s) {
+    ArenaSource src;
+    src.grab = fz_src_grab;
+    src.drop = fz_src_drop;
+    src.ctx = s;
+    return src;
+}
+
+/* ---- contents: a pattern derived from an id ---------------------------------------
+   Blocks up to 64 KiB are filled and checked whole; larger ones at their
+   first and last 256 bytes and every 4096th byte (sizes reach megabytes). */
+
+static inline uint8_t fz_pat(uint32_t id, size_t i) {
+    return (uint8_t)(id * 131u + 17u + (uint32_t)(i >> 4) * 29u + (uint32_t)i);
+}
+
+/* The next byte at or after i that a block filled at size n has set. */
+static inline size_t fz_next(size_t n, size_t i) {
+    if (n <= ((size_t)64 << 10) || i < 256 || i >= n - 256) return i;
+    if (i % 4096 == 0) return i;
+    i = (i | 4095) + 1;
+    return i < n - 256 ? i : n - 256;
+}
+
+/* Fills a block of n bytes. */
+static inline void fz_fill(void *p, size_t n, uint32_t id) {
+    uint8_t *b = (uint8_t *)p;
+    size_t i;
+    for (i = fz_next(n, 0); i < n; i = fz_next(n, i + 1)) b[i] = fz_pat(id, i);
+}
+
+/* Checks [from, to) of a block filled at size n. */
+static inline int fz_holds_range(const void *p, size_t n, size_t from, size_t to, uint32_t id) {
+    const uint8_t *b = (const uint8_t *)p;
+    size_t i;
+    for (i = fz_next(n, from); i < to; i = fz_next(n, i + 1))
+        if (b[i] != fz_pat(id, i)) return 0;
+    return 1;
+}
+
+/* The first `size` bytes of a block filled at fill_n: all of them when
+   `full` or small, else head and tail. */
+static inline int fz_holds(const void *p, size_t fill_n, size_t size, uint32_t id, int full) {
+    if (full || size <= 1024) return fz_holds_range(p, fill_n, 0, size, id);
+    return fz_holds_range(p, fill_n, 0, 256, id) && fz_holds_range(p, fill_n, size - 256, size, id);
+}
+
+static inline int fz_overlap(const void *a, size_t an, const void *b, size_t bn) {
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    if (!an || !bn) return 0;
+    return x < y + bn && y < x + an;
+}
+
+static inline int fz_pow2(size_t x) { return x && !(x & (x - 1)); }
+
+/* An alignment: mostly powers of two up to 64 KiB, sometimes bad or huge. */
+static inline size_t fz_align(FuzzIn *in) {
+    uint8_t k = in_u8(in);
+    static const size_t odd[] = { 0, 3, 24, 48, 100, 4097, (size_t)1 << 40, (size_t)1 << 62,
+                                  (size_t)1 << 63, SIZE_MAX, ((size_t)1 << 20) + 1 };
+    if (k < 200) return (size_t)1 << (k % 17);
+    return odd[k % (sizeof odd / sizeof odd[0])];
+}
+
+#endif
