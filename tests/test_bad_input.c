@@ -224,7 +224,7 @@ static uintptr_t huge_request_over_cap(BadCtx *c) {
     bad_source_arena(c, 1024, (size_t)1 << 20, 0);
     bad_fill_arena(c, &c->a);
     BAD_CALL();
-    return bad_ptr(arena_calloc(&c->a, (size_t)1 << 20, (size_t)1 << 20));
+    return bad_ptr(arena_calloc(&c->a, (size_t)1 << 12, (size_t)1 << 16));   /* 256 MiB: fits 32-bit */
 }
 
 /* ==== arena: alignment ===================================================== */
