@@ -50,6 +50,17 @@ static inline int test_holds(const void *p, size_t n, unsigned seed) {
         if (b[i] != (unsigned char)(seed * 31u + i * 7u)) return 0;
     return 1;
 }
+/* test_holds that fails (rather than aborts) under ASan when any byte of
+   the range was poisoned, i.e. the library took the memory back. */
+#if ARENA__ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+static inline int test_intact(const void *p, size_t n, unsigned seed) {
+#if ARENA__ASAN
+    if (__asan_region_is_poisoned((void *)(uintptr_t)p, n)) return 0;
+#endif
+    return test_holds(p, n, seed);
+}
 static inline int test_is_aligned(const void *p, size_t align) {
     return ((uintptr_t)p & (align - 1)) == 0;
 }

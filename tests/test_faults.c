@@ -19,20 +19,9 @@
 #include <stdio.h>
 #include "test.h"
 #include "../pool.h"
-#if ARENA__ASAN
-#include <sanitizer/asan_interface.h>
-#endif
 
 void suite_faults(void);
 
-/* Does [p, p+n) still hold its pattern? Under ASan a poisoned byte (the
-   library took the memory back) is a failed check, not an abort. */
-static int fault_holds(const void *p, size_t n, unsigned seed) {
-#if ARENA__ASAN
-    if (__asan_region_is_poisoned((void *)(uintptr_t)p, n)) return 0;
-#endif
-    return test_holds(p, n, seed);
-}
 
 /* ---- shared state ------------------------------------------------------------ */
 
@@ -96,7 +85,7 @@ static PoolHandle fault_null_handle(void) {
 static void fault_check_all(FaultRun *f) {
     size_t i;
     for (i = 0; i < f->nw; i++)
-        CHECK(fault_holds(f->w[i].p, f->w[i].n, f->w[i].seed));
+        CHECK(test_intact(f->w[i].p, f->w[i].n, f->w[i].seed));
 }
 
 /* After every call: a failed grab during the call <=> the call failed with
@@ -116,9 +105,9 @@ static int fault_after(FaultRun *f, int ok) {
     }
     if (f->nw) {
         FaultWitness *w = &f->w[f->nw - 1];
-        CHECK(fault_holds(w->p, w->n, w->seed));
+        CHECK(test_intact(w->p, w->n, w->seed));
         w = &f->w[f->rot++ % f->nw];
-        CHECK(fault_holds(w->p, w->n, w->seed));
+        CHECK(test_intact(w->p, w->n, w->seed));
     }
     return ok;
 }
@@ -185,13 +174,13 @@ static void fault_arena_step(FaultRun *f, Arena *a, size_t i, size_t protect) {
         nn = w->n * 3 + 40;
         q = arena_realloc(a, w->p, w->n, nn);
         if (fault_after(f, q != NULL)) {
-            CHECK(fault_holds(q, w->n, w->seed));
+            CHECK(test_intact(q, w->n, w->seed));
             CHECK(test_is_aligned(q, ARENA_MIN_ALIGN));
             w->p = q;
             w->n = nn;
             test_fill(q, nn, w->seed);
         } else {
-            CHECK(fault_holds(w->p, w->n, w->seed));
+            CHECK(test_intact(w->p, w->n, w->seed));
         }
         break;
     }
@@ -204,12 +193,12 @@ static void fault_arena_step(FaultRun *f, Arena *a, size_t i, size_t protect) {
         nn = w->n + 100;
         q = arena_realloc(a, w->p, w->n, nn);
         if (fault_after(f, q != NULL)) {
-            CHECK(fault_holds(q, w->n, w->seed));
+            CHECK(test_intact(q, w->n, w->seed));
             if (q == w->p) {                    /* it was the newest: grown in place */
                 w->n = nn;
                 test_fill(q, nn, w->seed);
             } else {
-                CHECK(fault_holds(w->p, w->n, w->seed));   /* the old copy is untouched */
+                CHECK(test_intact(w->p, w->n, w->seed));   /* the old copy is untouched */
                 fault_add(f, q, nn, fault_null_handle());
             }
         }
@@ -344,7 +333,7 @@ static void fault_stack_push(FaultRun *f, ArenaStack *s, size_t i) {
 static void fault_stack_pop(FaultRun *f, ArenaStack *s) {
     if (!f->nw) return;
     CHECK(s->top == f->w[f->nw - 1].p);
-    CHECK(fault_holds(f->w[f->nw - 1].p, f->w[f->nw - 1].n, f->w[f->nw - 1].seed));
+    CHECK(test_intact(f->w[f->nw - 1].p, f->w[f->nw - 1].n, f->w[f->nw - 1].seed));
     {
         bool ok = arena_stack_pop(s, f->w[f->nw - 1].p);
         f->nw--;
@@ -419,7 +408,7 @@ static void fault_pool_alloc(FaultRun *f, Pool *p, size_t i) {
 static void fault_pool_free(FaultRun *f, Pool *p, size_t k) {
     FaultWitness w = f->w[k];
     bool ok;
-    CHECK(fault_holds(w.p, w.n, w.seed));
+    CHECK(test_intact(w.p, w.n, w.seed));
     f->w[k] = f->w[--f->nw];
     if (w.h.gen) {
         CHECK(pool_get(p, w.h) == w.p);

@@ -135,11 +135,6 @@ static void judge_alloc(const void *p, size_t size, size_t align, size_t need, i
         return;
     }
     if (must_overflow(size, align)) {
-#ifdef FUZZ_KNOWN_BUG_SPAN_WRAP
-        if (!p && e == ARENA_ERR_OOM && size > (size_t)PTRDIFF_MAX - 65536 - 15 - RZ &&
-            size <= (size_t)PTRDIFF_MAX - 65536)
-            return;
-#endif
         FUZZ_REQUIRE(!p && e == ARENA_ERR_OVERFLOW);
         return;
     }
@@ -383,9 +378,6 @@ static void release_a(void) {
         nreleased++;
     }
     arena_release(&S.a);
-#ifdef FUZZ_KNOWN_BUG_VIRTUAL_TRIM
-    forget_released();
-#endif
     model_drop_all_a();
     if (S.kind == K_SOURCE) {
         FUZZ_REQUIRE(S.src.n == 0 && S.src.bytes == 0);
@@ -692,9 +684,6 @@ static void op_zero(FuzzIn *in) {
     void *p = in_u8(in) & 1 ? arena_alloc(&S.a, 0) : arena_alloc_aligned(&S.a, 0, align);
     FUZZ_REQUIRE(p != NULL);
     fz_expect_none();
-#ifdef FUZZ_KNOWN_BUG_ZERO_PADDING
-    if (pos_a() != before) return;
-#endif
     FUZZ_REQUIRE(pos_a() == before);
 }
 

@@ -18,22 +18,11 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-/* Known, reported bugs of the headers, tolerated one by one (or all with
-   FUZZ_KNOWN_BUGS) so that long runs can look for new ones. The default
-   build tolerates none: the committed corpus reproduces each of them
-   (tests/corpus/<harness>/bug-*). */
-#ifdef FUZZ_KNOWN_BUGS
-#define FUZZ_KNOWN_BUG_STACK_ORDER 1    /* a push checks its size only after
-                                           allocating its header */
-#define FUZZ_KNOWN_BUG_VIRTUAL_TRIM 1   /* a virtual arena's reset decommits
-                                           pages it left poisoned; after release
-                                           the next mapping there is "poisoned" */
-#define FUZZ_KNOWN_BUG_ZERO_PADDING 1   /* release builds: arena_alloc_aligned
-                                           of size 0 moves the top by the padding */
-#define FUZZ_KNOWN_BUG_SPAN_WRAP 1      /* a size that rounds up past the limit
-                                           wraps the padding check: OOM (after a
-                                           huge grab) instead of OVERFLOW */
-#endif
+/* A bug that is reported but not yet fixed can be tolerated in long runs
+   (so that they look for new ones) under a FUZZ_KNOWN_BUG_<name> macro,
+   all of them at once with FUZZ_KNOWN_BUGS; the default build tolerates
+   none, and the committed corpus keeps an input that reproduces each bug
+   (tests/corpus/<harness>/bug-*, regress-* once fixed). None is open now. */
 
 /* Gives memory the library poisoned back to the harness (a buffer it owns). */
 static inline void fz_unpoison(void *p, size_t n) {
