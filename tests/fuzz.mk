@@ -5,7 +5,7 @@
 #                             build/fuzz/corpus-<harness>, crashes to
 #                             build/fuzz/<harness>-crash-*
 #   make fuzz-smoke           (in make test) replays tests/corpus/<harness> and
-#                             fuzzes each harness FUZZ_SMOKE_SECONDS (8)
+#                             fuzzes each harness FUZZ_SMOKE_SECONDS (6)
 #   make test-caught          (in make test) use after reset / rewind / pop /
 #                             pool_free and one byte past the newest allocation
 #                             must be stopped by ASan and reported by memcheck
@@ -21,7 +21,7 @@
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 300
-FUZZ_SMOKE_SECONDS ?= 8
+FUZZ_SMOKE_SECONDS ?= 6
 FUZZ_DEFS ?=
 FUZZERS := fuzz_arena fuzz_stack fuzz_pool
 FUZZ_DIR := $(B)/fuzz$(if $(strip $(FUZZ_DEFS)),-defs)
