@@ -1591,11 +1591,257 @@ static char *arena__print_cb(const char *buf, void *user, int len) {
     return next;
 }
 
+/* ---- the quick formatter ----------------------------------------------------
+   Most strings a program formats use integer, character and string
+   conversions only. Those are formatted here, at a fraction of what a
+   general formatter spends: into a stack buffer, then copied into the arena
+   in one exact allocation; when the text outgrows the buffer, the first
+   pass has measured it, and a second one writes it straight into its
+   allocation. Anything else (floating point, %p, %o, %n, the # and '
+   flags, a NULL string, a width or precision above ARENA__QUICK_NUM) is
+   left to stb_sprintf, from the start. */
+
+#define ARENA__QUICK_BUF 256
+#define ARENA__QUICK_NUM 100000000   /* larger widths go to stb_sprintf */
+
+typedef struct arena__Quick {
+    char *buf;
+    size_t cap, len;          /* text beyond cap is only counted */
+    bool left, zero, plus, space;
+    int width, prec;          /* prec -1: none */
+} arena__Quick;
+
+static bool arena__quick_room(const arena__Quick *q, size_t n) {
+    return q->len <= q->cap && n <= q->cap - q->len;
+}
+
+static void arena__quick_fill(arena__Quick *q, char c, size_t n) {
+    if (n && arena__quick_room(q, n)) ARENA_MEMSET(q->buf + q->len, c, n);
+    q->len += n;
+}
+
+/* Short copies (digits, short strings) byte by byte: cheaper than a call. */
+static void arena__quick_copy(arena__Quick *q, const char *s, size_t n) {
+    if (n > 32) {
+        if (arena__quick_room(q, n)) ARENA_MEMCPY(q->buf + q->len, s, n);
+        q->len += n;
+    } else {
+        size_t len = q->len, stop = len + n;
+        for (; len < stop; len++, s++)
+            if (len < q->cap) q->buf[len] = *s;
+        q->len = len;
+    }
+}
+
+/* One conversion's text: a sign (or 0), `zeros` zeros and the body, padded
+   to the width with spaces on the left or right, or with zeros. */
+static void arena__quick_emit(arena__Quick *q, char sign, size_t zeros, const char *body, size_t n) {
+    size_t len = (sign != 0) + zeros + n;
+    size_t pad = (size_t)q->width > len ? (size_t)q->width - len : 0;
+    if (q->zero && !q->left && q->prec < 0) {
+        zeros += pad;
+        pad = 0;
+    }
+    if (!q->left) arena__quick_fill(q, ' ', pad);
+    if (sign) arena__quick_fill(q, sign, 1);
+    arena__quick_fill(q, '0', zeros);
+    arena__quick_copy(q, body, n);
+    if (q->left) arena__quick_fill(q, ' ', pad);
+}
+
+static void arena__quick_int(arena__Quick *q, uintmax_t v, bool negative, char conv) {
+    char digits[3 * sizeof(uintmax_t)], *end = digits + sizeof digits, *d = end;
+    const char *set = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+    char sign = negative ? '-' : q->plus ? '+' : q->space ? ' ' : 0;
+    size_t n;
+    if (conv == 'x' || conv == 'X') {
+        for (; v; v >>= 4) *--d = set[v & 15];
+    } else if (v <= 0xFFFFFFFFu) {   /* the common case: 32-bit steps, two digits each */
+        static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                    "25262728293031323334353637383940414243444546474849"
+                                    "50515253545556575859606162636465666768697071727374"
+                                    "75767778798081828384858687888990919293949596979899";
+        uint32_t w = (uint32_t)v;
+        for (; w >= 10; w /= 100) {
+            const char *pair = pairs + w % 100 * 2;
+            *--d = pair[1];
+            *--d = pair[0];
+        }
+        if (w) *--d = (char)('0' + w);
+    } else {
+        for (; v; v /= 10) *--d = (char)('0' + v % 10);
+    }
+    if (d == end && q->prec != 0) *--d = '0';   /* "%.0d" of 0 is empty */
+    n = (size_t)(end - d);
+    arena__quick_emit(q, sign, q->prec > 0 && (size_t)q->prec > n ? (size_t)q->prec - n : 0, d, n);
+}
+
+/* Reads a width or precision: digits, or '*' from the arguments; NULL for
+   one above ARENA__QUICK_NUM. */
+static const char *arena__quick_number(const char *f, int *n, va_list *ap) {
+    if (*f == '*') {
+        *n = va_arg(*ap, int);
+        return *n > ARENA__QUICK_NUM || *n < -ARENA__QUICK_NUM ? NULL : f + 1;
+    }
+    for (*n = 0; *f >= '0' && *f <= '9'; f++) {
+        *n = *n * 10 + (*f - '0');
+        if (*n > ARENA__QUICK_NUM) return NULL;
+    }
+    return f;
+}
+
+/* The size modifier at *f (hh and ll as 'H' and 'L'), moving past it. */
+static char arena__quick_size(const char **f) {
+    char size = **f;
+    switch (size) {
+    case 'h': case 'l':
+        if ((*f)[1] == size) {
+            *f += 2;
+            return (char)(size == 'h' ? 'H' : 'L');
+        }
+        /* fall through */
+    case 'z': case 'j': case 't':
+        *f += 1;
+        return size;
+    default:
+        return 0;
+    }
+}
+
+static bool arena__quick_signed(arena__Quick *q, char size, char conv, va_list *ap) {
+    intmax_t v;
+    switch (size) {
+    case 0: v = va_arg(*ap, int); break;
+    case 'H': v = (signed char)va_arg(*ap, int); break;
+    case 'h': v = (short)va_arg(*ap, int); break;
+    case 'l': v = va_arg(*ap, long); break;
+    case 'L': v = va_arg(*ap, long long); break;
+    case 'j': v = va_arg(*ap, intmax_t); break;
+    default: v = va_arg(*ap, ptrdiff_t); break;   /* 't', and 'z' (its signed twin) */
+    }
+    arena__quick_int(q, v < 0 ? 0 - (uintmax_t)v : (uintmax_t)v, v < 0, conv);
+    return true;
+}
+
+static bool arena__quick_unsigned(arena__Quick *q, char size, char conv, va_list *ap) {
+    uintmax_t v;
+    switch (size) {
+    case 0: v = va_arg(*ap, unsigned); break;
+    case 'H': v = (unsigned char)va_arg(*ap, unsigned); break;
+    case 'h': v = (unsigned short)va_arg(*ap, unsigned); break;
+    case 'l': v = va_arg(*ap, unsigned long); break;
+    case 'L': v = va_arg(*ap, unsigned long long); break;
+    case 'j': v = va_arg(*ap, uintmax_t); break;
+    default: v = va_arg(*ap, size_t); break;   /* 'z', and 't' (its unsigned twin) */
+    }
+    q->plus = q->space = false;   /* signs are for signed conversions */
+    arena__quick_int(q, v, false, conv);
+    return true;
+}
+
+static bool arena__quick_text(arena__Quick *q, char size, char conv, va_list *ap) {
+    if (size || q->zero) return false;   /* wide characters; '0' is undefined */
+    if (conv == 'c') {
+        char c = (char)va_arg(*ap, int);
+        q->prec = -1;
+        arena__quick_emit(q, 0, 0, &c, 1);
+    } else {
+        const char *s = va_arg(*ap, const char *), *nul;
+        size_t n;
+        if (!s) return false;
+        if (!q->width && q->prec < 0) {   /* plain "%s": copied as it is scanned */
+            for (; *s; s++, q->len++)
+                if (q->len < q->cap) q->buf[q->len] = *s;
+            return true;
+        }
+        nul = q->prec >= 0 ? (const char *)ARENA_MEMCHR(s, 0, (size_t)q->prec) : NULL;
+        n = q->prec < 0 ? ARENA_STRLEN(s) : nul ? (size_t)(nul - s) : (size_t)q->prec;
+        q->prec = -1;
+        arena__quick_emit(q, 0, 0, s, n);
+    }
+    return true;
+}
+
+/* One conversion at f (just past the '%'); the format after it, or NULL
+   where stb_sprintf must do it. */
+static const char *arena__quick_spec(arena__Quick *q, const char *f, va_list *ap) {
+    char size;
+    bool done;
+    if (*f == '%') {
+        arena__quick_fill(q, '%', 1);
+        return f + 1;
+    }
+    q->left = q->zero = q->plus = q->space = false;
+    for (;; f++) {
+        if (*f == '-') q->left = true;
+        else if (*f == '0') q->zero = true;
+        else if (*f == '+') q->plus = true;
+        else if (*f == ' ') q->space = true;
+        else break;
+    }
+    if (!(f = arena__quick_number(f, &q->width, ap))) return NULL;
+    if (q->width < 0) {   /* a negative '*' width: left-justified */
+        q->left = true;
+        q->width = -q->width;
+    }
+    q->prec = -1;
+    if (*f == '.') {
+        if (!(f = arena__quick_number(f + 1, &q->prec, ap))) return NULL;
+        if (q->prec < 0) q->prec = -1;   /* a negative '*' precision: none */
+    }
+    size = arena__quick_size(&f);
+    switch (*f) {
+    case 'd': case 'i': done = arena__quick_signed(q, size, *f, ap); break;
+    case 'u': case 'x': case 'X': done = arena__quick_unsigned(q, size, *f, ap); break;
+    case 'c': case 's': done = arena__quick_text(q, size, *f, ap); break;
+    default: done = false;
+    }
+    return done ? f + 1 : NULL;
+}
+
+/* The whole text into buf, as much as fits in cap; its length, or -1. */
+static ptrdiff_t arena__quick_format(char *buf, size_t cap, const char *fmt, va_list ap) {
+    arena__Quick q;
+    const char *f = fmt;
+    va_list aq;
+    q.buf = buf;
+    q.cap = cap;
+    q.len = 0;
+    va_copy(aq, ap);
+    for (;;) {
+        size_t len = q.len;
+        char c;
+        for (; (c = *f) != '\0' && c != '%'; f++, len++)   /* text: short runs, no memcpy call */
+            if (len < q.cap) q.buf[len] = c;
+        q.len = len;
+        if (!*f || !(f = arena__quick_spec(&q, f + 1, &aq)) || q.len > ARENA__MAX_REQUEST / 2) break;
+    }
+    va_end(aq);
+    return f && q.len <= ARENA__MAX_REQUEST / 2 ? (ptrdiff_t)q.len : -1;
+}
+
+/* The quick formatter's result, or NULL with *tried false where it cannot
+   format this. */
+static char *arena__quick_sprintf(Arena *a, const char *fmt, va_list ap, bool *tried) {
+    char buf[ARENA__QUICK_BUF], *s;
+    ptrdiff_t n = arena__quick_format(buf, sizeof buf, fmt, ap);
+    *tried = n >= 0;
+    if (n < 0 || !(s = (char *)arena_alloc(a, (size_t)n + 1))) return NULL;
+    if ((size_t)n < sizeof buf) ARENA_MEMCPY(s, buf, (size_t)n);
+    else arena__quick_format(s, (size_t)n, fmt, ap);
+    s[n] = '\0';
+    return s;
+}
+
 ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
     arena__Print pr;
-    size_t pos = arena__pos(a);
-    char *start;
+    size_t pos;
+    char *start, *quick;
+    bool tried;
     if (!fmt) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
+    quick = arena__quick_sprintf(a, fmt, ap, &tried);
+    if (tried) return quick;
+    pos = arena__pos(a);
     pr.a = a;
     pr.str = NULL;
     pr.len = pr.cap = 0;

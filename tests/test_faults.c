@@ -283,7 +283,8 @@ static size_t fault_arena_workload(size_t fail_at) {
     fault_check_defers(f, keep_d);
     {
         size_t d;
-        for (d = keep_d; d < f->ndefers; d++) f->defer_registered[d] = 2;   /* done */
+        for (d = keep_d; d < f->ndefers; d++)   /* done (a failed one never runs) */
+            if (f->defer_registered[d]) f->defer_registered[d] = 2;
     }
 
     /* phase 2: more work; then reset runs the rest of the cleanups */

@@ -645,6 +645,65 @@ TEST(pool_double_free_paths) {
     pool_release(&p);
 }
 
+/* White-box: a free slot carries a tag (the pool's secret ^ its address)
+   in its second word, the hint that sends pool_free out of line. A live
+   object holding those very bytes is still live: freed once, refused the
+   second time, and handed out once afterwards. */
+TEST(pool_free_tag_lookalike) {
+    enum { N = 64 };
+    void *objs[N];
+    size_t i;
+    Pool p;
+    pool_init(&p, 32, 8);
+    for (i = 0; i < N; i++) {
+        objs[i] = pool_alloc(&p);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) return;
+    }
+    for (i = 0; i < N; i += 2) CHECK(pool_free(&p, objs[i]));   /* a free list to search */
+    for (i = 1; i < N; i += 2) {
+        uintptr_t tag = p.secret ^ (uintptr_t)objs[i];
+        memcpy((char *)objs[i] + offsetof(pool__Slot, tag), &tag, sizeof tag);
+        CHECK(pool_owns(&p, objs[i]));
+    }
+    CHECK(!pt_is_null_handle(pool_handle_of(&p, objs[1])));
+    for (i = 1; i < N; i += 2) CHECK(pool_free(&p, objs[i]));
+    CHECK_NO_ERR();
+    CHECK_EQ(pool_stats(&p).live, (size_t)0);
+    for (i = 0; i < N; i++) pt_refuse(&p, objs[i]);
+    {
+        void *again[N];
+        for (i = 0; i < N; i++) again[i] = pool_alloc(&p);
+        CHECK(pt_disjoint(again, N, 32));
+        CHECK_EQ(pool_stats(&p).capacity, pool_stats(&p).block_count * p.slots_per_block);
+    }
+    pool_release(&p);
+}
+
+/* Slots of a block that were never handed out (or not since the reset) are
+   not objects, though they are at a slot's start inside one of our blocks. */
+TEST(pool_free_never_handed_out) {
+    Pool p;
+    char *a, *b;
+    size_t stride;
+    pool_init(&p, 40, 8);
+    a = (char *)pool_alloc(&p);
+    b = (char *)pool_alloc(&p);
+    CHECK(a && b);
+    if (!a || !b) return;
+    stride = (size_t)(b - a);
+    CHECK_EQ(stride, p.stride);
+    pt_refuse(&p, b + stride);
+    pt_refuse(&p, b + 5 * stride);
+    CHECK(pool_alloc(&p) == b + stride);
+    pool_reset(&p);
+    pt_refuse(&p, a);
+    CHECK(pool_alloc(&p) == a);
+    pt_refuse(&p, b);
+    CHECK_NO_ERR();
+    pool_release(&p);
+}
+
 /* After pool_reset no old pointer is a live object: objects freed before
    the reset and objects live at the reset are both refused. */
 TEST(pool_free_after_reset) {
@@ -843,6 +902,70 @@ TEST(pool_random_scale_and_each) {
     CHECK_NO_ERR();
     pool_release(&p);
     free(live);
+}
+
+/* pool_each's callback frees objects it has not reached yet, and allocates
+   new ones: no freed object is ever visited, every survivor is. */
+typedef struct PtEachOthers {
+    Pool *pool;
+    PtObj **by_id;          /* NULL once freed */
+    size_t n, visited, bad, allocated;
+} PtEachOthers;
+
+static void pt_each_others(void *obj, void *ctx) {
+    PtEachOthers *c = (PtEachOthers *)ctx;
+    PtObj *o = (PtObj *)obj, *extra;
+    uint32_t victim = (uint32_t)((o->id * 7u + 3u) % c->n);
+    c->visited++;
+    if (o->id >= c->n || c->by_id[o->id] != o) {   /* freed, or never ours */
+        c->bad++;
+        return;
+    }
+    if (victim != o->id && c->by_id[victim]) {
+        if (!pool_free(c->pool, c->by_id[victim])) c->bad++;
+        c->by_id[victim] = NULL;
+    }
+    if (c->allocated < 100 && (extra = (PtObj *)pool_alloc(c->pool)) != NULL) {
+        extra->id = UINT32_MAX;   /* may or may not be visited: skipped */
+        c->allocated++;
+    }
+}
+
+static void pt_each_skip_extra(void *obj, void *ctx) {
+    if (((PtObj *)obj)->id != UINT32_MAX) pt_each_others(obj, ctx);
+}
+
+TEST(pool_each_frees_others) {
+    enum { N = 3000 };
+    PtObj **by_id = (PtObj **)malloc(N * sizeof *by_id);
+    PtEachOthers c;
+    size_t i, survivors = 0;
+    Pool p;
+    if (!by_id) { CHECK(0); return; }
+    POOL_INIT(&p, PtObj);
+    for (i = 0; i < N; i++) {
+        by_id[i] = (PtObj *)pool_alloc(&p);
+        CHECK(by_id[i] != NULL);
+        if (!by_id[i]) { free(by_id); pool_release(&p); return; }
+        by_id[i]->id = (uint32_t)i;
+    }
+    for (i = 0; i < N; i += 5) {   /* some free slots before the walk */
+        CHECK(pool_free(&p, by_id[i]));
+        by_id[i] = NULL;
+    }
+    memset(&c, 0, sizeof c);
+    c.pool = &p;
+    c.by_id = by_id;
+    c.n = N;
+    pool_each(&p, pt_each_skip_extra, &c);
+    CHECK_EQ(c.bad, (size_t)0);
+    for (i = 0; i < N; i++) survivors += by_id[i] != NULL;
+    CHECK(survivors < N - N / 5);                 /* the callback did free */
+    CHECK(c.visited >= survivors);
+    CHECK_EQ(pool_stats(&p).live, survivors + c.allocated);
+    CHECK_NO_ERR();
+    pool_release(&p);
+    free(by_id);
 }
 
 TEST(pool_each_edge_cases) {
@@ -1414,6 +1537,58 @@ TEST(pool_handles_basic) {
     pool_release(&p);
 }
 
+/* The first handle comes late: objects allocated and freed before it keep
+   their state, and from then on handles, double-free checks and pool_each
+   agree. */
+TEST(pool_handles_after_plain_use) {
+    enum { N = 600 };
+    void *objs[N];
+    PoolHandle h[N];
+    size_t i, live = 0;
+    Pool p;
+    pool_init(&p, 24, 8);
+    for (i = 0; i < N; i++) {
+        objs[i] = pool_alloc(&p);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) return;
+    }
+    for (i = 0; i < N; i += 3) CHECK(pool_free(&p, objs[i]));
+    for (i = 0; i < N; i++) {
+        h[i] = pool_handle_of(&p, objs[i]);
+        if (i % 3 == 0) {
+            CHECK(pt_is_null_handle(h[i]));
+            CHECK_ERR(ARENA_ERR_MISUSE);
+            objs[i] = NULL;
+        } else {
+            CHECK(pool_get(&p, h[i]) == objs[i]);
+            live++;
+        }
+    }
+    {
+        size_t visits = 0;
+        pool_each(&p, pt_count, &visits);
+        CHECK_EQ(visits, live);
+    }
+    for (i = 1; i < N; i += 3) {
+        CHECK(pool_free(&p, objs[i]));
+        CHECK(pool_get(&p, h[i]) == NULL);
+#if PT_FREE_CHECKED
+        pt_refuse(&p, objs[i]);
+#endif
+        live--;
+    }
+    for (i = 0; i < N / 3; i++) {   /* freed slots come back with new generations */
+        PoolHandle n = pool_alloc_handle(&p);
+        size_t k;
+        CHECK(pool_get(&p, n) != NULL);
+        for (k = 1; k < N; k += 3) CHECK(pool_get(&p, h[k]) != pool_get(&p, n));
+        live++;
+    }
+    CHECK_EQ(pool_stats(&p).live, live);
+    CHECK_NO_ERR();
+    pool_release(&p);
+}
+
 TEST(pool_null_handle) {
     PoolHandle z = pt_null_handle();
     size_t i;
@@ -1958,12 +2133,15 @@ void suite_pool(void) {
 #if PT_FREE_CHECKED
     RUN(pool_free_misuse);
     RUN(pool_double_free_paths);
+    RUN(pool_free_tag_lookalike);
+    RUN(pool_free_never_handed_out);
     RUN(pool_free_after_reset);
     RUN(pool_free_after_release);
 #endif
     RUN(pool_owns_cases);
     RUN(pool_random_scale_and_each);
     RUN(pool_each_edge_cases);
+    RUN(pool_each_frees_others);
     RUN(pool_reset_keeps_memory);
     RUN(pool_release_balances_and_kills_handles);
     RUN(pool_max_bytes_cap);
@@ -1973,6 +2151,7 @@ void suite_pool(void) {
     RUN(pool_buffer_bad_arguments);
     RUN(pool_handles_basic);
     RUN(pool_null_handle);
+    RUN(pool_handles_after_plain_use);
     RUN(pool_stale_handle_after_reuse);
     RUN(pool_handle_of_other_pool);
     RUN(pool_handles_across_growth);
