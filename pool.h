@@ -140,8 +140,9 @@ POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h);
 POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj);
 
 /* ---- the fast paths ------------------------------------------------------
-   They touch the Pool and the object's own first 16 bytes, nothing else: no
-   per-slot side table, so a free costs no extra cache miss. Anything
+   They touch the Pool, one word of its small block hash set and the
+   object's own first 16 bytes, nothing else: no per-slot side table, so a
+   free costs no extra cache miss. Anything
    unusual (a bad or already-free pointer, handles, a pool_each under way)
    goes out of line, where every case is checked exactly. */
 
@@ -174,10 +175,11 @@ static inline void *pool_alloc(Pool *p) {
 #endif
 }
 
-/* Inline: the block is one of ours (the first probe of the hash set), the
-   slot was handed out since the last reset, obj is at a slot's start
-   (Lemire's test: n is a multiple of d iff n * ceil(2^64/d) mod 2^64 is
-   below ceil(2^64/d)), and the slot does not carry the free tag. */
+/* Inline: the block is one of ours (the hash set, nearly always at the
+   first probe: it is kept at most a quarter full), the slot was handed out
+   since the last reset, obj is at a slot's start (Lemire's test: n is a
+   multiple of d iff n * ceil(2^64/d) mod 2^64 is below ceil(2^64/d)), and
+   the slot does not carry the free tag. */
 static inline bool pool_free(Pool *p, void *obj) {
 #if ARENA__CHECKED
     return pool__free_slow(p, obj);
