@@ -32,6 +32,17 @@ static uint32_t pt_rng(uint32_t *s) {
     return x;
 }
 
+/* Allocates n objects into objs; 0 (after a failed CHECK) if one fails. */
+static int pt_alloc_all(Pool *p, void **objs, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        objs[i] = pool_alloc(p);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) return 0;
+    }
+    return 1;
+}
+
 static int pt_cmp_ptr(const void *a, const void *b) {
     uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
     return x < y ? -1 : (x > y ? 1 : 0);
@@ -655,11 +666,7 @@ TEST(pool_free_tag_lookalike) {
     size_t i;
     Pool p;
     pool_init(&p, 32, 8);
-    for (i = 0; i < N; i++) {
-        objs[i] = pool_alloc(&p);
-        CHECK(objs[i] != NULL);
-        if (!objs[i]) return;
-    }
+    if (!pt_alloc_all(&p, objs, N)) return;
     for (i = 0; i < N; i += 2) CHECK(pool_free(&p, objs[i]));   /* a free list to search */
     for (i = 1; i < N; i += 2) {
         uintptr_t tag = p.secret ^ (uintptr_t)objs[i];
@@ -713,11 +720,7 @@ TEST(pool_free_after_reset) {
     PoolStats before;
     Pool p;
     pool_init(&p, 24, 8);
-    for (i = 0; i < N; i++) {
-        objs[i] = pool_alloc(&p);
-        CHECK(objs[i] != NULL);
-        if (!objs[i]) return;
-    }
+    if (!pt_alloc_all(&p, objs, N)) return;
     for (i = 0; i < N; i += 4) CHECK(pool_free(&p, objs[i]));
     before = pool_stats(&p);
     pool_reset(&p);
@@ -747,11 +750,7 @@ TEST(pool_free_after_release) {
     size_t i;
     Pool p;
     pool_init(&p, 40, 8);
-    for (i = 0; i < N; i++) {
-        objs[i] = pool_alloc(&p);
-        CHECK(objs[i] != NULL);
-        if (!objs[i]) return;
-    }
+    if (!pt_alloc_all(&p, objs, N)) return;
     pool_release(&p);
     CHECK_NO_ERR();
     for (i = 0; i < N; i += 3) pt_refuse(&p, objs[i]);
@@ -778,11 +777,7 @@ TEST(pool_owns_cases) {
     pool_init(&q, 32, 8);
     foreign = pool_alloc(&q);
     CHECK(foreign != NULL);
-    for (i = 0; i < N; i++) {
-        objs[i] = pool_alloc(&p);
-        CHECK(objs[i] != NULL);
-        if (!objs[i]) return;
-    }
+    if (!pt_alloc_all(&p, objs, N)) return;
     for (i = 0; i < N; i++) CHECK(pool_owns(&p, objs[i]));
     for (i = 0; i < N; i += 2) CHECK(pool_free(&p, objs[i]));
     for (i = 0; i < N; i++) CHECK(pool_owns(&p, objs[i]) == (i % 2 == 1));
@@ -1547,11 +1542,7 @@ TEST(pool_handles_after_plain_use) {
     size_t i, live = 0;
     Pool p;
     pool_init(&p, 24, 8);
-    for (i = 0; i < N; i++) {
-        objs[i] = pool_alloc(&p);
-        CHECK(objs[i] != NULL);
-        if (!objs[i]) return;
-    }
+    if (!pt_alloc_all(&p, objs, N)) return;
     for (i = 0; i < N; i += 3) CHECK(pool_free(&p, objs[i]));
     for (i = 0; i < N; i++) {
         h[i] = pool_handle_of(&p, objs[i]);
