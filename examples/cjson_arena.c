@@ -17,10 +17,9 @@
 #define ARENA_IMPLEMENTATION
 #include "../arena.h"
 #include <cjson/cJSON.h>
-#include <dirent.h>
+#include "json_files.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 static Arena json_arena;   /* cJSON's hooks take no context: a global */
 
@@ -36,65 +35,14 @@ static void use_arena(void) {
 
 static void use_malloc(void) { cJSON_InitHooks(NULL); }
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static char *read_file(Arena *a, const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f) return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = (char *)arena_alloc(a, (size_t)n + 1)) != NULL) {
-        *size = fread(buf, 1, (size_t)n, f);
-        buf[*size] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
-static int cmp_names(const void *x, const void *y) {
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-enum { MAX_DOCS = 64, RUNS = 3 };
+enum { RUNS = 3 };
 
 typedef struct Doc {
-    const char *name;
-    char *text;
-    size_t size, out_len, arena_used;
+    JsonFile f;
+    size_t out_len, arena_used;
     double m_parse, m_print, m_delete, a_parse, a_print, a_reset;   /* best of RUNS */
     bool identical;
 } Doc;
-
-static size_t find_documents(Arena *files, const char *dir, Doc *docs) {
-    char *names[MAX_DOCS], path[1024];
-    size_t n = 0, k = 0, i;
-    DIR *dh = opendir(dir);
-    struct dirent *e;
-    if (!dh) return 0;
-    while ((e = readdir(dh)) != NULL && n < MAX_DOCS) {
-        size_t len = strlen(e->d_name);
-        if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0)
-            names[n++] = arena_strdup(files, e->d_name);
-    }
-    closedir(dh);
-    qsort(names, n, sizeof *names, cmp_names);
-    for (i = 0; i < n; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        docs[k].name = names[i];
-        if ((docs[k].text = read_file(files, path, &docs[k].size)) != NULL) k++;
-        else printf("%s: cannot read, skipped\n", path);
-    }
-    return k;
-}
-
-static void best(double *slot, double t, int run) {
-    if (run == 0 || t < *slot) *slot = t;
-}
 
 static const char sample[] =
     "{\"name\": \"sample\", \"escapes\": \"tab\\there \\\"quoted\\\" \\u00e9\",\n"
@@ -102,26 +50,16 @@ static const char sample[] =
     " \"people\": [{\"id\": 1, \"tags\": [\"a\", \"b\"]}, {\"id\": 2, \"tags\": []}]}";
 
 int main(int argc, char **argv) {
-    static const char *const dirs[] = {"../../shared/data/json", "../shared/data/json"};
     Arena files = {0};
-    Doc docs[MAX_DOCS];
-    size_t ndocs = 0, i, grabs_after_first = 0;
+    JsonFile found[JSON_FILES_MAX];
+    Doc docs[JSON_FILES_MAX];
+    size_t ndocs, i, grabs_after_first = 0;
     int run, failures = 0;
     double t;
 
     memset(docs, 0, sizeof docs);
-    if (argc > 1 && (ndocs = find_documents(&files, argv[1], docs)) != 0)
-        printf("documents: %s\n", argv[1]);
-    for (i = 0; argc == 1 && !ndocs && i < sizeof dirs / sizeof *dirs; i++)
-        if ((ndocs = find_documents(&files, dirs[i], docs)) != 0) printf("documents: %s\n", dirs[i]);
-    if (!ndocs) {
-        printf("documents: none found (tried %s), using the embedded sample\n",
-               argc > 1 ? argv[1] : dirs[0]);
-        docs[0].name = "sample";
-        docs[0].text = arena_strdup(&files, sample);
-        docs[0].size = sizeof sample - 1;
-        ndocs = 1;
-    }
+    ndocs = json_find_documents(&files, argc, argv, sample, found);
+    for (i = 0; i < ndocs; i++) docs[i].f = found[i];
 
     for (run = 0; run < RUNS; run++) {
         for (i = 0; i < ndocs; i++) {
@@ -132,24 +70,24 @@ int main(int argc, char **argv) {
             /* cJSON on malloc: parse, print, delete. */
             use_malloc();
             t = now_ms();
-            root = cJSON_Parse(d->text);
-            best(&d->m_parse, now_ms() - t, run);
+            root = cJSON_Parse(d->f.text);
+            d->m_parse = best_of(d->m_parse, now_ms() - t, run);
             t = now_ms();
             m_out = root ? cJSON_PrintUnformatted(root) : NULL;
-            best(&d->m_print, now_ms() - t, run);
+            d->m_print = best_of(d->m_print, now_ms() - t, run);
             t = now_ms();
             cJSON_Delete(root);
-            best(&d->m_delete, now_ms() - t, run);
+            d->m_delete = best_of(d->m_delete, now_ms() - t, run);
 
             /* The same on the arena; cJSON_Delete would walk the tree to
                free nothing, so the document just goes with the reset. */
             use_arena();
             t = now_ms();
-            root = cJSON_Parse(d->text);
-            best(&d->a_parse, now_ms() - t, run);
+            root = cJSON_Parse(d->f.text);
+            d->a_parse = best_of(d->a_parse, now_ms() - t, run);
             t = now_ms();
             a_out = root ? cJSON_PrintUnformatted(root) : NULL;
-            best(&d->a_print, now_ms() - t, run);
+            d->a_print = best_of(d->a_print, now_ms() - t, run);
 
             if (run == 0) {
                 d->identical = m_out && a_out && strcmp(m_out, a_out) == 0;
@@ -159,7 +97,7 @@ int main(int argc, char **argv) {
             }
             t = now_ms();
             arena_reset(&json_arena);
-            best(&d->a_reset, now_ms() - t, run);
+            d->a_reset = best_of(d->a_reset, now_ms() - t, run);
 
             use_malloc();
             cJSON_free(m_out);
@@ -171,8 +109,8 @@ int main(int argc, char **argv) {
            "  arena used\n", cJSON_Version(), RUNS);
     for (i = 0; i < ndocs; i++) {
         Doc *d = &docs[i];
-        printf("%-18s %5.1f MiB %14.2f %7.2f %7.2f %14.2f %7.2f %7.3f %7.1f MiB  %s\n", d->name,
-               (double)d->size / 1048576.0, d->m_parse, d->m_print, d->m_delete, d->a_parse,
+        printf("%-18s %5.1f MiB %14.2f %7.2f %7.2f %14.2f %7.2f %7.3f %7.1f MiB  %s\n", d->f.name,
+               (double)d->f.size / 1048576.0, d->m_parse, d->m_print, d->m_delete, d->a_parse,
                d->a_print, d->a_reset, (double)d->arena_used / 1048576.0,
                d->identical ? "identical" : "DIFFERENT");
     }

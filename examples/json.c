@@ -14,10 +14,9 @@
    usage: json [directory]   (default ../../shared/data/json from examples/) */
 #define ARENA_IMPLEMENTATION
 #include "../arena.h"
-#include <dirent.h>
+#include "json_files.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 typedef enum { J_NULL, J_FALSE, J_TRUE, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT } JType;
 
@@ -360,93 +359,31 @@ static bool same(const JNode *a, const JNode *b) {
     }
 }
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-/* The whole file, NUL-terminated, in `a`. */
-static char *read_file(Arena *a, const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f) return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = (char *)arena_alloc(a, (size_t)n + 1)) != NULL) {
-        *size = fread(buf, 1, (size_t)n, f);
-        buf[*size] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
-static int cmp_names(const void *x, const void *y) {
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 static const char sample[] =
     "{\"name\": \"sample\", \"escapes\": \"tab\\there \\\"quoted\\\" \\u00e9\\ud83d\\ude00\",\n"
     " \"numbers\": [0, -1, 3.25, 6.02e23, -0.5E-3],\n"
     " \"flags\": [true, false, null], \"empty\": {}, \"nested\": [[1, [2, [3, []]]]],\n"
     " \"people\": [{\"id\": 1, \"tags\": [\"a\", \"b\"]}, {\"id\": 2, \"tags\": []}]}";
 
-enum { MAX_DOCS = 64, RUNS = 5 };
+enum { RUNS = 5 };
 
 typedef struct Doc {
-    const char *name;
-    char *text;
-    size_t size, nodes, strings, arena_bytes;
+    JsonFile f;
+    size_t nodes, strings, arena_bytes;
     double arena_ms, malloc_ms, free_ms;   /* best of RUNS */
 } Doc;
 
-static size_t find_documents(Arena *files, const char *dir, Doc *docs) {
-    char *names[MAX_DOCS], path[1024];
-    size_t n = 0, k = 0, i;
-    DIR *dh = opendir(dir);
-    struct dirent *e;
-    if (!dh) return 0;
-    while ((e = readdir(dh)) != NULL && n < MAX_DOCS) {
-        size_t len = strlen(e->d_name);
-        if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0)
-            names[n++] = arena_strdup(files, e->d_name);
-    }
-    closedir(dh);
-    qsort(names, n, sizeof *names, cmp_names);
-    for (i = 0; i < n; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        docs[k].name = names[i];
-        if ((docs[k].text = read_file(files, path, &docs[k].size)) != NULL) k++;
-        else printf("%s: cannot read, skipped\n", path);
-    }
-    return k;
-}
-
-static double best(double old, double t, int run) { return run == 0 || t < old ? t : old; }
-
 int main(int argc, char **argv) {
-    static const char *const dirs[] = {"../../shared/data/json", "../shared/data/json"};
     Arena tree = {0}, files = {0};
-    Doc docs[MAX_DOCS];
-    size_t ndocs = 0, i, total_bytes = 0;
+    JsonFile found[JSON_FILES_MAX];
+    Doc docs[JSON_FILES_MAX];
+    size_t ndocs, i, total_bytes = 0;
     double malloc_free_ms = 0, t;
     int run, failures = 0;
 
     memset(docs, 0, sizeof docs);
-    if (argc > 1) {
-        ndocs = find_documents(&files, argv[1], docs);
-        if (ndocs) printf("documents: %s\n", argv[1]);
-    }
-    for (i = 0; argc == 1 && !ndocs && i < sizeof dirs / sizeof *dirs; i++)
-        if ((ndocs = find_documents(&files, dirs[i], docs)) != 0) printf("documents: %s\n", dirs[i]);
-    if (!ndocs) {
-        printf("documents: none found (tried %s), using the embedded sample\n",
-               argc > 1 ? argv[1] : dirs[0]);
-        docs[0].name = "sample";
-        docs[0].text = arena_strdup(&files, sample);
-        docs[0].size = sizeof sample - 1;
-        ndocs = 1;
-    }
+    ndocs = json_find_documents(&files, argc, argv, sample, found);
+    for (i = 0; i < ndocs; i++) docs[i].f = found[i];
 
     /* Best of RUNS passes over all documents, both variants warm. The arena
        is reset between passes (its memory is kept), so the trees of the
@@ -460,24 +397,24 @@ int main(int argc, char **argv) {
             JNode *ra, *rm;
 
             t = now_ms();
-            ra = parse(d->text, &tree, &d->nodes, &d->strings, &err_a);
-            d->arena_ms = best(d->arena_ms, now_ms() - t, run);
+            ra = parse(d->f.text, &tree, &d->nodes, &d->strings, &err_a);
+            d->arena_ms = best_of(d->arena_ms, now_ms() - t, run);
             d->arena_bytes = arena_stats(&tree).bytes_used - used;
 
             t = now_ms();
-            rm = parse(d->text, NULL, &nm, &sm, &err_m);
-            d->malloc_ms = best(d->malloc_ms, now_ms() - t, run);
+            rm = parse(d->f.text, NULL, &nm, &sm, &err_m);
+            d->malloc_ms = best_of(d->malloc_ms, now_ms() - t, run);
 
             if (run == 0 && (!ra || !rm)) {
-                printf("%s: parse error: %s\n", d->name, err_a ? err_a : err_m);
+                printf("%s: parse error: %s\n", d->f.name, err_a ? err_a : err_m);
                 failures++;
             } else if (run == 0 && (d->nodes != nm || d->strings != sm || !same(ra, rm))) {
-                printf("%s: the arena and malloc trees differ\n", d->name);
+                printf("%s: the arena and malloc trees differ\n", d->f.name);
                 failures++;
             }
             t = now_ms();
             jfree(rm);
-            d->free_ms = best(d->free_ms, now_ms() - t, run);
+            d->free_ms = best_of(d->free_ms, now_ms() - t, run);
         }
     }
 
@@ -485,8 +422,8 @@ int main(int argc, char **argv) {
            "arena used", "arena parse", "malloc parse + free");
     for (i = 0; i < ndocs; i++) {
         Doc *d = &docs[i];
-        printf("%-18s %5.1f MiB %8zu %8zu %7.1f MiB %9.2f ms %9.2f + %.2f ms\n", d->name,
-               (double)d->size / 1048576.0, d->nodes, d->strings,
+        printf("%-18s %5.1f MiB %8zu %8zu %7.1f MiB %9.2f ms %9.2f + %.2f ms\n", d->f.name,
+               (double)d->f.size / 1048576.0, d->nodes, d->strings,
                (double)d->arena_bytes / 1048576.0, d->arena_ms, d->malloc_ms, d->free_ms);
         total_bytes += d->arena_bytes;
         malloc_free_ms += d->free_ms;
