@@ -160,6 +160,23 @@ static inline size_t pool__hash(const Pool *p, uintptr_t block) {
     return (size_t)(((uint64_t)(block >> p->block_shift) * 0x9E3779B97F4A7C15u) >> 32) & p->table_mask;
 }
 
+/* The block's entry in the hash set, or NULL if it is not one of ours.
+   (An empty entry lies in the topmost block's range too: a stray pointer
+   up there must not take it for its block.) */
+static inline uintptr_t *pool__entry(const Pool *p, uintptr_t block) {
+    size_t h = pool__hash(p, block);
+    uintptr_t *t = p->table;
+    for (;; h = (h + 1) & p->table_mask) {
+        if (t[h] - block <= ~p->block_mask && t[h] != POOL__EMPTY) return &t[h];
+        if (t[h] == POOL__EMPTY) return NULL;
+    }
+}
+
+/* What a free slot holds in its second word. */
+static inline uintptr_t pool__tag(const Pool *p, const void *slot) {
+    return p->secret ^ (uintptr_t)slot;
+}
+
 static inline void *pool_alloc(Pool *p) {
 #if ARENA__CHECKED
     return pool__alloc_slow(p);
@@ -185,19 +202,15 @@ static inline bool pool_free(Pool *p, void *obj) {
     return pool__free_slow(p, obj);
 #else
     pool__Slot *s = (pool__Slot *)obj;
-    uintptr_t tag = p->secret ^ (uintptr_t)obj;
+    uintptr_t tag = pool__tag(p, obj);
 #ifdef POOL_UNCHECKED
     if (!ARENA__LIKELY(p->quick && obj)) return pool__free_slow(p, obj);
 #else
-    uintptr_t b = (uintptr_t)obj & p->block_mask, carved;
-    uintptr_t off = (uintptr_t)obj - b - p->slots_offset;
-    size_t h = pool__hash(p, b);
-    if (!ARENA__LIKELY(p->quick)) return pool__free_slow(p, obj);
-    while ((carved = p->table[h] - b) > ~p->block_mask) {   /* another block */
-        if (p->table[h] == POOL__EMPTY) return pool__free_slow(p, obj);
-        h = (h + 1) & p->table_mask;
-    }
-    if (!ARENA__LIKELY(off < carved && (uint64_t)off * p->div_magic < p->div_magic && s->tag != tag))
+    uintptr_t b = (uintptr_t)obj & p->block_mask, off = (uintptr_t)obj - b - p->slots_offset;
+    uintptr_t *entry;
+    if (!ARENA__LIKELY(p->quick && (entry = pool__entry(p, b)) != NULL &&
+                       off < *entry - b && (uint64_t)off * p->div_magic < p->div_magic &&
+                       s->tag != tag))
         return pool__free_slow(p, obj);
 #endif
     s->next = p->free;
@@ -280,7 +293,7 @@ static void pool__push(Pool *p, pool__Slot *s) {
     pool__Slot **list = pool__list(p);
     pool__link_open(s);
     s->next = *list;
-    s->tag = p->secret ^ (uintptr_t)s;
+    s->tag = pool__tag(p, s);
     *list = s;
     pool__link_close(p, s);
 }
@@ -314,7 +327,7 @@ static bool pool__tagged_free(const Pool *p, const pool__Slot *s) {
 #ifdef ARENA_VALGRIND
     VALGRIND_DISABLE_ERROR_REPORTING;
 #endif
-    tagged = s->tag == (p->secret ^ (uintptr_t)s);
+    tagged = s->tag == pool__tag(p, s);
 #ifdef ARENA_VALGRIND
     VALGRIND_ENABLE_ERROR_REPORTING;
 #endif
@@ -413,20 +426,9 @@ static bool pool__setup(Pool *p, size_t size, size_t align) {
 
 static size_t pool__block_bytes(const Pool *p) { return ~(size_t)p->block_mask + 1; }
 
-/* b's entry in the hash set, or NULL if b is not one of our blocks. */
-static uintptr_t *pool__entry(const Pool *p, const PoolBlock *b) {
-    uintptr_t u = (uintptr_t)b;
-    size_t h = pool__hash(p, u);
-    if (!p->table) return NULL;   /* a zeroed Pool */
-    for (;; h = (h + 1) & p->table_mask) {
-        if (p->table[h] == POOL__EMPTY) return NULL;
-        if ((p->table[h] & p->block_mask) == u) return &p->table[h];
-    }
-}
-
 /* Bytes of b's slots handed out since the last reset. */
 static size_t pool__carved(const Pool *p, const PoolBlock *b) {
-    return *pool__entry(p, b) - (uintptr_t)b;
+    return *pool__entry(p, (uintptr_t)b) - (uintptr_t)b;
 }
 
 static void pool__table_insert(Pool *p, uintptr_t entry) {
@@ -509,7 +511,7 @@ static pool__Slot *pool__fresh(Pool *p) {
     for (;;) {
         while (p->fresh_block < p->block_count) {
             PoolBlock *b = p->blocks[p->fresh_block];
-            uintptr_t *entry = pool__entry(p, b);
+            uintptr_t *entry = pool__entry(p, (uintptr_t)b);
             while (*entry - (uintptr_t)b < (size_t)b->count * p->stride) {
                 uint32_t i = (uint32_t)((*entry - (uintptr_t)b) / p->stride);
                 *entry += p->stride;
@@ -568,7 +570,7 @@ static const char *pool__locate(const Pool *p, const void *obj, PoolBlock **bp, 
     PoolBlock *b = pool__block_of(p, obj);
     uintptr_t u = (uintptr_t)obj, lo;
     uint32_t i;
-    if (!p->stride || !pool__entry(p, b)) return "pool: the pointer is not an object of this pool";
+    if (!p->stride || !pool__entry(p, (uintptr_t)b)) return "pool: the pointer is not an object of this pool";
     lo = (uintptr_t)b->slots;
     if (u < lo || u - lo >= (uintptr_t)b->count * p->stride)
         return "pool: the pointer is inside a pool block's header, not an object";
@@ -687,7 +689,7 @@ POOL_DEF void pool_reset(Pool *p) {
     uint32_t n, i;
     for (n = 0; n < p->block_count; n++) {
         PoolBlock *b = p->blocks[n];
-        uintptr_t *entry = pool__entry(p, b);
+        uintptr_t *entry = pool__entry(p, (uintptr_t)b);
         size_t carved = *entry - (uintptr_t)b;
         if (p->tracked)
             for (i = 0; (size_t)i * p->stride < carved; i++)

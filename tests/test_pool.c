@@ -669,7 +669,7 @@ TEST(pool_free_tag_lookalike) {
     if (!pt_alloc_all(&p, objs, N)) return;
     for (i = 0; i < N; i += 2) CHECK(pool_free(&p, objs[i]));   /* a free list to search */
     for (i = 1; i < N; i += 2) {
-        uintptr_t tag = p.secret ^ (uintptr_t)objs[i];
+        uintptr_t tag = pool__tag(&p, objs[i]);
         memcpy((char *)objs[i] + offsetof(pool__Slot, tag), &tag, sizeof tag);
         CHECK(pool_owns(&p, objs[i]));
     }
@@ -2088,15 +2088,22 @@ TEST(pool_free_null_is_noop) {
     CHECK_NO_ERR();
 }
 
-/* Pointers near address 0 (they mask to a block address of 0). */
+/* Pointers near address 0 (they mask to a block address of 0), and at the
+   top of the address space. */
 TEST(pool_low_address_pointers) {
-    static const uintptr_t low[] = { 1, 8, 16, 4096, 4097 };
+    uintptr_t low[] = { 1, 8, 16, 4096, 4097, 0, 0, 0 };
     size_t k;
     void *o;
     Pool p;
     pool_init(&p, 32, 8);
     o = pool_alloc(&p);
     CHECK(o != NULL);
+    /* slot starts, by the pool's own layout, of the lowest and the topmost
+       block of the address space (the topmost holds the hash set's empty
+       marker), and the topmost block's header */
+    low[5] = p.slots_offset;
+    low[6] = (UINTPTR_MAX & p.block_mask) + p.slots_offset;
+    low[7] = UINTPTR_MAX & p.block_mask;
     for (k = 0; k < sizeof low / sizeof low[0]; k++) {
         void *bad = (void *)low[k];
         CHECK(!pool_owns(&p, bad));
