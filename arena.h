@@ -1633,6 +1633,17 @@ static void arena__quick_copy(arena__Quick *q, const char *s, size_t n) {
     }
 }
 
+/* Text up to (not including) the first `stop` or NUL, copied as it is
+   scanned (literal text and plain "%s": short runs, no call); returns
+   where it stopped. */
+static const char *arena__quick_scan(arena__Quick *q, const char *s, char stop) {
+    size_t len = q->len;
+    for (; *s && *s != stop; s++, len++)
+        if (len < q->cap) q->buf[len] = *s;
+    q->len = len;
+    return s;
+}
+
 /* One conversion's text: a sign (or 0), `zeros` zeros and the body, padded
    to the width with spaces on the left or right, or with zeros. */
 static void arena__quick_emit(arena__Quick *q, char sign, size_t zeros, const char *body, size_t n) {
@@ -1708,7 +1719,7 @@ static char arena__quick_size(const char **f) {
     }
 }
 
-static bool arena__quick_signed(arena__Quick *q, char size, char conv, va_list *ap) {
+static void arena__quick_signed(arena__Quick *q, char size, char conv, va_list *ap) {
     intmax_t v;
     switch (size) {
     case 0: v = va_arg(*ap, int); break;
@@ -1720,10 +1731,9 @@ static bool arena__quick_signed(arena__Quick *q, char size, char conv, va_list *
     default: v = va_arg(*ap, ptrdiff_t); break;   /* 't', and 'z' (its signed twin) */
     }
     arena__quick_int(q, v < 0 ? 0 - (uintmax_t)v : (uintmax_t)v, v < 0, conv);
-    return true;
 }
 
-static bool arena__quick_unsigned(arena__Quick *q, char size, char conv, va_list *ap) {
+static void arena__quick_unsigned(arena__Quick *q, char size, char conv, va_list *ap) {
     uintmax_t v;
     switch (size) {
     case 0: v = va_arg(*ap, unsigned); break;
@@ -1736,7 +1746,6 @@ static bool arena__quick_unsigned(arena__Quick *q, char size, char conv, va_list
     }
     q->plus = q->space = false;   /* signs are for signed conversions */
     arena__quick_int(q, v, false, conv);
-    return true;
 }
 
 static bool arena__quick_text(arena__Quick *q, char size, char conv, va_list *ap) {
@@ -1749,9 +1758,8 @@ static bool arena__quick_text(arena__Quick *q, char size, char conv, va_list *ap
         const char *s = va_arg(*ap, const char *), *nul;
         size_t n;
         if (!s) return false;
-        if (!q->width && q->prec < 0) {   /* plain "%s": copied as it is scanned */
-            for (; *s; s++, q->len++)
-                if (q->len < q->cap) q->buf[q->len] = *s;
+        if (!q->width && q->prec < 0) {   /* plain "%s" */
+            arena__quick_scan(q, s, '\0');
             return true;
         }
         nul = q->prec >= 0 ? (const char *)ARENA_MEMCHR(s, 0, (size_t)q->prec) : NULL;
@@ -1766,7 +1774,6 @@ static bool arena__quick_text(arena__Quick *q, char size, char conv, va_list *ap
    where stb_sprintf must do it. */
 static const char *arena__quick_spec(arena__Quick *q, const char *f, va_list *ap) {
     char size;
-    bool done;
     if (*f == '%') {
         arena__quick_fill(q, '%', 1);
         return f + 1;
@@ -1791,12 +1798,11 @@ static const char *arena__quick_spec(arena__Quick *q, const char *f, va_list *ap
     }
     size = arena__quick_size(&f);
     switch (*f) {
-    case 'd': case 'i': done = arena__quick_signed(q, size, *f, ap); break;
-    case 'u': case 'x': case 'X': done = arena__quick_unsigned(q, size, *f, ap); break;
-    case 'c': case 's': done = arena__quick_text(q, size, *f, ap); break;
-    default: done = false;
+    case 'd': case 'i': arena__quick_signed(q, size, *f, ap); return f + 1;
+    case 'u': case 'x': case 'X': arena__quick_unsigned(q, size, *f, ap); return f + 1;
+    case 'c': case 's': return arena__quick_text(q, size, *f, ap) ? f + 1 : NULL;
+    default: return NULL;
     }
-    return done ? f + 1 : NULL;
 }
 
 /* The whole text into buf, as much as fits in cap; its length, or -1. */
@@ -1808,16 +1814,10 @@ static ptrdiff_t arena__quick_format(char *buf, size_t cap, const char *fmt, va_
     q.cap = cap;
     q.len = 0;
     va_copy(aq, ap);
-    for (;;) {
-        size_t len = q.len;
-        char c;
-        for (; (c = *f) != '\0' && c != '%'; f++, len++)   /* text: short runs, no memcpy call */
-            if (len < q.cap) q.buf[len] = c;
-        q.len = len;
-        if (!*f || !(f = arena__quick_spec(&q, f + 1, &aq)) || q.len > ARENA__MAX_REQUEST / 2) break;
-    }
+    while (*(f = arena__quick_scan(&q, f, '%')) && q.len <= ARENA__MAX_REQUEST / 2)
+        if (!(f = arena__quick_spec(&q, f + 1, &aq))) break;
     va_end(aq);
-    return f && q.len <= ARENA__MAX_REQUEST / 2 ? (ptrdiff_t)q.len : -1;
+    return f && !*f && q.len <= ARENA__MAX_REQUEST / 2 ? (ptrdiff_t)q.len : -1;
 }
 
 /* The quick formatter's result, or NULL with *tried false where it cannot
