@@ -379,8 +379,7 @@ static inline void *arena_alloc(Arena *a, size_t size) {
     char *p = a->cur;
     size_t avail = (size_t)((uintptr_t)a->end - (uintptr_t)p);
     if (ARENA__LIKELY(size < avail)) {
-        a->cur = p + ((size + (ARENA_MIN_ALIGN - 1)) &
-                      ~(size_t)(ARENA_MIN_ALIGN - 1));
+        a->cur = p + ARENA__ROUND(size);
         return p;
     }
     return arena__alloc_slow(a, size, ARENA_MIN_ALIGN);
@@ -397,8 +396,7 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
     if (ARENA__LIKELY(align && !(align & (align - 1)) && pad < avail &&
                       size - 1 < avail - pad)) {   /* size 0: out of line, no padding taken */
         char *r = a->cur + pad;
-        a->cur = r + ((size + (ARENA_MIN_ALIGN - 1)) &
-                      ~(size_t)(ARENA_MIN_ALIGN - 1));
+        a->cur = r + ARENA__ROUND(size);
         return r;
     }
     return arena__alloc_slow(a, size, align);

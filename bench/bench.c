@@ -683,8 +683,6 @@ static uint64_t w_json(AdCtx *c, Run *run, Rng *rng) {
 /* ---------------------------------------------------------- 8. scaling */
 #if defined(BENCH_ARENA) || defined(BENCH_BUMP) || defined(BENCH_GLIBC) || defined(BENCH_MIMALLOC)
 #define HAS_SCALING 1
-static const char *const scaling_names[] = {"scaling-1e3", "scaling-1e4", "scaling-1e5",
-                                            "scaling-1e6", "scaling-1e7", "scaling-1e8"};
 
 /* N allocations of 16 bytes, each written, then all freed; repeated until
    the pass has done max(N, 10^7) allocations (10^5 under callgrind).
@@ -763,58 +761,62 @@ static uint64_t w_stack(AdCtx *c, Run *run, Rng *rng) {
 
 /* ------------------------------------------------------------- driver */
 
-static int applies(const char *w) {
+/* The workloads this binary can run, in the order of the report. */
+typedef struct Workload {
+    const char *name;
+    uint64_t (*fn)(AdCtx *, Run *, Rng *);   /* NULL: scaling, to n */
+    size_t n;
+} Workload;
+
+static const Workload workloads[] = {
+#ifdef HAS_FRAME
+    {"frame-scratch", w_frame, 0},
+#endif
+#ifdef HAS_CHURN
+    {"pool-churn", w_churn, 0},
+#endif
+#ifdef HAS_PARSER
+    {"parser-like", w_parser, 0},
+#endif
+#ifdef HAS_REALLOC
+    {"realloc-grow", w_realloc, 0},
+#endif
+#ifdef HAS_SMALL
+    {"small-bump", w_small, 0},
+#endif
+#ifdef HAS_SPRINTF
+    {"sprintf", w_sprintf, 0},
+#endif
+#ifdef HAS_SNPRINTF
+    {"snprintf", w_snprintf, 0},
+#endif
+#ifdef HAS_JSON
+    {"json", w_json, 0},
+#endif
+#ifdef HAS_SCALING
+    {"scaling-1e3", NULL, 1000}, {"scaling-1e4", NULL, 10000}, {"scaling-1e5", NULL, 100000},
+    {"scaling-1e6", NULL, 1000000}, {"scaling-1e7", NULL, 10000000},
+#if defined(BENCH_ARENA) || defined(BENCH_BUMP)
+    {"scaling-1e8", NULL, 100000000},
+#endif
+#endif
+#ifdef HAS_STACK
+    {"stack", w_stack, 0},
+#endif
+};
+
+/* The workload named w, if this binary runs it (and AD_ONLY lets it). */
+static const Workload *find_workload(const char *w) {
+    size_t i;
 #ifdef AD_ONLY
     char pat[64];
     snprintf(pat, sizeof pat, "|%s|", w);
-    if (!strstr(AD_ONLY, pat)) return 0;
+    if (!strstr(AD_ONLY, pat)) return NULL;
 #endif
-#ifdef HAS_FRAME
-    if (!strcmp(w, "frame-scratch")) return 1;
-#endif
-#ifdef HAS_CHURN
-    if (!strcmp(w, "pool-churn")) return 1;
-#endif
-#ifdef HAS_PARSER
-    if (!strcmp(w, "parser-like")) return 1;
-#endif
-#ifdef HAS_REALLOC
-    if (!strcmp(w, "realloc-grow")) return 1;
-#endif
-#ifdef HAS_SMALL
-    if (!strcmp(w, "small-bump")) return 1;
-#endif
-#ifdef HAS_SPRINTF
-    if (!strcmp(w, "sprintf")) return 1;
-#endif
-#ifdef HAS_SNPRINTF
-    if (!strcmp(w, "snprintf")) return 1;
-#endif
-#ifdef HAS_JSON
-    if (!strcmp(w, "json")) return 1;
-#endif
-#ifdef HAS_SCALING
-    if (!strncmp(w, "scaling-1e", 10)) {
-        size_t i;
-        for (i = 0; i < sizeof scaling_names / sizeof *scaling_names; i++)
-            if (!strcmp(w, scaling_names[i])) {
-#if !defined(BENCH_ARENA) && !defined(BENCH_BUMP)
-                if (!strcmp(w, "scaling-1e8")) return 0;
-#endif
-                return 1;
-            }
-    }
-#endif
-#ifdef HAS_STACK
-    if (!strcmp(w, "stack")) return 1;
-#endif
-    return 0;
+    for (i = 0; i < sizeof workloads / sizeof *workloads; i++)
+        if (!strcmp(w, workloads[i].name)) return &workloads[i];
+    return NULL;
 }
-
-static const char *const all_work[] = {"frame-scratch", "pool-churn", "parser-like", "realloc-grow",
-                                       "small-bump", "sprintf", "snprintf", "json", "scaling-1e3",
-                                       "scaling-1e4", "scaling-1e5", "scaling-1e6", "scaling-1e7",
-                                       "scaling-1e8", "stack"};
 
 static size_t fixed_size(const char *w) {
     if (!strcmp(w, "pool-churn")) return 64;
@@ -822,48 +824,13 @@ static size_t fixed_size(const char *w) {
     return 0;
 }
 
-static uint64_t run_pass(AdCtx *c, Run *run, const char *w) {
+static uint64_t run_pass(AdCtx *c, Run *run, const Workload *wk) {
     Rng rng;
     rng.s = 0x9E3779B97F4A7C15ULL;   /* the same stream in every binary */
-    (void)c;
-#ifdef HAS_FRAME
-    if (!strcmp(w, "frame-scratch")) return w_frame(c, run, &rng);
-#endif
-#ifdef HAS_CHURN
-    if (!strcmp(w, "pool-churn")) return w_churn(c, run, &rng);
-#endif
-#ifdef HAS_PARSER
-    if (!strcmp(w, "parser-like")) return w_parser(c, run, &rng);
-#endif
-#ifdef HAS_REALLOC
-    if (!strcmp(w, "realloc-grow")) return w_realloc(c, run, &rng);
-#endif
-#ifdef HAS_SMALL
-    if (!strcmp(w, "small-bump")) return w_small(c, run, &rng);
-#endif
-#ifdef HAS_SPRINTF
-    if (!strcmp(w, "sprintf")) return w_sprintf(c, run, &rng);
-#endif
-#ifdef HAS_SNPRINTF
-    if (!strcmp(w, "snprintf")) return w_snprintf(c, run, &rng);
-#endif
-#ifdef HAS_JSON
-    if (!strcmp(w, "json")) return w_json(c, run, &rng);
-#endif
 #ifdef HAS_SCALING
-    if (!strncmp(w, "scaling-1e", 10)) {
-        size_t n = 1;
-        int e = atoi(w + 10);
-        while (e-- > 0) n *= 10;
-        return w_scaling(c, run, &rng, n);
-    }
+    if (!wk->fn) return w_scaling(c, run, &rng, wk->n);
 #endif
-#ifdef HAS_STACK
-    if (!strcmp(w, "stack")) return w_stack(c, run, &rng);
-#endif
-    (void)rng;
-    ad_die("unknown workload");
-    return 0;
+    return wk->fn(c, run, &rng);
 }
 
 /* Instructions of the warm pass from the hardware counter (what `perf stat
@@ -895,6 +862,7 @@ int main(int argc, char **argv) {
     Run run;
     AdCtx ctx;
     const char *w, *scale;
+    const Workload *wk;
     double t0, t1, t2, cold, cold_scale, full_scale;
     uint64_t h0, h1, cold_ops;
     size_t grabs0 = 0, grabs1 = 0;
@@ -905,8 +873,8 @@ int main(int argc, char **argv) {
     memset(&run, 0, sizeof run);
     run.json_dir = "../shared/data/json";
     if (argc >= 2 && !strcmp(argv[1], "--list")) {
-        for (k = 0; k < sizeof all_work / sizeof *all_work; k++)
-            if (applies(all_work[k])) printf("%s\n", all_work[k]);
+        for (k = 0; k < sizeof workloads / sizeof *workloads; k++)
+            if (find_workload(workloads[k].name)) printf("%s\n", workloads[k].name);
         return 0;
     }
     if (argc < 3) {
@@ -919,7 +887,7 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--json-dir") && i + 1 < argc) run.json_dir = argv[++i];
         else if (!strcmp(argv[i], "--perf")) perf = 1;
     }
-    if (!applies(w)) {
+    if (!(wk = find_workload(w))) {
         printf("RESULT name=%s work=%s n/a\n", AD_NAME, w);
         return 0;
     }
@@ -952,7 +920,7 @@ int main(int argc, char **argv) {
     run.scale = cold_scale;
     run.pass = 0;
     t0 = now_ns();
-    h0 = run_pass(&ctx, &run, w);
+    h0 = run_pass(&ctx, &run, wk);
     t1 = now_ns();
     cold = t1 - t0;
     cold_ops = run.ops;
@@ -964,7 +932,7 @@ int main(int argc, char **argv) {
     own_window = !strcmp(w, "pool-churn");
     if (!own_window) measure(&run, 1);
     t1 = now_ns();
-    h1 = run_pass(&ctx, &run, w);
+    h1 = run_pass(&ctx, &run, wk);
     t2 = now_ns();
     if (!own_window) measure(&run, 0);
 #ifdef AD_OURS
