@@ -244,12 +244,8 @@ static void after_op(void) {
     for (i = 0; i < S.nm; i++)
         if (now < S.mk[i].low) S.mk[i].low = now;
     FUZZ_REQUIRE(st.peak_used >= st.bytes_used);
-    if (S.kind == K_SOURCE) {
-        FUZZ_REQUIRE(st.bytes_held == S.src.bytes);
-        FUZZ_REQUIRE(st.block_count == S.src.n);
-        FUZZ_REQUIRE(st.grab_count == S.src.grabs);
-    }
-    if (S.cap) FUZZ_REQUIRE(st.bytes_held <= S.cap);
+    fz_check_held(st.bytes_held, st.grab_count, S.kind == K_SOURCE ? &S.src : NULL, S.cap);
+    if (S.kind == K_SOURCE) FUZZ_REQUIRE(st.block_count == S.src.n);
     check_all((S.op & 15) == 0);
     S.src_failed_before = S.src.failed;
 }
@@ -742,14 +738,4 @@ static void run(FuzzIn *in) {
     arena_release(&S.o);
     fz_expect_none();
     FUZZ_REQUIRE(S.src.n == 0);
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    FuzzIn in;
-    in.p = data;
-    in.n = size;
-    arena_set_error_handler(fz_handler, NULL);
-    run(&in);
-    return 0;
 }

@@ -167,6 +167,16 @@ static inline ArenaSource fz_src(FuzzSource *s) {
     return src;
 }
 
+/* What the library holds agrees with what the source gave (src: the
+   harness's own source, else NULL) and stays under the cap (0: none). */
+static inline void fz_check_held(size_t held, size_t grabs, const FuzzSource *src, size_t cap) {
+    if (src) {
+        FUZZ_REQUIRE(held == src->bytes);
+        FUZZ_REQUIRE(grabs == src->grabs);
+    }
+    if (cap) FUZZ_REQUIRE(held <= cap);
+}
+
 /* ---- contents: a pattern derived from an id ---------------------------------------
    Blocks up to 64 KiB are filled and checked whole; larger ones at their
    first and last 256 bytes and every 4096th byte (sizes reach megabytes). */
@@ -221,6 +231,20 @@ static inline size_t fz_align(FuzzIn *in) {
                                   (size_t)1 << 63, SIZE_MAX, ((size_t)1 << 20) + 1 };
     if (k < 200) return (size_t)1 << (k % 17);
     return odd[k % (sizeof odd / sizeof odd[0])];
+}
+
+/* ---- the entry point: each harness defines run() ------------------------------- */
+
+static void run(FuzzIn *in);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    FuzzIn in;
+    in.p = data;
+    in.n = size;
+    arena_set_error_handler(fz_handler, NULL);
+    run(&in);
+    return 0;
 }
 
 #endif

@@ -116,11 +116,7 @@ static void after_op(void) {
     FUZZ_REQUIRE(st.peak_live >= st.live);
     if (S.kind == K_BUFFER && !S.inert)          /* (0: released, carved again when used) */
         FUZZ_REQUIRE(st.capacity == S.buf_cap || (st.capacity == 0 && !st.live));
-    if (S.kind == K_SOURCE) {
-        FUZZ_REQUIRE(st.bytes_held == S.src.bytes);
-        FUZZ_REQUIRE(st.grab_count == S.src.grabs);
-    }
-    if (S.cap) FUZZ_REQUIRE(st.bytes_held <= S.cap);
+    fz_check_held(st.bytes_held, st.grab_count, S.kind == K_SOURCE ? &S.src : NULL, S.cap);
     /* handles: live ones resolve, freed ones never again (slot reuse or not) */
     for (i = 0; i < S.nl; i++)
         if (S.live[i].h.gen) FUZZ_REQUIRE(pool_get(&S.p, S.live[i].h) == S.live[i].p);
@@ -551,14 +547,4 @@ static void run(FuzzIn *in) {
     release_p();
     pool_release(&S.q);
     fz_expect_none();
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    FuzzIn in;
-    in.p = data;
-    in.n = size;
-    arena_set_error_handler(fz_handler, NULL);
-    run(&in);
-    return 0;
 }

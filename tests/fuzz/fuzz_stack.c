@@ -90,11 +90,8 @@ static void after_op(void) {
     FUZZ_REQUIRE(S.s.depth == S.ne);
     FUZZ_REQUIRE(S.s.top == (S.ne ? (void *)S.e[S.ne - 1].p : NULL));
     FUZZ_REQUIRE(S.t.depth == S.nte);
-    if (S.kind == K_SOURCE) {
-        FUZZ_REQUIRE(st.bytes_held == S.src.bytes);
-        FUZZ_REQUIRE(st.block_count == S.src.n);
-    }
-    if (S.cap) FUZZ_REQUIRE(st.bytes_held <= S.cap);
+    fz_check_held(st.bytes_held, st.grab_count, S.kind == K_SOURCE ? &S.src : NULL, S.cap);
+    if (S.kind == K_SOURCE) FUZZ_REQUIRE(st.block_count == S.src.n);
     check_all((S.op & 15) == 0);
     S.src_failed_before = S.src.failed;
 }
@@ -335,14 +332,4 @@ static void run(FuzzIn *in) {
     release_s();
     arena_stack_release(&S.t);
     fz_expect_none();
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    FuzzIn in;
-    in.p = data;
-    in.n = size;
-    arena_set_error_handler(fz_handler, NULL);
-    run(&in);
-    return 0;
 }
