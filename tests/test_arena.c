@@ -24,6 +24,14 @@ static ArenaOptions zero_opts(void) {
 }
 
 /* The bytes one allocation of n takes in this build (ASan adds a redzone). */
+/* n bytes from a, filled with the pattern of seed (a failed CHECK if none). */
+static void *alloc_filled(Arena *a, size_t n, unsigned seed) {
+    void *p = arena_alloc(a, n);
+    CHECK(p != NULL);
+    if (p) test_fill(p, n, seed);
+    return p;
+}
+
 static size_t span_of(size_t n) {
     return (n + ARENA__REDZONE + (ARENA_MIN_ALIGN - 1)) & ~(size_t)(ARENA_MIN_ALIGN - 1);
 }
@@ -210,12 +218,8 @@ TEST(test_arena_init_null_opts) {
     CHECK_EQ(st.bytes_used, (size_t)0);
     CHECK_EQ(st.bytes_held, (size_t)0);
     CHECK_EQ(st.block_count, (size_t)0);
-    char *p = (char *)arena_alloc(&a, 1000);
-    CHECK(p != NULL);
-    test_fill(p, 1000, 2);
-    char *q = (char *)arena_alloc(&a, 1000);
-    CHECK(q != NULL);
-    test_fill(q, 1000, 3);
+    char *p = (char *)alloc_filled(&a, 1000, 2);
+    char *q = (char *)alloc_filled(&a, 1000, 3);
     CHECK(test_holds(p, 1000, 2) && test_holds(q, 1000, 3));
     arena_release(&a);
 
@@ -357,9 +361,7 @@ TEST(test_arena_alloc_zero_size) {
     void *p = arena_alloc(&a, 0);      /* on an empty arena */
     CHECK(p != NULL);
     CHECK_NO_ERR();
-    char *x = (char *)arena_alloc(&a, 10);
-    CHECK(x != NULL);
-    test_fill(x, 10, 4);
+    char *x = (char *)alloc_filled(&a, 10, 4);
     CHECK(arena_alloc(&a, 0) != NULL);
     CHECK(arena_alloc_aligned(&a, 0, 1) != NULL);
     void *z = arena_alloc_aligned(&a, 0, 4096);
@@ -442,9 +444,7 @@ TEST(test_arena_alloc_overflow) {
         CHECK(arena_alloc(&a, sizes[i]) == NULL);
         CHECK_ERR1(ARENA_ERR_OVERFLOW);
     }
-    char *p = (char *)arena_alloc(&a, 100);
-    CHECK(p != NULL);
-    test_fill(p, 100, 9);
+    char *p = (char *)alloc_filled(&a, 100, 9);
     size_t grabs = src.grabs, used = arena_stats(&a).bytes_used;
     for (int i = 0; i < 7; i++) {
         CHECK(arena_alloc(&a, sizes[i]) == NULL);
@@ -467,9 +467,7 @@ TEST(test_arena_alloc_large_own_block) {
     Arena a;
     ArenaOptions o = source_opts(&src, 4096);
     arena_init(&a, &o);
-    char *p = (char *)arena_alloc(&a, 100);
-    CHECK(p != NULL);
-    test_fill(p, 100, 1);
+    char *p = (char *)alloc_filled(&a, 100, 1);
     CHECK_EQ(src.grabs, (size_t)1);
     CHECK_EQ(newest_grab(&src), (size_t)4096);
     char *big = (char *)arena_alloc(&a, 100000);
@@ -522,9 +520,7 @@ TEST(test_arena_alloc_aligned_powers) {
 
 TEST(test_arena_alloc_aligned_bad) {
     Arena a = zero_arena();
-    char *p = (char *)arena_alloc(&a, 64);
-    CHECK(p != NULL);
-    test_fill(p, 64, 3);
+    char *p = (char *)alloc_filled(&a, 64, 3);
     size_t used = arena_stats(&a).bytes_used;
     size_t bad[8];
     bad[0] = 0;
@@ -575,9 +571,7 @@ TEST(test_arena_alloc_aligned_huge) {
     o.source.ctx = &cap;
     Arena a;
     arena_init(&a, &o);
-    char *p = (char *)arena_alloc(&a, 500);
-    CHECK(p != NULL);
-    test_fill(p, 500, 8);
+    char *p = (char *)alloc_filled(&a, 500, 8);
     size_t used = arena_stats(&a).bytes_used;
     check_huge_align(&a, (size_t)1 << 30, 1);
     if (sizeof(size_t) >= 8) {
@@ -600,9 +594,7 @@ TEST(test_arena_alloc_aligned_huge) {
        itself (allocator_may_return_null=0), so only without it */
     if (sizeof(size_t) >= 8) {
         Arena b = zero_arena();
-        char *x = (char *)arena_alloc(&b, 200);
-        CHECK(x != NULL);
-        test_fill(x, 200, 10);
+        char *x = (char *)alloc_filled(&b, 200, 10);
         check_huge_align(&b, (size_t)1 << (sizeof(size_t) * 4 + 8), 0);
         check_huge_align(&b, (size_t)1 << (sizeof(size_t) * 8 - 1), 1);
         CHECK(test_holds(x, 200, 10));
@@ -635,9 +627,7 @@ TEST(test_arena_calloc_zeroed) {
 
 TEST(test_arena_calloc_overflow) {
     Arena a = zero_arena();
-    char *p = (char *)arena_alloc(&a, 32);
-    CHECK(p != NULL);
-    test_fill(p, 32, 11);
+    char *p = (char *)alloc_filled(&a, 32, 11);
     CHECK(arena_calloc(&a, SIZE_MAX / 2 + 1, 2) == NULL);
     CHECK_ERR1(ARENA_ERR_OVERFLOW);
     CHECK(arena_calloc(&a, 2, SIZE_MAX / 2 + 1) == NULL);
@@ -753,12 +743,8 @@ TEST(test_arena_realloc_null) {
 
 TEST(test_arena_realloc_last_in_place) {
     Arena a = zero_arena();
-    char *first = (char *)arena_alloc(&a, 40);
-    CHECK(first != NULL);
-    test_fill(first, 40, 5);
-    char *p = (char *)arena_alloc(&a, 100);
-    CHECK(p != NULL);
-    test_fill(p, 100, 6);
+    char *first = (char *)alloc_filled(&a, 40, 5);
+    char *p = (char *)alloc_filled(&a, 100, 6);
     size_t u0 = arena_stats(&a).bytes_used;
     char *q = (char *)arena_realloc(&a, p, 100, 1000);
     CHECK(q == p);                                   /* grew in place */
@@ -782,12 +768,8 @@ TEST(test_arena_realloc_last_in_place) {
 
 TEST(test_arena_realloc_not_last_copies) {
     Arena a = zero_arena();
-    char *p = (char *)arena_alloc(&a, 100);
-    CHECK(p != NULL);
-    test_fill(p, 100, 1);
-    char *other = (char *)arena_alloc(&a, 10);
-    CHECK(other != NULL);
-    test_fill(other, 10, 2);
+    char *p = (char *)alloc_filled(&a, 100, 1);
+    char *other = (char *)alloc_filled(&a, 10, 2);
     char *q = (char *)arena_realloc(&a, p, 100, 300);
     CHECK(q != NULL);
     CHECK(q != p);
@@ -808,9 +790,7 @@ TEST(test_arena_realloc_not_last_copies) {
 
 TEST(test_arena_realloc_foreign) {
     Arena a = zero_arena(), b = zero_arena();
-    char *p = (char *)arena_alloc(&a, 64);
-    CHECK(p != NULL);
-    test_fill(p, 64, 1);
+    char *p = (char *)alloc_filled(&a, 64, 1);
     char *pb = (char *)arena_alloc(&b, 64);
     CHECK(pb != NULL);
     size_t used = arena_stats(&a).bytes_used;
@@ -839,9 +819,7 @@ TEST(test_arena_realloc_beyond_block) {
     Arena a;
     ArenaOptions o = source_opts(&src, 4096);
     arena_init(&a, &o);
-    char *p = (char *)arena_alloc(&a, 1000);
-    CHECK(p != NULL);
-    test_fill(p, 1000, 1);
+    char *p = (char *)alloc_filled(&a, 1000, 1);
     char *q = (char *)arena_realloc(&a, p, 1000, 100000);   /* the newest, but no room */
     CHECK(q != NULL);
     CHECK(q != p);
@@ -863,9 +841,7 @@ TEST(test_arena_realloc_beyond_block) {
 
 TEST(test_arena_realloc_overflow) {
     Arena a = zero_arena();
-    char *p = (char *)arena_alloc(&a, 100);
-    CHECK(p != NULL);
-    test_fill(p, 100, 1);
+    char *p = (char *)alloc_filled(&a, 100, 1);
     CHECK(arena_realloc(&a, p, 100, SIZE_MAX) == NULL);   /* the newest */
     CHECK_ERR1(ARENA_ERR_OVERFLOW);
     CHECK(arena_realloc(&a, p, 100, (size_t)PTRDIFF_MAX + 1) == NULL);
@@ -957,9 +933,7 @@ TEST(test_arena_memdup) {
 
 TEST(test_arena_mark_rewind) {
     Arena a = zero_arena();
-    char *keep = (char *)arena_alloc(&a, 100);
-    CHECK(keep != NULL);
-    test_fill(keep, 100, 1);
+    char *keep = (char *)alloc_filled(&a, 100, 1);
     ArenaMark m = arena_mark(&a);
     CHECK(m.arena == &a);
     size_t u0 = arena_stats(&a).bytes_used;
@@ -1002,9 +976,7 @@ TEST(test_arena_rewind_across_blocks) {
     Arena a;
     ArenaOptions o = source_opts(&src, 4096);
     arena_init(&a, &o);
-    char *keep = (char *)arena_alloc(&a, 100);
-    CHECK(keep != NULL);
-    test_fill(keep, 100, 1);
+    char *keep = (char *)alloc_filled(&a, 100, 1);
     ArenaMark m = arena_mark(&a);
     size_t u0 = arena_stats(&a).bytes_used;
     nrecs = 0;
@@ -1070,14 +1042,10 @@ static int defer_ids[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 TEST(test_arena_rewind_other_arena) {
     Arena a = zero_arena(), b = zero_arena();
     defer_n = 0;
-    char *p = (char *)arena_alloc(&a, 100);
-    CHECK(p != NULL);
-    test_fill(p, 100, 1);
+    char *p = (char *)alloc_filled(&a, 100, 1);
     ArenaMark mb = arena_mark(&b);
     CHECK(arena_defer(&a, defer_record, &defer_ids[1]));
-    char *q = (char *)arena_alloc(&a, 100);
-    CHECK(q != NULL);
-    test_fill(q, 100, 2);
+    char *q = (char *)alloc_filled(&a, 100, 2);
     size_t used = arena_stats(&a).bytes_used;
     arena_rewind(&a, mb);
     CHECK_ERR1(ARENA_ERR_MISUSE);
@@ -1114,9 +1082,7 @@ TEST(test_arena_rewind_stale_mark) {
     CHECK_ERR1(ARENA_ERR_MISUSE);
     CHECK_EQ(arena_stats(&a).bytes_used, u1);
     /* with more allocated, but less than m2's position */
-    char *q = (char *)arena_alloc(&a, 20);
-    CHECK(q != NULL);
-    test_fill(q, 20, 3);
+    char *q = (char *)alloc_filled(&a, 20, 3);
     size_t uq = arena_stats(&a).bytes_used;
     arena_rewind(&a, m2);
     CHECK_ERR1(ARENA_ERR_MISUSE);
@@ -1198,9 +1164,7 @@ TEST(test_arena_rewind_stale_mark_after_many_rewinds) {
         arena_rewind(&a, mk);
         CHECK_NO_ERR();
     }
-    char *c = (char *)arena_alloc(&a, 100);
-    CHECK(c != NULL);
-    test_fill(c, 100, 2);
+    char *c = (char *)alloc_filled(&a, 100, 2);
     CHECK(arena_defer(&a, defer_record, &defer_ids[3]));
     defer_n = 0;
     size_t used = arena_stats(&a).bytes_used;
@@ -1371,9 +1335,7 @@ TEST(test_arena_rewind_after_reset) {
 
 TEST(test_arena_temp) {
     Arena a = zero_arena();
-    char *keep = (char *)arena_alloc(&a, 64);
-    CHECK(keep != NULL);
-    test_fill(keep, 64, 1);
+    char *keep = (char *)alloc_filled(&a, 64, 1);
     size_t u0 = arena_stats(&a).bytes_used;
     ArenaTemp t = arena_temp_begin(&a);
     CHECK(t.arena == &a);
@@ -1637,9 +1599,7 @@ TEST(test_arena_release_returns_all) {
     CHECK_EQ(st.block_count, (size_t)0);
     /* works again, on the same source */
     size_t grabs = src.grabs;
-    char *p = (char *)arena_alloc(&a, 100);
-    CHECK(p != NULL);
-    test_fill(p, 100, 1);
+    char *p = (char *)alloc_filled(&a, 100, 1);
     CHECK(src.grabs == grabs + 1);
     CHECK(in_source_block(&src, p, 100));
     CHECK(test_holds(p, 100, 1));
@@ -1808,9 +1768,7 @@ TEST(test_arena_source_fail_kth) {
         CHECK_EQ(src.failed, (size_t)(k <= total));
         CHECK_STATS_MATCH(a, src);
         /* the arena still works after a failure */
-        char *p = (char *)arena_alloc(&a, 100);
-        CHECK(p != NULL);
-        test_fill(p, 100, 77);
+        char *p = (char *)alloc_filled(&a, 100, 77);
         CHECK(recs_hold() && test_holds(p, 100, 77));
         arena_release(&a);
         CHECK_EQ(wl_defers, defers_ok);
@@ -2104,12 +2062,8 @@ TEST(test_arena_virtual_contiguous) {
 TEST(test_arena_virtual_realloc_grows_in_place) {
     Arena a;
     CHECK(arena_init_virtual(&a, VIRT_RESERVE));
-    char *keep = (char *)arena_alloc(&a, 64);
-    CHECK(keep != NULL);
-    test_fill(keep, 64, 1);
-    char *p = (char *)arena_alloc(&a, 16);
-    CHECK(p != NULL);
-    test_fill(p, 16, 2);
+    char *keep = (char *)alloc_filled(&a, 64, 1);
+    char *p = (char *)alloc_filled(&a, 16, 2);
     size_t n = 16;
     int step = 0;
     while (n < ((size_t)64 << 20)) {
@@ -2138,9 +2092,7 @@ TEST(test_arena_virtual_exhausted) {
     Arena a;
     size_t reserve = (size_t)1 << 20;
     CHECK(arena_init_virtual(&a, reserve));
-    char *p = (char *)arena_alloc(&a, 512 << 10);
-    CHECK(p != NULL);
-    test_fill(p, 512 << 10, 3);
+    char *p = (char *)alloc_filled(&a, 512 << 10, 3);
     size_t used = arena_stats(&a).bytes_used;
     CHECK(arena_alloc(&a, reserve) == NULL);
     CHECK_ERR1(ARENA_ERR_OOM);
@@ -2202,9 +2154,7 @@ TEST(test_arena_virtual_reset_release) {
     CHECK_EQ(st.bytes_held, (size_t)0);
     CHECK_EQ(st.block_count, (size_t)0);
     /* works again after the release */
-    char *p = (char *)arena_alloc(&a, 1000);
-    CHECK(p != NULL);
-    test_fill(p, 1000, 5);
+    char *p = (char *)alloc_filled(&a, 1000, 5);
     char *p2 = (char *)arena_alloc(&a, 1000);
     CHECK(p2 == p + span_of(1000));
     CHECK(test_holds(p, 1000, 5));
@@ -2508,9 +2458,7 @@ TEST(test_arena_virtual_default_and_huge) {
     /* the default reservation (large; a tool like Valgrind may refuse it) */
     if (arena_init_virtual(&a, 0)) {
         CHECK_NO_ERR();
-        char *p = (char *)arena_alloc(&a, 1000);
-        CHECK(p != NULL);
-        test_fill(p, 1000, 1);
+        char *p = (char *)alloc_filled(&a, 1000, 1);
         CHECK(arena_realloc(&a, p, 1000, (size_t)8 << 20) == p);
         CHECK(test_holds(p, 1000, 1));
         arena_release(&a);
