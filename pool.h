@@ -978,6 +978,7 @@ POOL_DEF void pool_release(Pool *p) {
     p->free = NULL;
     p->fresh_block = 0;
     p->live = p->peak_live = p->capacity = p->retired = 0;
+    p->grab_count = 0;   /* as a fresh pool: the count starts over */
     POOL__VG_CREATE(p);
 }
 
