@@ -468,9 +468,13 @@ static bool pool__reserve(Pool *p) {
     size_t most = p->stride * (size_t)UINT32_MAX;   /* no more slots than numbers */
     if (size > most) size = most;
     if (p->opt.max_bytes && size > p->opt.max_bytes) size = p->opt.max_bytes;
-    size = arena__align_up(size + p->align, page);
-    p->vm = (char *)arena__os_reserve(size);
-    if (!p->vm) return false;
+    /* Where address space is scarce (ulimit -v, Valgrind), less will do. */
+    for (;; size /= 2) {
+        size = arena__align_up(size + p->align, page);
+        p->vm = (char *)arena__os_reserve(size);
+        if (p->vm) break;
+        if (size < ((size_t)64 << 20) + p->align) return false;
+    }
     p->vm_reserved = size;
     p->vm_committed = 0;
     pool__set_run(p, pool__slots_after(p, p->vm), 0);
