@@ -43,6 +43,8 @@ static int pt_alloc_all(Pool *p, void **objs, size_t n) {
     return 1;
 }
 
+static TestSource pt_src;   /* a counting source, for the tests that use one */
+
 /* The pool's runs of slots: its blocks, or its one run (white-box). */
 static size_t pt_block_count(const Pool *p) { return p->run ? 1 : p->block_count; }
 static PoolBlock *pt_block(Pool *p, size_t n) { return p->run ? &p->run_block : p->blocks[n]; }
@@ -1005,7 +1007,7 @@ TEST(pool_each_edge_cases) {
 
 typedef struct PtReenter {
     Pool *pool;
-    int mode;            /* 0: reset, 1: release */
+    int mode;            /* 0: reset, 1: release, 2: trim */
     size_t visits, refused;
 } PtReenter;
 
@@ -1018,7 +1020,8 @@ static void pt_each_reenter(void *obj, void *ctx) {
     if (!test_holds(o->body, sizeof o->body, o->id)) return;
     test_err_clear();
     if (c->mode == 0) pool_reset(c->pool);
-    else pool_release(c->pool);
+    else if (c->mode == 1) pool_release(c->pool);
+    else pool_trim(c->pool);
     if (test_err.calls == 1 && test_err.last == ARENA_ERR_MISUSE) c->refused++;
     test_err_clear();
 }
@@ -1026,7 +1029,7 @@ static void pt_each_reenter(void *obj, void *ctx) {
 TEST(pool_each_reset_release_refused) {
     enum { N = 2500 };
     int mode;
-    for (mode = 0; mode < 2; mode++) {
+    for (mode = 0; mode < 3; mode++) {
         PtReenter c;
         size_t i;
         Pool p;
@@ -1081,6 +1084,238 @@ TEST(pool_largest_objects) {
     }
     pool_release(&p);
     CHECK_NO_ERR();
+}
+
+/* ---- pool_alloc_with_handle ------------------------------------------------------ */
+
+/* The object and its handle in one call, on every kind of pool: the handle
+   resolves to the object, matches pool_handle_of, dies with the object; a
+   NULL handle pointer is misuse and allocates nothing; a full pool gives
+   NULL and the null handle with one OOM. */
+static void pt_with_handle(Pool *p, size_t size) {
+    enum { N = 3000 };
+    PoolHandle *hs = (PoolHandle *)malloc(N * sizeof *hs);
+    void **objs = (void **)malloc(N * sizeof *objs);
+    size_t i, n = 0, live;
+    if (!hs || !objs) { free(hs); free(objs); CHECK(0); return; }
+    for (i = 0; i < N; i++) {
+        objs[n] = pool_alloc_with_handle(p, &hs[n]);
+        if (!objs[n]) {
+            CHECK_ERR(ARENA_ERR_OOM);
+            CHECK(pt_is_null_handle(hs[n]));
+            break;
+        }
+        CHECK(pool_get(p, hs[n]) == objs[n]);
+        CHECK(pt_same_handle(pool_handle_of(p, objs[n]), hs[n]));
+        test_fill(objs[n], size, (unsigned)n);
+        n++;
+    }
+    CHECK_NO_ERR();
+    live = pool_stats(p).live;
+    CHECK_EQ(live, n);
+    CHECK(pool_alloc_with_handle(p, NULL) == NULL);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK_EQ(pool_stats(p).live, live);
+    for (i = 0; i < n; i += 2) CHECK(pool_free(p, objs[i]));
+    for (i = 0; i < n; i++) {
+        CHECK(pool_get(p, hs[i]) == (i % 2 ? objs[i] : NULL));
+        if (i % 2) CHECK(test_holds(objs[i], size, (unsigned)i));
+    }
+    for (i = 0; i < n; i += 2) {   /* reuse: new handles, the old ones stay dead */
+        PoolHandle h;
+        void *o = pool_alloc_with_handle(p, &h);
+        CHECK(o != NULL && pool_get(p, h) == o);
+        CHECK(pool_get(p, hs[i]) == NULL);
+    }
+    CHECK_NO_ERR();
+    free(hs);
+    free(objs);
+}
+
+TEST(pool_alloc_with_handle_kinds) {
+    enum { BYTES = 64 << 10 };
+    ArenaOptions o;
+    PtBuf b;
+    Pool p;
+    pool_init(&p, 40, 8);                     /* the default: a run where it can */
+    pt_with_handle(&p, 40);
+    pool_release(&p);
+    test_source_init(&pt_src);
+    memset(&o, 0, sizeof o);
+    o.source = test_source(&pt_src);
+    pool_init_opts(&p, 100, 16, &o);          /* blocks from a source */
+    pt_with_handle(&p, 100);
+    pool_release(&p);
+    CHECK_EQ(pt_src.live, (size_t)0);
+    if (!pt_buf_new(&b, BYTES, 64, 0)) { CHECK(0); return; }
+    CHECK(pool_init_buffer(&p, 24, 8, b.buf, BYTES));   /* a buffer: fills up */
+    pt_with_handle(&p, 24);
+    pool_release(&p);
+    CHECK(pt_guard_ok(&b));
+    free(b.raw);
+    CHECK_NO_ERR();
+}
+
+/* ---- pool_trim ------------------------------------------------------------------- */
+
+/* A block pool on a counting source: after a burst, trim gives back every
+   block with no live object (the source sees the drops, with their sizes),
+   keeps the live objects where they are and intact, keeps their handles
+   valid and the freed ones dead, also once new blocks take the numbers of
+   the old; pointers into given-back blocks are refused. */
+TEST(pool_trim_gives_blocks_back) {
+    enum { N = 20000, KEEP = 97 };
+    void **objs = (void **)malloc(N * sizeof *objs);
+    PoolHandle *hs = (PoolHandle *)malloc(N * sizeof *hs);
+    ArenaOptions o;
+    PoolStats before, after;
+    size_t i, kept_blocks;
+    Pool p;
+    if (!objs || !hs) { free(objs); free(hs); CHECK(0); return; }
+    test_source_init(&pt_src);
+    memset(&o, 0, sizeof o);
+    o.source = test_source(&pt_src);
+    pool_init_opts(&p, 48, 8, &o);
+    for (i = 0; i < N; i++) {
+        objs[i] = pool_alloc_with_handle(&p, &hs[i]);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) goto out;
+        test_fill(objs[i], 48, (unsigned)i);
+    }
+    for (i = 0; i < N; i++)
+        if (i % (N / 4) != KEEP) CHECK(pool_free(&p, objs[i]));   /* four survivors */
+    before = pool_stats(&p);
+    pool_trim(&p);
+    CHECK_NO_ERR();
+    after = pool_stats(&p);
+    kept_blocks = after.block_count;
+    CHECK(kept_blocks <= 4 && kept_blocks >= 1);
+    CHECK(after.bytes_held < before.bytes_held / 3);    /* 4 of about 18 blocks */
+    CHECK_EQ(after.bytes_held, pt_src.bytes_out);
+    CHECK_EQ(pt_src.bad_drops, (size_t)0);
+    CHECK_EQ(after.live, (size_t)4);
+    CHECK_EQ(after.capacity, pt_block_slots(&p));
+    for (i = 0; i < N; i++) {
+        if (i % (N / 4) == KEEP) {
+            CHECK(pool_get(&p, hs[i]) == objs[i]);
+            CHECK(test_holds(objs[i], 48, (unsigned)i));
+        } else {
+            if (pool_get(&p, hs[i]) != NULL) CHECK(0);
+        }
+    }
+#if PT_FREE_CHECKED
+    for (i = 0; i < N; i += 1001)
+        if (i % (N / 4) != KEEP) pt_refuse(&p, objs[i]);   /* given back, or free */
+#endif
+    /* grow again over the holes: no old handle comes back */
+    for (i = 0; i < N; i++)
+        if (i % (N / 4) != KEEP) {
+            objs[i] = pool_alloc(&p);
+            CHECK(objs[i] != NULL);
+            if (!objs[i]) goto out;
+        }
+    for (i = 0; i < N; i++)
+        if (i % (N / 4) != KEEP && pool_get(&p, hs[i]) != NULL) CHECK(0);
+    CHECK(pt_disjoint(objs, N, 48));
+    CHECK_EQ(pool_stats(&p).live, (size_t)N);
+    /* all free: trim keeps nothing but the pool's small index */
+    for (i = 0; i < N; i++) CHECK(pool_free(&p, objs[i]));
+    pool_trim(&p);
+    CHECK_EQ(pool_stats(&p).block_count, (size_t)0);
+    CHECK_EQ(pool_stats(&p).capacity, (size_t)0);
+    CHECK(pool_stats(&p).bytes_held < (size_t)8192);
+    CHECK(pool_alloc(&p) != NULL);            /* and grows again */
+    CHECK_NO_ERR();
+out:
+    pool_release(&p);
+    CHECK_EQ(pt_src.live, (size_t)0);
+    CHECK_EQ(pt_src.bad_drops, (size_t)0);
+    free(objs);
+    free(hs);
+}
+
+/* Resident memory of this process (Linux), 0 where unknown. */
+static size_t pt_rss(void) {
+    size_t pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    if (fscanf(f, "%lu %lu", (unsigned long *)&pages, (unsigned long *)&rss) != 2) rss = 0;
+    fclose(f);
+    return rss * 4096;
+}
+
+/* The default pool (a reserved run on 64-bit systems): after a burst of
+   64 MiB, trim decommits what lies above the highest live object; the
+   process's resident memory goes down with it. */
+TEST(pool_trim_gives_pages_back) {
+    enum { SIZE = 1000, N = 64 * 1024 };
+    void **objs = (void **)malloc(N * sizeof *objs);
+    PoolHandle h0;
+    size_t i, rss_full, rss_trim, held_full;
+    Pool p;
+    if (!objs) { CHECK(0); return; }
+    pool_init(&p, SIZE, 8);
+    objs[0] = pool_alloc_with_handle(&p, &h0);
+    CHECK(objs[0] != NULL);
+    if (!objs[0]) { free(objs); return; }
+    test_fill(objs[0], SIZE, 1);
+    for (i = 1; i < N; i++) {
+        objs[i] = pool_alloc(&p);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) { free(objs); pool_release(&p); return; }
+        memset(objs[i], 7, SIZE);
+    }
+    rss_full = pt_rss();
+    held_full = pool_stats(&p).bytes_held;
+    for (i = 1; i < N; i++) CHECK(pool_free(&p, objs[i]));
+    pool_trim(&p);
+    CHECK_NO_ERR();
+    rss_trim = pt_rss();
+    CHECK(pool_get(&p, h0) == objs[0]);
+    CHECK(test_holds(objs[0], SIZE, 1));
+    CHECK_EQ(pool_stats(&p).live, (size_t)1);
+    if (p.run) {   /* block pools (32-bit) keep the block of the survivor */
+        CHECK(pool_stats(&p).bytes_held < held_full / 16);
+        if (rss_full && rss_trim) CHECK(rss_trim + ((size_t)32 << 20) < rss_full);
+    }
+#if PT_FREE_CHECKED
+    pt_refuse(&p, objs[N - 1]);
+#endif
+    for (i = 1; i < N; i++) {                 /* the same burst again */
+        objs[i] = pool_alloc(&p);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) break;
+        memset(objs[i], 9, SIZE);
+    }
+    CHECK(test_holds(objs[0], SIZE, 1));
+    CHECK_NO_ERR();
+    pool_release(&p);
+    free(objs);
+}
+
+/* A double free is refused in O(1): at the bottom of a long free list as
+   at its top (no walk; bench/ measures it), and nothing changes. */
+TEST(pool_double_free_deep_in_list) {
+    enum { N = 200000 };
+    void **objs = (void **)malloc(N * sizeof *objs);
+    size_t i;
+    Pool p;
+    if (!objs) { CHECK(0); return; }
+    pool_init(&p, 16, 8);
+    if (!pt_alloc_all(&p, objs, N)) { free(objs); return; }
+    for (i = 0; i < N; i++) CHECK(pool_free(&p, objs[i]));
+#if PT_FREE_CHECKED
+    for (i = 0; i < 1000; i++) {
+        pt_refuse(&p, objs[i]);               /* the bottom of the list */
+        pt_refuse(&p, objs[N - 1 - i]);       /* the top */
+    }
+#endif
+    CHECK_EQ(pool_stats(&p).live, (size_t)0);
+    for (i = 0; i < N; i++) objs[i] = pool_alloc(&p);
+    CHECK(pt_disjoint(objs, N, 16));
+    CHECK_NO_ERR();
+    pool_release(&p);
+    free(objs);
 }
 
 /* ---- reset ------------------------------------------------------------------- */
@@ -1157,7 +1392,6 @@ TEST(pool_reset_keeps_memory) {
 
 /* ---- release ----------------------------------------------------------------- */
 
-static TestSource pt_src;
 
 /* Release gives every block back (balanced), the pool works again, and no
    handle of before the release is ever valid again, even though the same
@@ -2241,6 +2475,10 @@ void suite_pool(void) {
     RUN(pool_each_frees_others);
     RUN(pool_each_reset_release_refused);
     RUN(pool_largest_objects);
+    RUN(pool_alloc_with_handle_kinds);
+    RUN(pool_trim_gives_blocks_back);
+    RUN(pool_trim_gives_pages_back);
+    RUN(pool_double_free_deep_in_list);
     RUN(pool_reset_keeps_memory);
     RUN(pool_release_balances_and_kills_handles);
     RUN(pool_max_bytes_cap);
