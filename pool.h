@@ -817,7 +817,10 @@ static bool pool__setup(Pool *p, size_t size, size_t align) {
         arena__report(ARENA_ERR_OVERFLOW, "pool_init: objects larger than 128 MiB do not go in a pool");
         return false;
     }
-    if (align < sizeof(pool__Header)) align = sizeof(pool__Header);
+    /* the header and the free-list link need theirs (and ASan whole granules) */
+    if (align < ARENA_ALIGNOF(void *)) align = ARENA_ALIGNOF(void *);
+    if (align < ARENA_ALIGNOF(pool__Header)) align = ARENA_ALIGNOF(pool__Header);
+    if (ARENA__ASAN && align < 8) align = 8;
     p->size = size ? size : 1;
     p->align = align;
     p->stride = arena__align_up(sizeof(pool__Header) + (p->size > sizeof(void *) ? p->size : sizeof(void *)) +
@@ -835,7 +838,8 @@ static bool pool__setup(Pool *p, size_t size, size_t align) {
    holding POOL__MIN_SLOTS slots (one, for objects of a MiB and more),
    whatever the source's alignment (at least 8). */
 static bool pool__setup_blocks(Pool *p) {
-    size_t head = sizeof(PoolBlock) + sizeof(pool__Header) + p->align - 8, bytes = POOL_BLOCK_SIZE, most;
+    size_t head = sizeof(PoolBlock) + sizeof(pool__Header) + (p->align > 8 ? p->align - 8 : 0);
+    size_t bytes = POOL_BLOCK_SIZE, most;
     size_t want = p->opt.block_size > bytes ? p->opt.block_size : bytes;
     unsigned slots = p->stride >= ((size_t)1 << 20) ? 1u : POOL__MIN_SLOTS;
     if (p->stride * slots > ARENA__MAX_REQUEST / 4 - head) {
