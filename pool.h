@@ -185,7 +185,7 @@ POOL_DEF PoolStats pool_stats(const Pool *p);
 POOL_DEF PoolHandle pool_alloc_handle(Pool *p);
 static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h);
 static inline void *pool_get(const Pool *p, PoolHandle h);
-POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h);
+static inline bool pool_free_handle(Pool *p, PoolHandle h);
 POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj);
 
 /* ---- the fast paths ------------------------------------------------------
@@ -199,6 +199,7 @@ POOL_DEF void *pool__alloc_slow(Pool *p);
 POOL_DEF bool pool__free_slow(Pool *p, void *obj);
 POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h);
 POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h);
+POOL_DEF bool pool__free_handle_slow(Pool *p, PoolHandle h);
 
 #define POOL__HDR(obj) ((pool__Header *)((uintptr_t)(obj) - sizeof(pool__Header)))
 
@@ -289,6 +290,27 @@ static inline void *pool_get(const Pool *p, PoolHandle h) {
     }
     return pool__get_slow(p, h);
 #endif
+}
+
+/* The handle names a live slot of the run (pool_get's test): its free
+   needs no other check. */
+static inline bool pool_free_handle(Pool *p, PoolHandle h) {
+#if !ARENA__CHECKED
+    uint32_t n = h.index - p->index_base;
+    if (ARENA__LIKELY(n < p->run_block.carved)) {
+        char *s = p->run + (size_t)n * p->stride;
+        pool__Header *hd = POOL__HDR(s);
+        uint32_t g = h.gen + 1;
+        if (ARENA__LIKELY(hd->gen == h.gen && pool__may_end(g))) {
+            hd->gen = g;
+            *(void **)s = p->free;
+            p->free = s;
+            p->live--;
+            return true;
+        }
+    }
+#endif
+    return pool__free_handle_slow(p, h);
 }
 
 static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h) {
@@ -1183,7 +1205,7 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
     return pool__handle(p, obj);
 }
 
-POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h) {
+POOL_DEF bool pool__free_handle_slow(Pool *p, PoolHandle h) {
     void *obj = pool_get(p, h);
     if (!obj) {
         arena__report(ARENA_ERR_MISUSE, h.gen ? "pool_free_handle: the handle is stale or of another pool"
