@@ -48,8 +48,8 @@
                              push, an alloc a pop, each with a generation
                              step). Any mix of files with and without it is
                              fine
-       POOL_BLOCK_SIZE       block size of block pools, and the first commit
-                             of virtual pools (default 64 KiB)
+       POOL_BLOCK_SIZE       block size of block pools (default 64 KiB;
+                             virtual pools commit a page, then double)
        POOL_VIRTUAL_RESERVE  address space a virtual pool reserves (default
                              64 GiB; less if max_bytes is smaller)
        POOL_GEN_LIMIT        a slot whose generation reaches this (even)
@@ -547,8 +547,9 @@ static bool pool__reserve(Pool *p) {
 static bool pool__commit(Pool *p) {
     size_t page = arena__page_size(), have = p->vm_committed, step;
     size_t need = (size_t)(pool__slot(p, &p->run_block, p->run_block.count + 1) - sizeof(pool__Header) - p->vm);
-    step = have ? (have < ARENA_MAX_BLOCK_SIZE ? have : ARENA_MAX_BLOCK_SIZE)
-                : arena__align_up(p->opt.block_size ? p->opt.block_size : POOL_BLOCK_SIZE, page);
+    /* a page first (slot headers are written as memory arrives: a small
+       pool touches little), then doubling */
+    step = have ? (have < ARENA_MAX_BLOCK_SIZE ? have : ARENA_MAX_BLOCK_SIZE) : p->opt.block_size;
     if (step < need - have) step = need - have;
     step = arena__align_up(step, page);
     if (step > p->vm_reserved - have) step = p->vm_reserved - have;
