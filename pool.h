@@ -210,13 +210,15 @@ static inline bool pool__may_end(uint32_t g) {
     return ((g >> 1) | (g << 31)) < (uint32_t)(POOL_GEN_LIMIT >> 1);
 }
 
-/* A header word that may be misaligned (obj might be an interior pointer). */
-static inline uint32_t pool__load32(const uint32_t *w) {
+/* The slot number in the header before obj, which may be misaligned (obj
+   might be an interior pointer): read as bytes. */
+static inline uint32_t pool__number_at(const void *obj) {
+    const char *w = (const char *)((uintptr_t)obj - sizeof(pool__Header) + offsetof(pool__Header, index));
     uint32_t v;
 #if defined(__GNUC__) || defined(__clang__)
     __builtin_memcpy(&v, w, sizeof v);
 #else
-    v = *w;
+    ARENA_MEMCPY(&v, w, sizeof v);
 #endif
     return v;
 }
@@ -266,7 +268,7 @@ static inline bool pool_free(Pool *p, void *obj) {
     if (!ARENA__LIKELY(obj != NULL && (g = h->gen + 1) != POOL_GEN_LIMIT)) return pool__free_slow(p, obj);
 #else
     uintptr_t off = (uintptr_t)obj - (uintptr_t)p->run;
-    if (!ARENA__LIKELY(off < p->run_bytes && (uint64_t)pool__load32(&h->index) * p->stride == off &&
+    if (!ARENA__LIKELY(off < p->run_bytes && (uint64_t)pool__number_at(obj) * p->stride == off &&
                        pool__may_end(g = h->gen + 1)))
         return pool__free_slow(p, obj);
 #endif
