@@ -32,9 +32,11 @@
 #if defined(__GNUC__)
 #define AD_LIKELY(x) __builtin_expect(!!(x), 1)
 #define AD_NOINLINE __attribute__((noinline))
+#define AD_INLINE inline __attribute__((always_inline))
 #else
 #define AD_LIKELY(x) (x)
 #define AD_NOINLINE
+#define AD_INLINE inline
 #endif
 #define AD_R16(n) (((n) + 15) & ~(size_t)15)
 

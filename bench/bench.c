@@ -164,7 +164,7 @@ static uint64_t w_frame(AdCtx *c, Run *run, Rng *rng) {
    `barrier`, a compiler barrier stands for the other code a program runs
    between the two: the compiler cannot fuse the pair (what it does with
    an inline free list, which pops what it just pushed). */
-static uint64_t churn(AdCtx *c, Run *run, Rng *rng, int barrier) {
+static AD_INLINE uint64_t churn(AdCtx *c, Run *run, Rng *rng, int barrier) {   /* barrier: a constant */
     size_t live = run->smoke ? 1000 : 100000, pairs = scaled(run, 20e6, 20000), i;
     void **slot = (void **)xmalloc(live * sizeof *slot);
     uint64_t h = 0;
@@ -250,7 +250,7 @@ static size_t df_calls;
 static void df_count(ArenaError err, const char *msg, void *ctx) { (void)err; (void)msg; (void)ctx; df_calls++; }
 /* 10^6 objects freed in order; then the same few pointers freed again,
    from the bottom of the free list (the first freed) or from its top. */
-static uint64_t dfree(AdCtx *c, Run *run, int bottom) {
+static AD_INLINE uint64_t dfree(AdCtx *c, Run *run, int bottom) {
     size_t n = run->smoke ? 1000 : 1000000, calls = scaled(run, 2e6, 2000), i;
     void **objs = (void **)xmalloc(n * sizeof *objs);
     ArenaErrorFn old;
