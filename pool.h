@@ -392,9 +392,8 @@ static void pool__set_block_bytes(Pool *p, size_t bytes) {
 /* Size, stride, the first generation and the secret; a pool that fails
    here stays inert (stride 0) and refuses every allocation. */
 static bool pool__setup(Pool *p, size_t size, size_t align) {
-    static ARENA_THREAD_LOCAL uint32_t inits;
     size_t bytes = POOL_BLOCK_SIZE;
-    uint64_t seed = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15u + ++inits * 0xBF58476D1CE4E5B9u;
+    uint64_t seed = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15u + arena__unique() * 0xBF58476D1CE4E5B9u;
     ARENA_MEMSET(p, 0, sizeof *p);
     p->table = pool__no_blocks;
     if (!align || (align & (align - 1))) {
