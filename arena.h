@@ -2216,7 +2216,12 @@ static void arena__scratch_free(Arena *s) {
 #if defined(ARENA__PTHREADS)
 static pthread_key_t arena__scratch_key;
 static pthread_once_t arena__scratch_once = PTHREAD_ONCE_INIT;
-static void arena__scratch_exit(void *s) { arena__scratch_free((Arena *)s); }
+/* Thread-exit code that runs after this (another key's destructor) and
+   uses scratch hooks the thread again: its memory is given back too. */
+static void arena__scratch_exit(void *s) {
+    arena__scratch_free((Arena *)s);
+    arena__scratch_hooked = false;
+}
 static void arena__scratch_key_init(void) {
     pthread_key_create(&arena__scratch_key, arena__scratch_exit);
 }
