@@ -64,8 +64,15 @@
                                  the libc functions used (define all five
                                  and <string.h> is not included)
        ARENA_STATIC              make the implementation static to its file
-   Under AddressSanitizer every byte not handed out is poisoned and each
-   allocation is followed by a 16-byte redzone.
+   Under AddressSanitizer (and with ARENA_VALGRIND) every byte not handed
+   out is poisoned and each allocation is followed by a 16-byte redzone.
+
+   RULES THE LIBRARY CHECKS (each refusal: one handler call, nothing changed)
+       A stale mark (rewound past, from an earlier cycle or life) is refused,
+       exactly, whatever happened since. While an arena runs its cleanups or
+       the error handler for a failing call on it, that code may use other
+       arenas and arena_mark / arena_stats on it, but not allocate from,
+       rewind, reset or release it (ARENA_ERR_MISUSE).
 
    LICENSE: MIT (see the end of this file).
 */
