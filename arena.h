@@ -674,11 +674,6 @@ ARENA_DEF void arena__report(ArenaError err, const char *msg) {
     }
 }
 
-static void *arena__fail(ArenaError err, const char *msg) {
-    arena__report(err, msg);
-    return NULL;
-}
-
 /* ---- re-entry ------------------------------------------------------------
    User code that an arena runs in the middle of one of its calls (its
    cleanups, the error handler) may call any function on other arenas, and
@@ -1458,11 +1453,11 @@ ARENA_DEF ArenaMark arena_mark(Arena *a) {
 
 ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
     if (m.arena != a)
-        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
     else if (m.life != a->life || m.epoch != a->epoch)
-        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was taken before a reset or release");
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark was taken before a reset or release");
     else if (m.pos > arena__top(a) || arena__cut_below(a, m))
-        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
     else if (!arena__refused(a) && m.pos < arena__top(a))
         arena__cut(a, m.pos);
 }
@@ -1562,7 +1557,7 @@ ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
     size_t pos = arena__pos(a);
     ArenaDefer *d;
     if (!fn) {
-        arena__report(ARENA_ERR_MISUSE, "arena_defer: the cleanup function is NULL");
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_defer: the cleanup function is NULL");
         return false;
     }
     if (arena__refused(a)) return false;
@@ -1582,7 +1577,7 @@ ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t
     void *p;
     size_t n;
     if (size && count > SIZE_MAX / size)
-        return arena__fail(ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
+        return arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
     n = count * size;
     p = arena_alloc_aligned(a, n, align);
     if (p && n) ARENA_MEMSET(p, 0, n);
@@ -1726,7 +1721,7 @@ ARENA_DEF bool arena__array_empty(void) {
 
 ARENA_DEF void *arena_memdup(Arena *a, const void *p, size_t n) {
     void *q;
-    if (!p && n) return arena__fail(ARENA_ERR_MISUSE, "arena_memdup: the source is NULL");
+    if (!p && n) return arena__fail_in(a, ARENA_ERR_MISUSE, "arena_memdup: the source is NULL");
     q = arena_alloc(a, n);
     if (q && n) ARENA_MEMCPY(q, p, n);
     return q;
@@ -1735,10 +1730,10 @@ ARENA_DEF void *arena_memdup(Arena *a, const void *p, size_t n) {
 ARENA_DEF char *arena_strndup(Arena *a, const char *s, size_t n) {
     const char *nul;
     char *q;
-    if (!s) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_strndup: the string is NULL");
+    if (!s) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_strndup: the string is NULL");
     nul = (const char *)ARENA_MEMCHR(s, 0, n);
     if (nul) n = (size_t)(nul - s);
-    if (n == SIZE_MAX) return (char *)arena__fail(ARENA_ERR_OVERFLOW, "arena_strndup: the length overflows");
+    if (n == SIZE_MAX) return (char *)arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_strndup: the length overflows");
     q = (char *)arena_alloc(a, n + 1);
     if (!q) return NULL;
     ARENA_MEMCPY(q, s, n);
@@ -1747,7 +1742,7 @@ ARENA_DEF char *arena_strndup(Arena *a, const char *s, size_t n) {
 }
 
 ARENA_DEF char *arena_strdup(Arena *a, const char *s) {
-    if (!s) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_strdup: the string is NULL");
+    if (!s) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_strdup: the string is NULL");
     return arena_strndup(a, s, ARENA_STRLEN(s));
 }
 
@@ -2109,7 +2104,7 @@ ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
     size_t pos;
     char *start, *quick;
     bool tried;
-    if (!fmt) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
+    if (!fmt) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
     quick = arena__quick_sprintf(a, fmt, ap, &tried);
     if (tried) return quick;
     pos = arena__pos(a);
@@ -2154,9 +2149,9 @@ ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t alig
     arena__StackHeader *h;
     void *p;
     if (!align || (align & (align - 1)))
-        return arena__fail(ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
+        return arena__fail_in(&s->arena, ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
     if (!arena__span(size, align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align, &span, &need))
-        return arena__fail(ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
+        return arena__fail_in(&s->arena, ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
     h = (arena__StackHeader *)arena_alloc(&s->arena, sizeof *h);
     if (!h) return NULL;
     p = arena_alloc_aligned(&s->arena, size ? size : 1, align);  /* distinct pointers */
@@ -2180,11 +2175,11 @@ ARENA_DEF void *arena_stack_push(ArenaStack *s, size_t size) {
 ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p) {
     arena__StackHeader h;
     if (!s->top) {
-        arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: the stack is empty");
+        arena__report_in(&s->arena, ARENA_ERR_MISUSE, "arena_stack_pop: the stack is empty");
         return false;
     }
     if (p != s->top) {
-        arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: not the newest live push (pops must be LIFO)");
+        arena__report_in(&s->arena, ARENA_ERR_MISUSE, "arena_stack_pop: not the newest live push (pops must be LIFO)");
         return false;
     }
     if (arena__refused(&s->arena)) return false;
