@@ -1368,13 +1368,19 @@ static char *arena__at(const Arena *a, size_t pos) {
     return arena__data(b) + (pos - b->base);
 }
 
-static arena__CutRec arena__cut_read(const Arena *a, size_t pos) {
+/* Steps from the record (*serial, *pos) to the one below it. Records
+   fall in serial and position; one that does not was overwritten (a
+   write past an allocation in a build without sanitizers): false. */
+static bool arena__cut_next(const Arena *a, uint64_t *serial, size_t *pos) {
     arena__CutRec r;
-    char *at = arena__at(a, pos);
+    char *at = arena__at(a, *pos);
     ARENA__REVEAL(at, sizeof r);
     ARENA_MEMCPY(&r, at, sizeof r);
     ARENA__POISON(at, sizeof r);
-    return r;
+    if (r.serial >= *serial || (r.serial && r.pos >= *pos)) return false;
+    *serial = r.serial;
+    *pos = r.pos;
+    return true;
 }
 
 /* The position the user sees: the newest record just below the top is
@@ -1408,9 +1414,10 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
     arena__run_defers(a, pos);
     record = a->mark_hi > pos;   /* after the cleanups: they may take marks */
     while (a->cut_top && a->cut_pos >= pos) {
-        arena__CutRec r = arena__cut_read(a, a->cut_pos);
-        a->cut_top = r.serial;
-        a->cut_pos = r.pos;
+        if (!arena__cut_next(a, &a->cut_top, &a->cut_pos)) {
+            arena__report_in(a, ARENA_ERR_MISUSE, "arena: a cut record was overwritten (a write past an allocation)");
+            a->cut_top = 0;
+        }
         record = true;
     }
     if (arena__pos(a) > pos) arena__rewind_to(a, pos);
@@ -1420,19 +1427,12 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
 }
 
 /* Is there a cut newer than m and below it? Records are walked newest
-   first (falling serials and positions); a record that does not fall is
-   a broken one (overwritten in a build without sanitizers): refused. */
+   first; past a broken one, every older mark is refused. */
 static bool arena__cut_below(const Arena *a, ArenaMark m) {
     uint64_t serial = a->cut_top;
     size_t pos = a->cut_pos;
-    while (serial > m.serial) {
-        arena__CutRec r;
-        if (pos < m.pos) return true;
-        r = arena__cut_read(a, pos);
-        if (r.serial >= serial || (r.serial && r.pos >= pos)) return true;
-        serial = r.serial;
-        pos = r.pos;
-    }
+    while (serial > m.serial)
+        if (pos < m.pos || !arena__cut_next(a, &serial, &pos)) return true;
     return false;
 }
 
@@ -1588,54 +1588,45 @@ ARENA_DEF void *arena_calloc(Arena *a, size_t count, size_t size) {
     return arena_calloc_aligned(a, count, size, ARENA_MIN_ALIGN);
 }
 
-/* Is p, of old_size bytes, the newest allocation of the newest block? */
+/* Is p, of old_size bytes, the newest allocation of the newest block?
+   (Not when a cut record is: growing p would overwrite it.) */
 static bool arena__is_last(const Arena *a, const void *p, size_t old_size) {
     uintptr_t u = (uintptr_t)p, cur = (uintptr_t)a->cur;
     size_t d;
     if (!a->block || u < (uintptr_t)arena__data(a->block) || u > cur) return false;
+    if (a->cut_top && arena__top(a) != arena__pos(a)) return false;
     d = (size_t)(cur - u);
     return old_size <= d && arena__align_up(old_size + ARENA__REDZONE, ARENA_MIN_ALIGN) == d;
 }
 
-/* Does [p, p + n) lie in what this arena has handed out? */
+/* Does [p, p + n) lie in what this arena has handed out? (n == 0: in one
+   of its blocks at all: a size-0 allocation may lie above the top since
+   the top went down.) */
 static bool arena__owns(const Arena *a, const void *p, size_t n) {
     uintptr_t u = (uintptr_t)p;
     ArenaBlock *b;
     uintptr_t top = (uintptr_t)a->cur;
     for (b = a->block; b; b = b->prev) {
         uintptr_t lo = (uintptr_t)arena__data(b);
+        if (!n && u >= lo && u <= (uintptr_t)b + b->size) return true;
         if (u >= lo && u <= top && n <= top - u) return true;
         if (b->prev) top = (uintptr_t)arena__data(b->prev) + (b->base - b->prev->base);
     }
     return false;
 }
 
-/* Could p be where an allocation starts? Every start is aligned; in
-   sanitizer builds the byte before it is never handed out (a redzone, a
-   block's gap, padding or a cut record), so an interior pointer shows. */
-static bool arena__may_start(const char *p) {
-    if ((uintptr_t)p % ARENA_MIN_ALIGN) return false;
-#if ARENA__ASAN
-    return __asan_address_is_poisoned(p - 1) != 0;
-#elif defined(ARENA_VALGRIND)
-    {
-        unsigned char vbits;
-        return !RUNNING_ON_VALGRIND || VALGRIND_GET_VBITS(p - 1, &vbits, 1) == 3;
-    }
-#else
-    return true;
-#endif
-}
-
-/* Is p an allocation of this arena that realloc may take? An allocation
-   of size 0 may be the placeholder the slow path returns (its alignment).
-   old_size is trusted where nothing tells it is wrong: release builds
-   cannot check it (README); a->last, the newest out-of-line allocation,
-   shows when p is an older one whose claimed size reaches the top. */
+/* Is p an allocation of this arena that realloc may take? Every start is
+   aligned: a misaligned p is an interior pointer (an aligned one cannot be
+   told from a start: a rewind into a grown allocation puts the next start
+   right after its live bytes). An allocation of size 0 may be the
+   placeholder the slow path returns (its alignment). old_size is trusted
+   where nothing tells it is wrong: release builds cannot check it
+   (README); a->last, the newest out-of-line allocation, shows when p is an
+   older one whose claimed size reaches the top. */
 static bool arena__check_realloc(Arena *a, const char *p, size_t old_size) {
     uintptr_t u = (uintptr_t)p, last = (uintptr_t)a->last;
     if (!old_size && u >= ARENA_MIN_ALIGN && !(u & (u - 1)) && u <= ARENA__MAX_REQUEST) return true;
-    if (!arena__may_start(p) || !arena__owns(a, p, old_size)) {
+    if (u % ARENA_MIN_ALIGN || !arena__owns(a, p, old_size)) {
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_realloc: the pointer is not an allocation of this arena");
         return false;
     }
@@ -1655,7 +1646,7 @@ static void *arena__resize_in_place(Arena *a, char *p, size_t old_size, size_t n
     arena__resize_poison(p, old_size, new_size, hi);
     a->cur = p + span;
     if (shrink) arena__cut(a, arena__pos(a));
-    a->last = p;
+    a->last = new_size ? p : NULL;   /* a size-0 one may be grown over */
     return p;
 }
 

@@ -872,16 +872,6 @@ static uintptr_t realloc_wrong_old_size(BadCtx *c) {
 }
 #endif
 
-#if ARENA__ASAN || defined(ARENA_VALGRIND)
-static uintptr_t realloc_aligned_interior_pointer(BadCtx *c) {
-    char *p;
-    c->a_used = 1;
-    p = (char *)bad_keep(c, arena_alloc(&c->a, 64), 64);
-    bad_fill_arena(c, &c->a);
-    BAD_CALL();
-    return bad_ptr(arena_realloc(&c->a, p + 16, 16, 100));
-}
-#endif
 
 /* ==== arena: used after release (not a failure: works as a fresh arena) === */
 
@@ -1500,9 +1490,6 @@ static const BadCase bad_cases[] = {
     { "realloc of another arena's pointer, old size 0", realloc_foreign_pointer_size_0, ARENA_ERR_MISUSE },
 #if ARENA__CHECKED
     { "realloc with an old size over the next allocation", realloc_wrong_old_size, ARENA_ERR_MISUSE },
-#endif
-#if ARENA__ASAN || defined(ARENA_VALGRIND)
-    { "realloc of an aligned interior pointer", realloc_aligned_interior_pointer, ARENA_ERR_MISUSE },
 #endif
     /* arena: strings, defer, release */
     { "sprintf does not fit a full buffer", sprintf_short_overflows_buffer, ARENA_ERR_OOM },
