@@ -1383,6 +1383,12 @@ static bool arena__cut_next(const Arena *a, uint64_t *serial, size_t *pos) {
     return true;
 }
 
+static void arena__cut_pop(Arena *a) {
+    if (arena__cut_next(a, &a->cut_top, &a->cut_pos)) return;
+    arena__report_in(a, ARENA_ERR_MISUSE, "arena: a cut record was overwritten (a write past an allocation)");
+    a->cut_top = 0;
+}
+
 /* The position the user sees: the newest record just below the top is
    not counted. */
 static size_t arena__top(const Arena *a) {
@@ -1410,14 +1416,20 @@ static void arena__cut_push(Arena *a, size_t pos) {
    every downward move (rewind, stack pop, a shrinking realloc, a failed
    call undoing its own allocations). */
 ARENA_DEF void arena__cut(Arena *a, size_t pos) {
-    bool record;
+    bool record, at_pos = false;
     arena__run_defers(a, pos);
     record = a->mark_hi > pos;   /* after the cleanups: they may take marks */
     while (a->cut_top && a->cut_pos >= pos) {
-        if (!arena__cut_next(a, &a->cut_top, &a->cut_pos)) {
-            arena__report_in(a, ARENA_ERR_MISUSE, "arena: a cut record was overwritten (a write past an allocation)");
-            a->cut_top = 0;
-        }
+        at_pos |= a->cut_pos == pos;
+        arena__cut_pop(a);
+        record = true;
+    }
+    /* Just past the newest record is that record's position (the top a
+       mark there would have seen; no live mark can be at pos itself unless
+       a record was at pos): cutting there keeps records from piling up. */
+    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos) {
+        pos = a->cut_pos;
+        arena__cut_pop(a);
         record = true;
     }
     if (arena__pos(a) > pos) arena__rewind_to(a, pos);

@@ -230,14 +230,14 @@ static inline size_t fz_next(size_t n, size_t i) {
 }
 
 /* Fills a block of n bytes. */
-FZ_NOCOV static void fz_fill(void *p, size_t n, uint32_t id) {
+FZ_NOCOV static inline void fz_fill(void *p, size_t n, uint32_t id) {
     uint8_t *b = (uint8_t *)p;
     size_t i;
     for (i = fz_next(n, 0); i < n; i = fz_next(n, i + 1)) b[i] = fz_pat(id, i);
 }
 
 /* Checks [from, to) of a block filled at size n. */
-FZ_NOCOV static int fz_holds_range(const void *p, size_t n, size_t from, size_t to, uint32_t id) {
+FZ_NOCOV static inline int fz_holds_range(const void *p, size_t n, size_t from, size_t to, uint32_t id) {
     const uint8_t *b = (const uint8_t *)p;
     size_t i;
     for (i = fz_next(n, from); i < to; i = fz_next(n, i + 1))
@@ -253,7 +253,7 @@ static inline int fz_holds(const void *p, size_t fill_n, size_t size, uint32_t i
 }
 
 /* Are the n bytes at p all zero? */
-FZ_NOCOV static int fz_is_zero(const void *p, size_t n) {
+FZ_NOCOV static inline int fz_is_zero(const void *p, size_t n) {
     static const unsigned char zero[4096];
     const unsigned char *b = (const unsigned char *)p;
     for (; n; ) {
