@@ -223,6 +223,14 @@ static inline uint32_t pool__number_at(const void *obj) {
     return v;
 }
 
+/* A checked free's end: the new generation, onto the free list. */
+static inline void pool__push_fast(Pool *p, void *s, pool__Header *h, uint32_t g) {
+    h->gen = g;
+    *(void **)s = p->free;
+    p->free = s;
+    p->live--;
+}
+
 static inline void *pool_alloc(Pool *p) {
 #if ARENA__CHECKED
     return pool__alloc_slow(p);
@@ -272,10 +280,7 @@ static inline bool pool_free(Pool *p, void *obj) {
                        pool__may_end(g = h->gen + 1)))
         return pool__free_slow(p, obj);
 #endif
-    h->gen = g;
-    *(void **)obj = p->free;
-    p->free = obj;
-    p->live--;
+    pool__push_fast(p, obj, h, g);
     return true;
 #endif
 }
@@ -304,10 +309,7 @@ static inline bool pool_free_handle(Pool *p, PoolHandle h) {
         pool__Header *hd = POOL__HDR(s);
         uint32_t g = h.gen + 1;
         if (ARENA__LIKELY(hd->gen == h.gen && pool__may_end(g))) {
-            hd->gen = g;
-            *(void **)s = p->free;
-            p->free = s;
-            p->live--;
+            pool__push_fast(p, s, hd, g);
             return true;
         }
     }
