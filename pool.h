@@ -57,19 +57,24 @@
                              so an old handle can never come back to life
 
    FOR PoolHeap / THREADS (internal hooks, not API)
-       - Slot numbers: every slot's header holds its number (pool__Header
-         .index); a handle's index is p->index_base + that number. Run
-         pools: slot n is p->run + n * p->stride. Block pools: block
-         number >> p->index_shift, slot within it the low bits.
-         pool__slot_at(p, n) and pool__number_of(obj) convert both ways.
+       - Slot numbers: every slot's header (POOL__HDR(obj)) holds its
+         number and generation; a handle's index is p->index_base + that
+         number. Run pools: slot n is p->run + n * p->stride. Block pools:
+         block n >> p->index_shift (pool__block), slot n & the low bits
+         (pool__slot). So a free list can link slot numbers (32 bits) and
+         keep a tag beside the head in one 64-bit word, ABA-safe.
        - Liveness is the header's generation (odd = live), changed only by
-         alloc (+1) and free (+1); a lock-free free list can link slot
-         numbers (32 bits) and keep a tag beside the head for ABA safety.
-       - p->budget (PoolBudget: held, max) is charged for every byte a pool
-         takes from its source or commits, and credited when given back:
-         point several pools at one PoolBudget to cap them together.
+         an alloc (+1) and a free (+1): one word per slot to CAS.
+       - Budget: p->budget (a PoolBudget: held, max; NULL = the pool's
+         own) is charged for every byte a pool takes from its source or
+         commits, and credited when it gives bytes back; point several
+         pools at one PoolBudget to cap them together (pool__may_take
+         refuses what would pass max: ARENA_ERR_OOM).
        - pool_trim gives back whole empty blocks (block pools) and the
-         committed pages above the highest live slot (virtual pools).
+         committed pages above the highest live slot (virtual pools), so
+         memory freed by one pool can serve another under one budget.
+       - Blocks come one by one from the source (pool__grab / pool__drop),
+         never from an arena: any block can go back on its own.
 
    LICENSE: MIT (see the end of arena.h).
 */
