@@ -48,8 +48,8 @@
                              push, an alloc a pop, each with a generation
                              step). Any mix of files with and without it is
                              fine
-       POOL_BLOCK_SIZE       block size of block pools, and the first commit
-                             of virtual pools (default 64 KiB)
+       POOL_BLOCK_SIZE       block size of block pools (default 64 KiB;
+                             virtual pools commit a page, then double)
        POOL_VIRTUAL_RESERVE  address space a virtual pool reserves (default
                              64 GiB; less if max_bytes is smaller)
        POOL_GEN_LIMIT        a slot whose generation reaches this (even)
@@ -57,19 +57,24 @@
                              so an old handle can never come back to life
 
    FOR PoolHeap / THREADS (internal hooks, not API)
-       - Slot numbers: every slot's header holds its number (pool__Header
-         .index); a handle's index is p->index_base + that number. Run
-         pools: slot n is p->run + n * p->stride. Block pools: block
-         number >> p->index_shift, slot within it the low bits.
-         pool__slot_at(p, n) and pool__number_of(obj) convert both ways.
+       - Slot numbers: every slot's header (POOL__HDR(obj)) holds its
+         number and generation; a handle's index is p->index_base + that
+         number. Run pools: slot n is p->run + n * p->stride. Block pools:
+         block n >> p->index_shift (pool__block), slot n & the low bits
+         (pool__slot). So a free list can link slot numbers (32 bits) and
+         keep a tag beside the head in one 64-bit word, ABA-safe.
        - Liveness is the header's generation (odd = live), changed only by
-         alloc (+1) and free (+1); a lock-free free list can link slot
-         numbers (32 bits) and keep a tag beside the head for ABA safety.
-       - p->budget (PoolBudget: held, max) is charged for every byte a pool
-         takes from its source or commits, and credited when given back:
-         point several pools at one PoolBudget to cap them together.
+         an alloc (+1) and a free (+1): one word per slot to CAS.
+       - Budget: p->budget (a PoolBudget: held, max; NULL = the pool's
+         own) is charged for every byte a pool takes from its source or
+         commits, and credited when it gives bytes back; point several
+         pools at one PoolBudget to cap them together (pool__may_take
+         refuses what would pass max: ARENA_ERR_OOM).
        - pool_trim gives back whole empty blocks (block pools) and the
-         committed pages above the highest live slot (virtual pools).
+         committed pages above the highest live slot (virtual pools), so
+         memory freed by one pool can serve another under one budget.
+       - Blocks come one by one from the source (pool__grab / pool__drop),
+         never from an arena: any block can go back on its own.
 
    LICENSE: MIT (see the end of arena.h).
 */
@@ -114,7 +119,6 @@ typedef struct PoolBlock {      /* internal: a run of slots */
     size_t bytes;               /* block pools: bytes taken from the source */
     uint32_t count;             /* slots it holds (a virtual run: committed) */
     uint32_t carved;            /* slots handed out since the last reset */
-    uint32_t inited;            /* slots whose header was ever written */
     uint32_t first;             /* number of slot 0 */
 } PoolBlock;
 
@@ -134,12 +138,13 @@ typedef struct Pool {
     size_t run_bytes;           /* run pools: bytes of the slots carved */
     size_t stride;              /* bytes from one object to the next */
     size_t live;
-    uint32_t run_slots;         /* run pools: slots carved since the reset */
+    size_t carve_end;           /* run pools: the committed slots' bytes */
+    uint32_t gen_floor;         /* generation of a new slot (even) */
     uint32_t index_base;        /* handle index of slot 0 */
     /* the rest */
     size_t size, align, peak_live, capacity, retired;
+    size_t skipped;             /* run pools: retired slots passed over since the reset */
     uint64_t div_magic;         /* ceil(2^64 / stride): slow-path division */
-    uint32_t gen_floor;         /* generation of a new slot (even) */
     unsigned index_shift;       /* block pools: slot number = block << shift | slot */
     unsigned walking;           /* pool_each calls under way */
     int kind;
@@ -185,7 +190,7 @@ POOL_DEF PoolStats pool_stats(const Pool *p);
 POOL_DEF PoolHandle pool_alloc_handle(Pool *p);
 static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h);
 static inline void *pool_get(const Pool *p, PoolHandle h);
-POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h);
+static inline bool pool_free_handle(Pool *p, PoolHandle h);
 POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj);
 
 /* ---- the fast paths ------------------------------------------------------
@@ -199,6 +204,7 @@ POOL_DEF void *pool__alloc_slow(Pool *p);
 POOL_DEF bool pool__free_slow(Pool *p, void *obj);
 POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h);
 POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h);
+POOL_DEF bool pool__free_handle_slow(Pool *p, PoolHandle h);
 
 #define POOL__HDR(obj) ((pool__Header *)((uintptr_t)(obj) - sizeof(pool__Header)))
 
@@ -209,15 +215,25 @@ static inline bool pool__may_end(uint32_t g) {
     return ((g >> 1) | (g << 31)) < (uint32_t)(POOL_GEN_LIMIT >> 1);
 }
 
-/* A header word that may be misaligned (obj might be an interior pointer). */
-static inline uint32_t pool__load32(const uint32_t *w) {
+/* The slot number in the header before obj, which may be misaligned (obj
+   might be an interior pointer): read as bytes. */
+static inline uint32_t pool__number_at(const void *obj) {
+    const char *w = (const char *)((uintptr_t)obj - sizeof(pool__Header) + offsetof(pool__Header, index));
     uint32_t v;
 #if defined(__GNUC__) || defined(__clang__)
     __builtin_memcpy(&v, w, sizeof v);
 #else
-    v = *w;
+    ARENA_MEMCPY(&v, w, sizeof v);
 #endif
     return v;
+}
+
+/* A checked free's end: the new generation, onto the free list. */
+static inline void pool__push_fast(Pool *p, void *s, pool__Header *h, uint32_t g) {
+    h->gen = g;
+    *(void **)s = p->free;
+    p->free = s;
+    p->live--;
 }
 
 static inline void *pool_alloc(Pool *p) {
@@ -225,11 +241,27 @@ static inline void *pool_alloc(Pool *p) {
     return pool__alloc_slow(p);
 #else
     void *s = p->free;
+    size_t off = p->run_bytes;
     if (ARENA__LIKELY(s != NULL)) {
         p->free = *(void **)s;
         POOL__HDR(s)->gen++;
         p->live++;
         return s;
+    }
+    /* the next slot of the run not handed out since the reset: free, or
+       live at the reset (its life ends here), never used, or retired (the
+       slow path passes it over) */
+    if (ARENA__LIKELY(off < p->carve_end)) {
+        uint32_t g;
+        s = p->run + off;
+        g = (POOL__HDR(s)->gen + 1) | 1;
+        if (ARENA__LIKELY(g < POOL_GEN_LIMIT)) {
+            POOL__HDR(s)->gen = g;
+            p->run_block.carved++;
+            p->run_bytes = off + p->stride;
+            p->live++;
+            return s;
+        }
     }
     return pool__alloc_slow(p);
 #endif
@@ -249,14 +281,11 @@ static inline bool pool_free(Pool *p, void *obj) {
     if (!ARENA__LIKELY(obj != NULL && (g = h->gen + 1) != POOL_GEN_LIMIT)) return pool__free_slow(p, obj);
 #else
     uintptr_t off = (uintptr_t)obj - (uintptr_t)p->run;
-    if (!ARENA__LIKELY(off < p->run_bytes && (uint64_t)pool__load32(&h->index) * p->stride == off &&
+    if (!ARENA__LIKELY(off < p->run_bytes && (uint64_t)pool__number_at(obj) * p->stride == off &&
                        pool__may_end(g = h->gen + 1)))
         return pool__free_slow(p, obj);
 #endif
-    h->gen = g;
-    *(void **)obj = p->free;
-    p->free = obj;
-    p->live--;
+    pool__push_fast(p, obj, h, g);
     return true;
 #endif
 }
@@ -267,12 +296,30 @@ static inline void *pool_get(const Pool *p, PoolHandle h) {
     return pool__get_slow(p, h);
 #else
     uint32_t n = h.index - p->index_base;
-    if (ARENA__LIKELY(n < p->run_slots)) {
+    if (ARENA__LIKELY(n < p->run_block.carved)) {
         char *s = p->run + (size_t)n * p->stride;
         return POOL__HDR(s)->gen == h.gen && (h.gen & 1) ? s : NULL;
     }
     return pool__get_slow(p, h);
 #endif
+}
+
+/* The handle names a live slot of the run (pool_get's test): its free
+   needs no other check. */
+static inline bool pool_free_handle(Pool *p, PoolHandle h) {
+#if !ARENA__CHECKED
+    uint32_t n = h.index - p->index_base;
+    if (ARENA__LIKELY(n < p->run_block.carved)) {
+        char *s = p->run + (size_t)n * p->stride;
+        pool__Header *hd = POOL__HDR(s);
+        uint32_t g = h.gen + 1;
+        if (ARENA__LIKELY(hd->gen == h.gen && pool__may_end(g))) {
+            pool__push_fast(p, s, hd, g);
+            return true;
+        }
+    }
+#endif
+    return pool__free_handle_slow(p, h);
 }
 
 static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h) {
@@ -433,6 +480,10 @@ static uint32_t pool__fit(const Pool *p, const char *slots, const char *end) {
     return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
+static char *pool__slot(const Pool *p, const PoolBlock *b, uint32_t i) {
+    return b->slots + (size_t)i * p->stride;
+}
+
 static char *pool__slots_after(const Pool *p, char *lo) {
     return arena__align_ptr(lo + sizeof(pool__Header), p->align);
 }
@@ -443,7 +494,30 @@ static void pool__set_run(Pool *p, char *slots, uint32_t count) {
     p->run_block.count = count;
     p->capacity = count;
     p->run_bytes = 0;
-    p->run_slots = 0;
+    p->carve_end = 0;
+}
+
+/* Every slot has its header from the moment its memory is there: free,
+   at the floor generation. */
+static void pool__write_headers(Pool *p, PoolBlock *b, uint32_t from, uint32_t to) {
+    for (; from < to; from++) pool__set_header(pool__slot(p, b, from), p->gen_floor, b->first + from);
+}
+
+/* The slots the run holds now (after a commit, a trim, the buffer again). */
+static void pool__run_count(Pool *p, uint32_t count) {
+    PoolBlock *r = &p->run_block;
+    if (count > r->count) pool__write_headers(p, r, r->count, count);
+    p->capacity = p->capacity + count - r->count;
+    r->count = count;
+    p->carve_end = (size_t)count * p->stride;
+}
+
+/* Run pools: while the free list is empty live == carved - skipped, so
+   the peak is read off the carving (the inline path keeps no peak). */
+static size_t pool__peak(const Pool *p) {
+    size_t peak = p->peak_live > p->live ? p->peak_live : p->live;
+    size_t carved = (size_t)p->run_block.carved - p->skipped;
+    return peak > carved ? peak : carved;
 }
 
 static bool pool__is_run(const Pool *p) { return p->kind != POOL__BLOCKS; }
@@ -455,10 +529,6 @@ static PoolBlock *pool__block(const Pool *p, uint32_t n) {
 }
 
 static uint32_t pool__blocks(const Pool *p) { return pool__is_run(p) ? 1u : p->block_count; }
-
-static char *pool__slot(const Pool *p, const PoolBlock *b, uint32_t i) {
-    return b->slots + (size_t)i * p->stride;
-}
 
 /* ---- virtual pools ---------------------------------------------------------------- */
 
@@ -486,8 +556,9 @@ static bool pool__reserve(Pool *p) {
 static bool pool__commit(Pool *p) {
     size_t page = arena__page_size(), have = p->vm_committed, step;
     size_t need = (size_t)(pool__slot(p, &p->run_block, p->run_block.count + 1) - sizeof(pool__Header) - p->vm);
-    step = have ? (have < ARENA_MAX_BLOCK_SIZE ? have : ARENA_MAX_BLOCK_SIZE)
-                : arena__align_up(p->opt.block_size ? p->opt.block_size : POOL_BLOCK_SIZE, page);
+    /* a page first (slot headers are written as memory arrives: a small
+       pool touches little), then doubling */
+    step = have ? (have < ARENA_MAX_BLOCK_SIZE ? have : ARENA_MAX_BLOCK_SIZE) : p->opt.block_size;
     if (step < need - have) step = need - have;
     step = arena__align_up(step, page);
     if (step > p->vm_reserved - have) step = p->vm_reserved - have;
@@ -513,11 +584,7 @@ static bool pool__commit(Pool *p) {
     ARENA__POISON(p->vm + have, step);
     p->vm_committed += step;
     pool__count(p, step, true);
-    {
-        uint32_t count = pool__fit(p, p->run, p->vm + p->vm_committed);
-        p->capacity += count - p->run_block.count;
-        p->run_block.count = count;
-    }
+    pool__run_count(p, pool__fit(p, p->run, p->vm + p->vm_committed));
     return true;
 }
 
@@ -624,6 +691,7 @@ static bool pool__add_block(Pool *p) {
     b->count = count < (1u << p->index_shift) ? count : (1u << p->index_shift);
     b->first = n << p->index_shift;
     ARENA__POISON(b + 1, b->bytes - sizeof *b);
+    pool__write_headers(p, b, 0, b->count);
     p->blocks[n] = b;
     if (n == p->block_count) p->block_count++;
     p->blocks_held++;
@@ -640,6 +708,17 @@ static void pool__drop_block(Pool *p, uint32_t n) {
     pool__drop(p, b, b->bytes);
 }
 
+/* A live object's life ends: the slot retires for good when its
+   generation runs out. False if it retired. */
+static bool pool__end_life(Pool *p, void *s) {
+    uint32_t g = pool__header(s).gen + 1;
+    pool__set_gen(s, g);
+    if (g != POOL_GEN_LIMIT) return true;
+    p->retired++;
+    p->capacity--;
+    return false;
+}
+
 /* ---- carving fresh slots --------------------------------------------------------- */
 
 /* More room: a commit, a new block, or (a released buffer pool) the
@@ -648,8 +727,9 @@ static bool pool__grow(Pool *p) {
     switch (p->kind) {
     case POOL__BUFFER:
         if (!p->run) {
-            pool__set_run(p, pool__slots_after(p, p->buf), pool__fit(p, pool__slots_after(p, p->buf), p->buf + p->buf_bytes));
+            pool__set_run(p, pool__slots_after(p, p->buf), 0);
             ARENA__POISON(p->buf, p->buf_bytes);
+            pool__run_count(p, pool__fit(p, p->run, p->buf + p->buf_bytes));
             return true;
         }
         arena__report(ARENA_ERR_OOM, "pool_alloc: the buffer pool is full");
@@ -676,16 +756,11 @@ static void *pool__carve(Pool *p) {
                 while (b->carved < b->count) {
                     uint32_t i = b->carved++;
                     char *s = pool__slot(p, b, i);
-                    if (b == &p->run_block) {
-                        p->run_slots = b->carved;
-                        p->run_bytes += p->stride;
-                    }
-                    if (i >= b->inited) {
-                        pool__set_header(s, p->gen_floor, b->first + i);
-                        b->inited = i + 1;
-                        return s;
-                    }
-                    if (pool__header(s).gen != POOL_GEN_LIMIT) return s;
+                    uint32_t g = pool__header(s).gen;
+                    if (b == &p->run_block) p->run_bytes += p->stride;
+                    /* a life that pool_reset ended ends here, in its header */
+                    if (g & 1 ? pool__end_life(p, s) : g != POOL_GEN_LIMIT) return s;
+                    if (b == &p->run_block) p->skipped++;
                 }
             }
             if (p->fresh_block + 1 >= pool__blocks(p)) break;
@@ -761,17 +836,6 @@ static const char *pool__locate(const Pool *p, const void *obj, PoolBlock **bp, 
     *bp = b;
     *ip = i;
     return NULL;
-}
-
-/* A live object's life ends: the slot retires for good when its
-   generation runs out. False if it retired. */
-static bool pool__end_life(Pool *p, void *s) {
-    uint32_t g = pool__header(s).gen + 1;
-    pool__set_gen(s, g);
-    if (g != POOL_GEN_LIMIT) return true;
-    p->retired++;
-    p->capacity--;
-    return false;
 }
 
 static void pool__free_slot(Pool *p, void *s) {
@@ -908,25 +972,29 @@ static bool pool__refuse_in_walk(const Pool *p, const char *msg) {
     return true;
 }
 
+/* O(blocks): the lives of the objects end in their headers when their
+   slots are carved again (until then no pointer or handle reaches them:
+   nothing is carved). Checked builds poison and fill them here. */
 POOL_DEF void pool_reset(Pool *p) {
-    uint32_t n, i;
+    uint32_t n;
     if (pool__refuse_in_walk(p, "pool_reset: called from inside pool_each on the same pool")) return;
+    p->peak_live = pool__peak(p);
     for (n = 0; n < pool__blocks(p); n++) {
         PoolBlock *b = pool__block(p, n);
         if (!b) continue;
-        for (i = 0; i < b->carved; i++) {
-            char *s = pool__slot(p, b, i);
-            if (pool__header(s).gen & 1) {
-                arena__take_back(s, p->size);
-                pool__end_life(p, s);
-            }
+#if ARENA__CHECKED
+        {
+            uint32_t i;
+            for (i = 0; i < b->carved; i++)
+                if (pool__header(pool__slot(p, b, i)).gen & 1) arena__take_back(pool__slot(p, b, i), p->size);
         }
+#endif
         b->carved = 0;
     }
     POOL__VG_DESTROY(p);   /* every object of the pool at once */
     POOL__VG_CREATE(p);
-    p->run_slots = 0;
     p->run_bytes = 0;
+    p->skipped = 0;
     p->free = NULL;
     p->fresh_block = 0;
     p->live = 0;
@@ -937,7 +1005,7 @@ static uint32_t pool__top_gen(const Pool *p) {
     uint32_t n, i, top = p->gen_floor;
     for (n = 0; n < pool__blocks(p); n++) {
         PoolBlock *b = pool__block(p, n);
-        for (i = 0; b && i < b->inited; i++) {
+        for (i = 0; b && i < b->count; i++) {
             uint32_t g = pool__header(pool__slot(p, b, i)).gen;
             if (g > top) top = g;
         }
@@ -961,7 +1029,7 @@ static void pool__raise_floor(Pool *p, uint32_t top, uint32_t numbers_used) {
 POOL_DEF void pool_release(Pool *p) {
     uint32_t n, used;
     if (pool__refuse_in_walk(p, "pool_release: called from inside pool_each on the same pool")) return;
-    used = pool__is_run(p) ? p->run_block.inited : p->block_count << p->index_shift;
+    used = pool__is_run(p) ? p->run_block.count : p->block_count << p->index_shift;
     pool__raise_floor(p, pool__top_gen(p), used);
     POOL__VG_DESTROY(p);
     if (p->kind == POOL__BUFFER) {
@@ -980,8 +1048,7 @@ POOL_DEF void pool_release(Pool *p) {
     }
     ARENA_MEMSET(&p->run_block, 0, sizeof p->run_block);
     p->run = NULL;
-    p->run_bytes = 0;
-    p->run_slots = 0;
+    p->run_bytes = p->carve_end = p->skipped = 0;
     p->free = NULL;
     p->fresh_block = 0;
     p->live = p->peak_live = p->capacity = p->retired = 0;
@@ -989,11 +1056,11 @@ POOL_DEF void pool_release(Pool *p) {
     POOL__VG_CREATE(p);
 }
 
-/* Keeps a slot through a trim: live, or so near the end of its
+/* Keeps slot i of b through a trim: live, or so near the end of its
    generations that new ones could not start above it. */
-static bool pool__keeps(const void *s) {
-    uint32_t g = pool__header(s).gen;
-    return (g & 1) || g >= POOL_GEN_LIMIT - 2;
+static bool pool__keeps(const Pool *p, const PoolBlock *b, uint32_t i) {
+    uint32_t g = pool__header(pool__slot(p, b, i)).gen;
+    return ((g & 1) && i < b->carved) || g >= POOL_GEN_LIMIT - 2;
 }
 
 /* The free list again, from the headers (after a trim took slots away). */
@@ -1011,10 +1078,10 @@ static void pool__relink(Pool *p) {
     p->fresh_block = 0;
 }
 
-/* The highest generation of slots [from, b->inited) of b. */
+/* The highest generation of slots [from, b->count) of b. */
 static uint32_t pool__top_gen_of(const Pool *p, const PoolBlock *b, uint32_t from) {
     uint32_t i, top = p->gen_floor;
-    for (i = from; i < b->inited; i++) {
+    for (i = from; i < b->count; i++) {
         uint32_t g = pool__header(pool__slot(p, b, i)).gen;
         if (g > top) top = g;
     }
@@ -1025,9 +1092,9 @@ static uint32_t pool__top_gen_of(const Pool *p, const PoolBlock *b, uint32_t fro
 /* A virtual pool decommits the pages above its highest kept slot. */
 static void pool__trim_run(Pool *p) {
     PoolBlock *r = &p->run_block;
-    uint32_t keep = r->inited, top;
+    uint32_t keep = r->count, top;
     size_t page = arena__page_size(), end;
-    while (keep && !pool__keeps(pool__slot(p, r, keep - 1))) keep--;
+    while (keep && !pool__keeps(p, r, keep - 1)) keep--;
     end = arena__align_up((size_t)(pool__slot(p, r, keep) - sizeof(pool__Header) - p->vm), page);
     top = pool__top_gen_of(p, r, keep);
     if (end >= p->vm_committed || top >= POOL_GEN_LIMIT - 2) return;
@@ -1036,11 +1103,8 @@ static void pool__trim_run(Pool *p) {
     arena__os_decommit(p->vm + end, p->vm_committed - end);
     pool__count(p, p->vm_committed - end, false);
     p->vm_committed = end;
-    r->inited = keep;
     if (r->carved > keep) r->carved = keep;
-    p->capacity -= r->count - pool__fit(p, p->run, p->vm + end);
-    r->count = pool__fit(p, p->run, p->vm + end);
-    p->run_slots = r->carved;
+    pool__run_count(p, pool__fit(p, p->run, p->vm + end));
     p->run_bytes = (size_t)r->carved * p->stride;
     pool__relink(p);
 }
@@ -1054,8 +1118,8 @@ static void pool__trim_blocks(Pool *p) {
     for (n = 0; n < p->block_count; n++) {
         PoolBlock *b = p->blocks[n];
         uint32_t top;
-        for (i = 0; b && i < b->inited && !pool__keeps(pool__slot(p, b, i)); i++) {}
-        if (!b || i < b->inited || (top = pool__top_gen_of(p, b, 0)) >= POOL_GEN_LIMIT - 2) continue;
+        for (i = 0; b && i < b->count && !pool__keeps(p, b, i); i++) {}
+        if (!b || i < b->count || (top = pool__top_gen_of(p, b, 0)) >= POOL_GEN_LIMIT - 2) continue;
         pool__raise_floor(p, top, 0);
         pool__drop_block(p, n);
     }
@@ -1066,6 +1130,7 @@ static void pool__trim_blocks(Pool *p) {
 
 POOL_DEF void pool_trim(Pool *p) {
     if (pool__refuse_in_walk(p, "pool_trim: called from inside pool_each on the same pool")) return;
+    p->peak_live = pool__peak(p);
     if (p->kind == POOL__VIRTUAL && p->vm) pool__trim_run(p);
     else if (p->kind == POOL__BLOCKS && p->table) pool__trim_blocks(p);
 }
@@ -1094,7 +1159,7 @@ POOL_DEF PoolStats pool_stats(const Pool *p) {
     PoolStats s;
     s.live = p->live;
     s.capacity = p->capacity;
-    s.peak_live = p->peak_live > p->live ? p->peak_live : p->live;
+    s.peak_live = pool__peak(p);
     s.block_count = pool__is_run(p) ? (p->run != NULL) : p->blocks_held;
     s.grab_count = p->grab_count;
     s.bytes_held = p->kind == POOL__BUFFER ? p->buf_bytes : p->bytes_held;
@@ -1149,7 +1214,7 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
     return pool__handle(p, obj);
 }
 
-POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h) {
+POOL_DEF bool pool__free_handle_slow(Pool *p, PoolHandle h) {
     void *obj = pool_get(p, h);
     if (!obj) {
         arena__report(ARENA_ERR_MISUSE, h.gen ? "pool_free_handle: the handle is stale or of another pool"

@@ -32,9 +32,11 @@
 #if defined(__GNUC__)
 #define AD_LIKELY(x) __builtin_expect(!!(x), 1)
 #define AD_NOINLINE __attribute__((noinline))
+#define AD_INLINE inline __attribute__((always_inline))
 #else
 #define AD_LIKELY(x) (x)
 #define AD_NOINLINE
+#define AD_INLINE inline
 #endif
 #define AD_R16(n) (((n) + 15) & ~(size_t)15)
 
@@ -140,6 +142,17 @@ static inline void ad_free(AdCtx *c, void *p, size_t n) {
 static inline void ad_reset(AdCtx *c) { pool_reset(&c->p); }
 static inline void ad_fini(AdCtx *c) { pool_release(&c->p); }
 static inline size_t ad_grabs(AdCtx *c) { return pool_stats(&c->p).grab_count; }
+#define AD_HANDLES 1
+typedef PoolHandle AdHandle;
+static inline void *ad_spawn(AdCtx *c, AdHandle *h) { return pool_alloc_with_handle(&c->p, h); }
+static inline void *ad_get(AdCtx *c, AdHandle h) { return pool_get(&c->p, h); }
+static inline void ad_despawn(AdCtx *c, AdHandle h) {
+#ifdef BENCH_POOL_UNCHECKED
+    pool_free_handle(&c->p, h);
+#else
+    if (!pool_free_handle(&c->p, h)) ad_die("pool_free_handle");
+#endif
+}
 
 /* ------------------------------------------------ the process malloc */
 #elif defined(BENCH_GLIBC) || defined(BENCH_JEMALLOC) || defined(BENCH_MIMALLOC) || \
@@ -438,6 +451,60 @@ static char *ad_sprintf(AdCtx *c, const char *fmt, ...) {
     stbsp_vsnprintf(s, n + 1, fmt, ap);
     va_end(ap);
     return s;
+}
+
+/* ------------------------------------ the limit: hand-written slot map */
+#elif defined(BENCH_SLOTMAP)
+/* What a game writes by hand: objects in one growing array, a parallel
+   array of generations (odd = live) and free-list links by index; a handle
+   is an index and a generation. Entities only. */
+#define AD_NAME "slotmap"
+#define AD_ONLY "|entity|"
+#define AD_HANDLES 1
+typedef struct { uint32_t index, gen; } AdHandle;
+typedef struct { uint32_t gen, next; } SmMeta;
+typedef struct { SmMeta *meta; char *data; size_t size; uint32_t cap, count, free_head; } AdCtx;
+#define SM_NONE 0xFFFFFFFFu
+static inline void ad_init(AdCtx *c, size_t fixed) {
+    memset(c, 0, sizeof *c);
+    c->size = fixed;
+    c->free_head = SM_NONE;
+}
+static AD_NOINLINE void sm_grow(AdCtx *c) {
+    uint32_t cap = c->cap ? c->cap * 2 : 1024;
+    SmMeta *m = (SmMeta *)realloc(c->meta, cap * sizeof *m);
+    char *d = m ? (char *)realloc(c->data, cap * c->size) : NULL;
+    if (!m || !d) ad_die("realloc (slotmap)");
+    c->meta = m;
+    c->data = d;
+    c->cap = cap;
+}
+static inline void *ad_spawn(AdCtx *c, AdHandle *h) {
+    uint32_t i = c->free_head;
+    if (i != SM_NONE) {
+        c->free_head = c->meta[i].next;
+    } else {
+        if (c->count == c->cap) sm_grow(c);
+        i = c->count++;
+        c->meta[i].gen = 0;
+    }
+    h->index = i;
+    h->gen = ++c->meta[i].gen;
+    return c->data + (size_t)i * c->size;
+}
+static inline void *ad_get(AdCtx *c, AdHandle h) {
+    return h.index < c->count && c->meta[h.index].gen == h.gen ? c->data + (size_t)h.index * c->size : NULL;
+}
+static inline void ad_despawn(AdCtx *c, AdHandle h) {
+    if (!ad_get(c, h)) ad_die("slotmap: stale handle");
+    c->meta[h.index].gen++;
+    c->meta[h.index].next = c->free_head;
+    c->free_head = h.index;
+}
+static inline void ad_fini(AdCtx *c) {
+    free(c->meta);
+    free(c->data);
+    memset(c, 0, sizeof *c);
 }
 
 /* ------------------------------------- the limit: inline free list */

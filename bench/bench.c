@@ -160,7 +160,11 @@ static uint64_t w_frame(AdCtx *c, Run *run, Rng *rng) {
 #if defined(AD_FREE)
 #define HAS_CHURN 1
 #define CHURN_SIZE 64
-static uint64_t w_churn(AdCtx *c, Run *run, Rng *rng) {
+/* Frees a random live object and allocates one in its place. With
+   `barrier`, a compiler barrier stands for the other code a program runs
+   between the two: the compiler cannot fuse the pair (what it does with
+   an inline free list, which pops what it just pushed). */
+static AD_INLINE uint64_t churn(AdCtx *c, Run *run, Rng *rng, int barrier) {   /* barrier: a constant */
     size_t live = run->smoke ? 1000 : 100000, pairs = scaled(run, 20e6, 20000), i;
     void **slot = (void **)xmalloc(live * sizeof *slot);
     uint64_t h = 0;
@@ -176,6 +180,7 @@ static uint64_t w_churn(AdCtx *c, Run *run, Rng *rng) {
         char *p = (char *)slot[k];
         h += get64(p + 8) ^ get64(p + 56);
         ad_free(c, p, CHURN_SIZE);
+        if (barrier) __asm__ __volatile__("" ::: "memory");
         p = (char *)ad_alloc(c, CHURN_SIZE);
         put64(p + 8, live + i);
         put64(p + 56, ~(uint64_t)(live + i));
@@ -191,6 +196,80 @@ static uint64_t w_churn(AdCtx *c, Run *run, Rng *rng) {
     run->ops = pairs;
     return h;
 }
+static uint64_t w_churn(AdCtx *c, Run *run, Rng *rng) { return churn(c, run, rng, 0); }
+static uint64_t w_churn_barrier(AdCtx *c, Run *run, Rng *rng) { return churn(c, run, rng, 1); }
+#endif
+
+/* ---------------------------------------------------- 2b. entity (handles) */
+#if defined(AD_HANDLES)
+#define HAS_ENTITY 1
+typedef struct Ent { uint64_t id; float x, y, vx, vy; uint64_t pad[5]; } Ent;   /* 64 bytes */
+/* An entity system: every step looks an entity up by its handle and
+   moves it; one step in four despawns it and spawns another in its place. */
+static uint64_t w_entity(AdCtx *c, Run *run, Rng *rng) {
+    size_t live = run->smoke ? 1000 : 10000, steps = scaled(run, 20e6, 20000), i;
+    AdHandle *hs = (AdHandle *)xmalloc(live * sizeof *hs);
+    uint64_t h = 0;
+    for (i = 0; i < live; i++) {
+        Ent *e = (Ent *)ad_spawn(c, &hs[i]);
+        e->id = i;
+        e->x = e->y = 0;
+        e->vx = e->vy = 1;
+    }
+    for (i = 0; i < steps; i++) {
+        uint32_t k = rng_range(rng, 0, (uint32_t)live);
+        Ent *e = (Ent *)ad_get(c, hs[k]);
+        if (!e) ad_die("entity: a live handle did not resolve");
+        h += e->id;
+        if (i % 4 == 3) {
+            ad_despawn(c, hs[k]);
+            e = (Ent *)ad_spawn(c, &hs[k]);
+            e->id = live + i;
+            e->x = e->y = 0;
+            e->vx = e->vy = 1;
+        } else {
+            e->x += e->vx;
+            e->y += e->vy;
+        }
+    }
+    for (i = 0; i < live; i++) {
+        Ent *e = (Ent *)ad_get(c, hs[i]);
+        h = mix(h, e->id + (uint64_t)e->x);
+        ad_despawn(c, hs[i]);
+    }
+    free(hs);
+    run->ops = steps;
+    return h;
+}
+#endif
+
+/* ------------------------------------- 2c. a double free, deep or not */
+#if defined(BENCH_POOL)
+#define HAS_DFREE 1
+static size_t df_calls;
+static void df_count(ArenaError err, const char *msg, void *ctx) { (void)err; (void)msg; (void)ctx; df_calls++; }
+/* 10^6 objects freed in order; then the same few pointers freed again,
+   from the bottom of the free list (the first freed) or from its top. */
+static AD_INLINE uint64_t dfree(AdCtx *c, Run *run, int bottom) {
+    size_t n = run->smoke ? 1000 : 1000000, calls = scaled(run, 2e6, 2000), i;
+    void **objs = (void **)xmalloc(n * sizeof *objs);
+    ArenaErrorFn old;
+    for (i = 0; i < n; i++) objs[i] = ad_alloc(c, 64);
+    for (i = 0; i < n; i++) ad_free(c, objs[i], 64);
+    old = arena_set_error_handler(df_count, NULL);
+    df_calls = 0;
+    measure(run, 1);
+    for (i = 0; i < calls; i++)
+        if (pool_free(&c->p, objs[bottom ? i % 16 : n - 1 - i % 16])) ad_die("a double free was accepted");
+    measure(run, 0);
+    arena_set_error_handler(old, NULL);
+    if (df_calls != calls) ad_die("a double free was not reported once");
+    free(objs);
+    run->ops = calls;
+    return calls;
+}
+static uint64_t w_dfree_top(AdCtx *c, Run *run, Rng *rng) { (void)rng; return dfree(c, run, 0); }
+static uint64_t w_dfree_bottom(AdCtx *c, Run *run, Rng *rng) { (void)rng; return dfree(c, run, 1); }
 #endif
 
 /* ------------------------------------------------------ 3. parser-like */
@@ -774,6 +853,14 @@ static const Workload workloads[] = {
 #endif
 #ifdef HAS_CHURN
     {"pool-churn", w_churn, 0},
+    {"pool-churn-barrier", w_churn_barrier, 0},
+#endif
+#ifdef HAS_ENTITY
+    {"entity", w_entity, 0},
+#endif
+#ifdef HAS_DFREE
+    {"double-free-top", w_dfree_top, 0},
+    {"double-free-bottom", w_dfree_bottom, 0},
 #endif
 #ifdef HAS_PARSER
     {"parser-like", w_parser, 0},
@@ -819,7 +906,7 @@ static const Workload *find_workload(const char *w) {
 }
 
 static size_t fixed_size(const char *w) {
-    if (!strcmp(w, "pool-churn")) return 64;
+    if (!strncmp(w, "pool-churn", 10) || !strcmp(w, "entity") || !strncmp(w, "double-free", 11)) return 64;
     if (!strcmp(w, "parser-like")) return 32;
     return 0;
 }
@@ -909,7 +996,7 @@ int main(int argc, char **argv) {
        realloc-grow, small-bump, scaling) run the whole workload cold. */
     cold_scale = run.scale;
     if (!run.smoke && !run.cg &&
-        (!strcmp(w, "pool-churn") || !strcmp(w, "frame-scratch") || !strcmp(w, "stack") ||
+        (!strncmp(w, "pool-churn", 10) || !strcmp(w, "entity") || !strcmp(w, "frame-scratch") || !strcmp(w, "stack") ||
          !strcmp(w, "sprintf") || !strcmp(w, "snprintf") || !strcmp(w, "json")))
         cold_scale = run.scale / 10;
     run.perf_fd = perf ? insn_open() : -1;
@@ -929,7 +1016,7 @@ int main(int argc, char **argv) {
 #ifdef AD_OURS
     grabs0 = ad_grabs(&ctx);
 #endif
-    own_window = !strcmp(w, "pool-churn");
+    own_window = !strncmp(w, "pool-churn", 10) || !strncmp(w, "double-free", 11);
     if (!own_window) measure(&run, 1);
     t1 = now_ns();
     h1 = run_pass(&ctx, &run, wk);

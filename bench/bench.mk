@@ -29,7 +29,7 @@ BENCH_FULL_PKGS := $(BENCH_PKGS) gnuplot-nox valgrind linux-perf
 
 # competitor: its -D macro(s), language, extra link flags, and whether it
 # links our implementation
-BENCH_COMPS := arena arena-marks stack pool pool-unchecked bump freelist glibc jemalloc \
+BENCH_COMPS := arena arena-marks stack pool pool-unchecked bump freelist slotmap glibc jemalloc \
                mimalloc mi-heap tcmalloc obstack talloc apr boost-pool
 
 BENCH_DEF_arena          := -DBENCH_ARENA
@@ -39,6 +39,7 @@ BENCH_DEF_pool           := -DBENCH_POOL
 BENCH_DEF_pool-unchecked := -DBENCH_POOL_UNCHECKED -DPOOL_UNCHECKED
 BENCH_DEF_bump           := -DBENCH_BUMP
 BENCH_DEF_freelist       := -DBENCH_FREELIST
+BENCH_DEF_slotmap        := -DBENCH_SLOTMAP
 BENCH_DEF_glibc          := -DBENCH_GLIBC
 BENCH_DEF_jemalloc       := -DBENCH_JEMALLOC
 BENCH_DEF_mimalloc       := -DBENCH_MIMALLOC

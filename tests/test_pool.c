@@ -1234,6 +1234,50 @@ out:
     free(hs);
 }
 
+/* White-box (the hook PoolHeap uses): two pools, one virtual and one on a
+   source, draw on one PoolBudget. The cap holds for both together (one
+   OOM, nothing lost); what one pool frees and trims serves the other. */
+TEST(pool_shared_budget) {
+    enum { N = 20000 };
+    void **a = (void **)malloc(N * sizeof *a), **b = (void **)malloc(N * sizeof *b);
+    PoolBudget budget;
+    ArenaOptions o;
+    size_t na = 0, nb = 0, i;
+    Pool p, q;
+    if (!a || !b) { free(a); free(b); CHECK(0); return; }
+    budget.held = 0;
+    budget.max = (size_t)512 << 10;
+    test_source_init(&pt_src);
+    memset(&o, 0, sizeof o);
+    o.source = test_source(&pt_src);
+    pool_init(&p, 100, 8);
+    pool_init_opts(&q, 100, 8, &o);
+    p.budget = q.budget = &budget;
+    while (na < N && (a[na] = pool_alloc(&p)) != NULL) test_fill(a[na], 100, (unsigned)na), na++;
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK(na > 1000 && na < N);
+    CHECK(budget.held <= budget.max);
+    CHECK(pool_alloc(&q) == NULL);           /* nothing left for the other */
+    CHECK_ERR(ARENA_ERR_OOM);
+    for (i = 0; i < na; i++) CHECK(pool_free(&p, a[i]));
+    pool_trim(&p);                           /* give it back ... */
+    CHECK_NO_ERR();
+    CHECK(budget.held < budget.max / 4);
+    while (nb < N && (b[nb] = pool_alloc(&q)) != NULL) test_fill(b[nb], 100, (unsigned)nb), nb++;
+    CHECK_ERR(ARENA_ERR_OOM);                /* ... and the other can use it */
+    CHECK(nb > na / 2);
+    CHECK(budget.held <= budget.max);
+    CHECK_EQ(budget.held, pool_stats(&p).bytes_held + pool_stats(&q).bytes_held);
+    for (i = 0; i < nb; i++) CHECK(test_holds(b[i], 100, (unsigned)i));
+    pool_release(&p);
+    pool_release(&q);
+    CHECK_EQ(budget.held, (size_t)0);
+    CHECK_EQ(pt_src.live, (size_t)0);
+    CHECK_NO_ERR();
+    free(a);
+    free(b);
+}
+
 /* Resident memory of this process (Linux), 0 where unknown. */
 static size_t pt_rss(void) {
     size_t pages = 0, rss = 0;
@@ -2237,7 +2281,9 @@ TEST(pool_generation_retires_slot) {
     free(objs);
 }
 
-/* A slot whose last life ends in pool_reset is retired there too. */
+/* A slot whose last life ends in pool_reset is retired too (pool_reset is
+   O(blocks): the slot's header learns it when the slot is reached again,
+   at the next allocation). */
 TEST(pool_generation_retires_on_reset) {
     PoolHandle kept[3];
     void *first = NULL, *o;
@@ -2256,11 +2302,14 @@ TEST(pool_generation_retires_on_reset) {
     CHECK_EQ(pool_stats(&p).retired, (size_t)0);
     pool_reset(&p);                          /* the third life ends here */
     CHECK_NO_ERR();
-    CHECK_EQ(pool_stats(&p).retired, (size_t)1);
-    CHECK_EQ(pool_stats(&p).capacity, cap0 - 1);
     CHECK_EQ(pool_stats(&p).live, (size_t)0);
     for (k = 0; k < 3; k++) CHECK(pool_get(&p, kept[k]) == NULL);
-    for (i = 0; i + 1 < cap0; i++) {         /* the rest of the block, no growth */
+    o = pool_alloc(&p);
+    CHECK(o != NULL && o != first);
+    CHECK_EQ(pool_stats(&p).retired, (size_t)1);
+    CHECK_EQ(pool_stats(&p).capacity, cap0 - 1);
+    for (k = 0; k < 3; k++) CHECK(pool_get(&p, kept[k]) == NULL);
+    for (i = 1; i + 1 < cap0; i++) {         /* the rest of the block, no growth */
         o = pool_alloc(&p);
         CHECK(o != NULL && o != first);
     }
@@ -2478,6 +2527,7 @@ void suite_pool(void) {
     RUN(pool_alloc_with_handle_kinds);
     RUN(pool_trim_gives_blocks_back);
     RUN(pool_trim_gives_pages_back);
+    RUN(pool_shared_budget);
     RUN(pool_double_free_deep_in_list);
     RUN(pool_reset_keeps_memory);
     RUN(pool_release_balances_and_kills_handles);
