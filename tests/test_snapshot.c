@@ -1,0 +1,389 @@
+/* test_snapshot.c - arena_snapshot / arena_restore: objects back at the
+   same address with the same bytes, later allocations gone, cleanups
+   registered since run, restores after reset, rewind and growth, refusals
+   when a block was given back, a store that runs out, empty arenas, and
+   the ASan shadow restored exactly. */
+#include <stdlib.h>
+#include "test.h"
+
+void suite_snapshot(void);
+
+#define SN_OBJS 40
+
+typedef struct SnObjs {
+    char *p[SN_OBJS];
+    size_t n[SN_OBJS];
+} SnObjs;
+
+/* Objects of odd sizes and alignments, filled: several blocks at 256. */
+static void sn_fill(Arena *a, SnObjs *o, unsigned seed) {
+    size_t i;
+    for (i = 0; i < SN_OBJS; i++) {
+        o->n[i] = 1 + (i * 37 + seed) % 300;
+        o->p[i] = (char *)arena_alloc_aligned(a, o->n[i], (size_t)1 << (i % 7));
+        CHECK(o->p[i] != NULL);
+        if (o->p[i]) test_fill(o->p[i], o->n[i], seed + (unsigned)i);
+    }
+}
+
+static int sn_intact(const SnObjs *o, unsigned seed) {
+    size_t i;
+    for (i = 0; i < SN_OBJS; i++)
+        if (!o->p[i] || !test_intact(o->p[i], o->n[i], seed + (unsigned)i)) return 0;
+    return 1;
+}
+
+static ArenaOptions sn_opts(TestSource *src, size_t block) {
+    ArenaOptions o;
+    memset(&o, 0, sizeof o);
+    o.block_size = block;
+    o.source = test_source(src);
+    return o;
+}
+
+/* Snapshot, then overwrite, allocate across new blocks and restore: every
+   object is back, bytes_used is as it was, and the arena continues exactly
+   as it did after the snapshot (the same addresses again). */
+TEST(snapshot_roundtrip) {
+    TestSource src;
+    ArenaOptions o;
+    Arena a, store = test_empty_arena();
+    ArenaSnapshot s;
+    SnObjs objs;
+    ArenaStats before;
+    char *after1, *after2;
+    size_t i;
+    test_source_init(&src);
+    o = sn_opts(&src, 256);
+    arena_init(&a, &o);
+    sn_fill(&a, &objs, 1);
+    CHECK(a.block_count > 3);
+    before = arena_stats(&a);
+    CHECK(arena_snapshot(&a, &s, &store));
+    CHECK_NO_ERR();
+    CHECK_EQ(s.bytes, before.bytes_used);
+    after1 = (char *)arena_alloc(&a, 5000);
+    CHECK(after1 != NULL);
+    for (i = 0; i < SN_OBJS; i++) memset(objs.p[i], 0xEE, objs.n[i]);
+    for (i = 0; i < 50; i++) CHECK(arena_alloc(&a, 200) != NULL);
+    CHECK(arena_restore(&a, &s));
+    CHECK_NO_ERR();
+    CHECK(sn_intact(&objs, 1));
+    CHECK_EQ(arena_stats(&a).bytes_used, before.bytes_used);
+    after2 = (char *)arena_alloc(&a, 5000);
+    CHECK(after2 == after1);    /* the blocks grown into since are reused, in order */
+    /* restore again, and again: a snapshot stays valid */
+    for (i = 0; i < 3; i++) {
+        memset(objs.p[i], 0, objs.n[i]);
+        CHECK(arena_restore(&a, &s));
+        CHECK(sn_intact(&objs, 1));
+    }
+    CHECK_EQ(src.grabs, (size_t)arena_stats(&a).grab_count);
+    arena_release(&a);
+    arena_release(&store);
+    CHECK_EQ(src.live, (size_t)0);
+    CHECK_EQ(src.bad_drops, (size_t)0);
+    CHECK_NO_ERR();
+}
+
+/* After a reset (the blocks are kept), after a rewind below the snapshot
+   and growth past it, and from a fresh arena that grew blocks of other
+   sizes, the restore works. */
+TEST(snapshot_restore_after_reset_and_rewind) {
+    TestSource src;
+    ArenaOptions o;
+    Arena a, store = test_empty_arena();
+    ArenaSnapshot s;
+    SnObjs objs;
+    ArenaMark m0;
+    size_t used, i;
+    test_source_init(&src);
+    o = sn_opts(&src, 512);
+    arena_init(&a, &o);
+    m0 = arena_mark(&a);
+    sn_fill(&a, &objs, 7);
+    used = arena_stats(&a).bytes_used;
+    CHECK(arena_snapshot(&a, &s, &store));
+    arena_reset(&a);
+    for (i = 0; i < 30; i++) CHECK(arena_alloc(&a, 97) != NULL);
+    CHECK(arena_restore(&a, &s));
+    CHECK_NO_ERR();
+    CHECK(sn_intact(&objs, 7));
+    CHECK_EQ(arena_stats(&a).bytes_used, used);
+    /* a mark from before the snapshot is valid again: the reset is undone */
+    arena_rewind(&a, m0);
+    CHECK_NO_ERR();
+    CHECK_EQ(arena_stats(&a).bytes_used, (size_t)0);
+    for (i = 0; i < 10; i++) CHECK(arena_alloc(&a, 3000) != NULL);
+    CHECK(arena_restore(&a, &s));
+    CHECK(sn_intact(&objs, 7));
+    /* a mark taken after the snapshot, above its top, is refused */
+    {
+        ArenaMark late;
+        CHECK(arena_alloc(&a, 100) != NULL);
+        late = arena_mark(&a);
+        CHECK(arena_alloc(&a, 100) != NULL);
+        CHECK(arena_restore(&a, &s));
+        arena_rewind(&a, late);
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        CHECK(sn_intact(&objs, 7));
+    }
+    arena_release(&a);
+    arena_release(&store);
+    CHECK_EQ(src.live, (size_t)0);
+}
+
+/* Blocks of the snapshot given back (release; keep_bytes on a rewind):
+   the restore is refused and the arena is unchanged. */
+TEST(snapshot_refused_when_blocks_are_gone) {
+    TestSource src;
+    ArenaOptions o;
+    Arena a, store = test_empty_arena();
+    ArenaSnapshot s;
+    SnObjs objs;
+    char *p;
+    ArenaStats st;
+    test_source_init(&src);
+    o = sn_opts(&src, 256);
+    o.keep_bytes = 256;
+    arena_init(&a, &o);
+    CHECK(arena_alloc(&a, 10) != NULL);
+    {
+        ArenaMark m = arena_mark(&a);
+        sn_fill(&a, &objs, 3);
+        CHECK(arena_snapshot(&a, &s, &store));
+        arena_rewind(&a, m);   /* passes blocks: all but 256 bytes are dropped */
+    }
+    p = (char *)arena_alloc(&a, 64);
+    CHECK(p != NULL);
+    if (!p) return;
+    test_fill(p, 64, 5);
+    st = arena_stats(&a);
+    CHECK(!arena_restore(&a, &s));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(test_intact(p, 64, 5));
+    CHECK_EQ(arena_stats(&a).bytes_used, st.bytes_used);
+    CHECK_EQ(arena_stats(&a).block_count, st.block_count);
+    /* release: every block is gone */
+    arena_release(&a);
+    arena_init(&a, NULL);
+    sn_fill(&a, &objs, 4);
+    CHECK(arena_snapshot(&a, &s, &store));
+    arena_release(&a);
+    CHECK(!arena_restore(&a, &s));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK_EQ(arena_stats(&a).bytes_used, (size_t)0);
+    /* a snapshot of another arena, none at all, a NULL arena */
+    {
+        Arena b = test_empty_arena();
+        ArenaSnapshot none;
+        memset(&none, 0, sizeof none);
+        CHECK(arena_alloc(&b, 10) != NULL);
+        CHECK(!arena_restore(&b, &s));
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        CHECK(!arena_restore(&b, &none));
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        CHECK(!arena_restore(NULL, &s));
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        CHECK(!arena_snapshot(&b, &none, &b));
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        CHECK(!arena_snapshot(&b, NULL, &store));
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        arena_release(&b);
+    }
+    arena_release(&store);
+    CHECK_EQ(src.live, (size_t)0);
+}
+
+/* The store runs out (a small buffer; a source that fails): the snapshot
+   fails with the store's one OOM, and neither arena changes. */
+TEST(snapshot_store_out_of_memory) {
+    static union { char b[1024]; double al; void *alp; } buf;
+    TestSource src;
+    ArenaOptions o;
+    Arena a = test_empty_arena(), store, capped;
+    ArenaSnapshot s;
+    SnObjs objs;
+    ArenaStats st, st_store;
+    memset(&s, 0, sizeof s);
+    sn_fill(&a, &objs, 11);
+    st = arena_stats(&a);
+    CHECK(arena_init_buffer(&store, buf.b, sizeof buf.b));
+    CHECK(arena_alloc(&store, 100) != NULL);
+    st_store = arena_stats(&store);
+    CHECK(!arena_snapshot(&a, &s, &store));
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK(s.arena == NULL);
+    CHECK(sn_intact(&objs, 11));
+    CHECK_EQ(arena_stats(&a).bytes_used, st.bytes_used);
+    CHECK_EQ(arena_stats(&a).grab_count, st.grab_count);
+    CHECK_EQ(arena_stats(&store).bytes_used, st_store.bytes_used);
+    test_source_init(&src);
+    src.fail_at = 1;
+    o = sn_opts(&src, 256);
+    arena_init(&capped, &o);
+    CHECK(!arena_snapshot(&a, &s, &capped));
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK(sn_intact(&objs, 11));
+    /* with room it works, and the store holds about the bytes in use */
+    CHECK(arena_snapshot(&a, &s, &capped));
+    CHECK(arena_stats(&capped).bytes_used >= st.bytes_used);
+    CHECK(arena_stats(&capped).bytes_used < st.bytes_used + st.bytes_used / 4 + 1024);
+    arena_release(&capped);
+    arena_release(&a);
+    CHECK_EQ(src.live, (size_t)0);
+}
+
+/* Empty arenas: a zeroed one, a buffer one, a virtual one. Restoring
+   the empty snapshot gives everything since back and keeps the memory. */
+TEST(snapshot_of_empty_arenas) {
+    static union { char b[4096]; double al; void *alp; } buf;
+    Arena a = test_empty_arena(), b, v, store = test_empty_arena();
+    ArenaSnapshot sa, sb, sv;
+    size_t held;
+    char *p;
+    CHECK(arena_snapshot(&a, &sa, &store));
+    CHECK_EQ(sa.bytes, (size_t)0);
+    CHECK(arena_alloc(&a, 100000) != NULL);
+    held = arena_stats(&a).bytes_held;
+    CHECK(arena_restore(&a, &sa));
+    CHECK_EQ(arena_stats(&a).bytes_used, (size_t)0);
+    CHECK_EQ(arena_stats(&a).bytes_held, held);     /* kept for reuse */
+    CHECK(arena_alloc(&a, 100000) != NULL);
+    CHECK_EQ(arena_stats(&a).bytes_held, held);
+    CHECK(arena_init_buffer(&b, buf.b, sizeof buf.b));
+    CHECK(arena_snapshot(&b, &sb, &store));
+    p = (char *)arena_alloc(&b, 1000);
+    CHECK(arena_restore(&b, &sb));
+    CHECK_EQ(arena_stats(&b).bytes_used, (size_t)0);
+    CHECK(arena_alloc(&b, 1000) == p);
+    CHECK(arena_init_virtual(&v, (size_t)1 << 24));
+    CHECK(arena_snapshot(&v, &sv, &store));
+    p = (char *)arena_alloc(&v, 1 << 20);
+    CHECK(arena_restore(&v, &sv));
+    CHECK_EQ(arena_stats(&v).bytes_used, (size_t)0);
+    CHECK(arena_alloc(&v, 1 << 20) == p);
+    CHECK_NO_ERR();
+    arena_release(&a);
+    arena_release(&b);
+    arena_release(&v);
+    arena_release(&store);
+}
+
+/* A virtual arena: reset decommits what the next cycle did not use; the
+   restore commits it again. A buffer arena after release: refused. */
+TEST(snapshot_virtual_and_buffer) {
+    static union { char b[8192]; double al; void *alp; } buf;
+    Arena v, b, store = test_empty_arena();
+    ArenaSnapshot s;
+    char *big;
+    size_t n = (size_t)3 << 20;
+    CHECK(arena_init_virtual(&v, (size_t)1 << 26));
+    big = (char *)arena_alloc(&v, n);
+    CHECK(big != NULL);
+    if (!big) return;
+    test_fill(big, n, 21);
+    CHECK(arena_snapshot(&v, &s, &store));
+    arena_reset(&v);
+    arena_reset(&v);   /* the cycle used nothing: pages decommitted */
+    CHECK(arena_stats(&v).bytes_held < n);
+    CHECK(arena_restore(&v, &s));
+    CHECK_NO_ERR();
+    CHECK(test_intact(big, n, 21));
+    CHECK(arena_stats(&v).bytes_held >= n);
+    arena_release(&v);
+    arena_reset(&store);
+    CHECK(arena_init_buffer(&b, buf.b, sizeof buf.b));
+    big = (char *)arena_alloc(&b, 3000);
+    test_fill(big, 3000, 22);
+    CHECK(arena_snapshot(&b, &s, &store));
+    memset(big, 0, 3000);
+    CHECK(arena_restore(&b, &s));
+    CHECK(test_intact(big, 3000, 22));
+    arena_release(&b);
+    CHECK(!arena_restore(&b, &s));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    arena_release(&store);
+}
+
+static int sn_log[16], sn_nlog;
+static void sn_cleanup(void *ctx) { sn_log[sn_nlog++] = (int)(intptr_t)ctx; }
+
+/* Cleanups: those registered before the snapshot do not run on restore;
+   those registered since run once, newest first; one rewound past (run)
+   since the snapshot is registered again with its object. */
+TEST(snapshot_cleanups) {
+    Arena a = test_empty_arena(), store = test_empty_arena();
+    ArenaSnapshot s;
+    ArenaMark m;
+    sn_nlog = 0;
+    CHECK(arena_defer(&a, sn_cleanup, (void *)1));
+    m = arena_mark(&a);
+    CHECK(arena_defer(&a, sn_cleanup, (void *)2));
+    CHECK(arena_snapshot(&a, &s, &store));
+    CHECK(arena_defer(&a, sn_cleanup, (void *)3));
+    CHECK(arena_defer(&a, sn_cleanup, (void *)4));
+    CHECK(arena_restore(&a, &s));
+    CHECK_EQ(sn_nlog, 2);
+    CHECK(sn_log[0] == 4 && sn_log[1] == 3);
+    /* rewind past 2 (runs it), register 5 below where 2 was, restore */
+    arena_rewind(&a, m);
+    CHECK_EQ(sn_nlog, 3);
+    CHECK_EQ(sn_log[2], 2);
+    CHECK(arena_defer(&a, sn_cleanup, (void *)5));
+    CHECK(arena_restore(&a, &s));
+    CHECK_EQ(sn_nlog, 4);
+    CHECK_EQ(sn_log[3], 5);
+    /* after a reset (1 and 2 ran), the restore registers them again */
+    arena_reset(&a);
+    CHECK_EQ(sn_nlog, 6);
+    CHECK(arena_restore(&a, &s));
+    CHECK_EQ(sn_nlog, 6);
+    arena_release(&a);
+    CHECK_EQ(sn_nlog, 8);
+    CHECK(sn_log[6] == 2 && sn_log[7] == 1);
+    arena_release(&store);
+    CHECK_NO_ERR();
+}
+
+/* Under ASan the shadow of the used range is restored byte for byte: the
+   objects' bytes addressable, redzones and padding poisoned, as before;
+   what was allocated since is poisoned. */
+TEST(snapshot_asan_shadow) {
+#if ARENA__ASAN
+    Arena a = test_empty_arena(), store = test_empty_arena();
+    ArenaSnapshot s;
+    SnObjs objs;
+    char *data, *after;
+    size_t used, i, diff = 0;
+    static char shadow[1 << 16];
+    sn_fill(&a, &objs, 31);
+    CHECK_EQ(a.block_count, (size_t)1);   /* so its data starts at position 0 */
+    data = a.cur - arena_stats(&a).bytes_used;
+    used = (size_t)(a.cur - data);
+    CHECK(used <= sizeof shadow);
+    if (used > sizeof shadow) return;
+    for (i = 0; i < used; i++) shadow[i] = (char)__asan_address_is_poisoned(data + i);
+    CHECK(arena_snapshot(&a, &s, &store));
+    after = (char *)arena_alloc(&a, 700);
+    for (i = 0; i < SN_OBJS; i++) CHECK(arena_realloc(&a, objs.p[i], objs.n[i], objs.n[i]) != NULL);
+    CHECK(arena_restore(&a, &s));
+    for (i = 0; i < used; i++) diff += shadow[i] != (char)__asan_address_is_poisoned(data + i);
+    CHECK_EQ(diff, (size_t)0);
+    CHECK(__asan_address_is_poisoned(after));
+    CHECK(sn_intact(&objs, 31));
+    arena_release(&a);
+    arena_release(&store);
+#endif
+}
+
+void suite_snapshot(void) {
+    RUN(snapshot_roundtrip);
+    RUN(snapshot_restore_after_reset_and_rewind);
+    RUN(snapshot_refused_when_blocks_are_gone);
+    RUN(snapshot_store_out_of_memory);
+    RUN(snapshot_of_empty_arenas);
+    RUN(snapshot_virtual_and_buffer);
+    RUN(snapshot_cleanups);
+    RUN(snapshot_asan_shadow);
+}
