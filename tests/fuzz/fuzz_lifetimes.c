@@ -156,6 +156,7 @@ static void release_a(void) {
     expect_ran_above(&S.m, 0);
     S.m.n = S.m.pos = 0;
     if (S.kind == K_SOURCE) FUZZ_REQUIRE(S.src.n == 0);
+    fz_src_init(&S.src);   /* a released arena counts its grabs from 0 */
 }
 
 static size_t rq_size(FuzzIn *in) {
