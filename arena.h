@@ -433,7 +433,7 @@ static inline void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new
    Arena (marks, defer, sprintf, arrays) and, like arena_reset, makes no
    source call once warm. */
 #ifndef ARENA_RING_MAX
-#define ARENA_RING_MAX 8
+#define ARENA_RING_MAX 16
 #endif
 
 typedef struct ArenaRing {
