@@ -105,7 +105,8 @@ TEST_EXTRA += bench-smoke
 # ---- snapshots: arena_snapshot + arena_restore against memcpy of the used bytes ----
 #   make bench-snapshot   1, 16 and 64 MiB states, by time (best of several
 #                         passes) and by callgrind instructions (two passes
-#                         of each, the setup subtracted); bench-snapshot-smoke
+#                         of each, the setup subtracted, split into memcpy's
+#                         and the rest); bench-snapshot-smoke
 #                         (in make test) runs a 1 MiB state and its check.
 $(BB)/bench_snapshot: bench/snapshot.c $(BB)/impl.o
 	@mkdir -p $(BB)
@@ -116,12 +117,11 @@ bench-snapshot: $(BB)/bench_snapshot
 	$(BB)/bench_snapshot
 	@for mib in 1 16 64; do \
 	  for w in snap snap0 memcpy memcpy0; do \
-	    valgrind --tool=callgrind --callgrind-out-file=/dev/null $(BB)/bench_snapshot --cg $$w $$mib 2>&1 | \
-	      sed -n "s/.*Collected : *\([0-9]*\).*/\1/p" > $(BB)/cg-$$w-$$mib.txt; \
+	    valgrind --tool=callgrind --callgrind-out-file=$(BB)/cg-$$w-$$mib.out \
+	      $(BB)/bench_snapshot --cg $$w $$mib > /dev/null 2>&1; \
 	  done; \
-	  $(BENCH_PY) -c "r = lambda w: int(open('$(BB)/cg-%s-$$mib.txt' % w).read()); \
-s, m = r('snap') - r('snap0'), r('memcpy') - r('memcpy0'); \
-print('%3d MiB: instructions for 2 passes: snapshot+restore %d, memcpy out+back %d: %.3fx' % ($$mib, s, m, s / m))"; \
+	  $(BENCH_PY) bench/cg_split.py $$mib $(BB)/cg-snap-$$mib.out $(BB)/cg-snap0-$$mib.out \
+	    $(BB)/cg-memcpy-$$mib.out $(BB)/cg-memcpy0-$$mib.out; \
 	done
 
 bench-snapshot-smoke: $(BB)/bench_snapshot | $(B)

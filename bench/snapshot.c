@@ -85,7 +85,7 @@ static int measure(size_t mib) {
     World w;
     unsigned char *state, *copy;
     double best_snap = 1e9, best_copy = 1e9;
-    int pass, passes = mib >= 64 ? 5 : mib >= 16 ? 9 : 41;
+    int pass, passes = mib >= 64 ? 11 : mib >= 16 ? 21 : 101;
     world_fill(&w, mib << 20);
     state = (unsigned char *)malloc(w.used);
     copy = (unsigned char *)malloc(w.used);
