@@ -29,6 +29,10 @@
        cleanups     arena_defer: destructors run on rewind, reset, release
        arrays       ArenaArray(T) + arena_array_push: grow in place
        ArenaStack   LIFO allocator that refuses a misordered pop
+       ArenaRing    frame rings: data that lives a fixed number of frames
+       ArenaDeque   two-ended stack: one buffer, low and high ends
+       snapshots    arena_snapshot / arena_restore: rollback and undo
+       strings      ArenaBuilder (append, appendf, finish), ArenaStr slices
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
 
@@ -48,6 +52,7 @@
                                  at least alignof(max_align_t))
        ARENA_SCRATCH_COUNT       scratch arenas per thread (default 2)
        ARENA_MARK_HISTORY        rewinds remembered to refuse stale marks (8)
+       ARENA_RING_MAX            most frames in an ArenaRing (16)
        ARENA_NO_THREADS          scratch arenas are global, not per thread
        ARENA_THREAD_LOCAL        the thread-local storage keyword to use
        ARENA_NO_SPRINTF          no arena_sprintf, no stb_sprintf dependency
