@@ -73,6 +73,15 @@ static void source_drop(void *ctx, void *block, size_t size) {
 
 void test_source_init(TestSource *s) { memset(s, 0, sizeof *s); }
 
+ArenaOptions test_source_opts(TestSource *s, size_t block_size) {
+    ArenaOptions o;
+    memset(&o, 0, sizeof o);
+    test_source_init(s);
+    o.source = test_source(s);
+    o.block_size = block_size;
+    return o;
+}
+
 ArenaSource test_source(TestSource *s) {
     ArenaSource src;
     src.grab = source_grab;

@@ -83,5 +83,7 @@ typedef struct TestSource {
 
 void test_source_init(TestSource *s);
 ArenaSource test_source(TestSource *s);
+/* Options on a fresh TestSource s, with this first block size. */
+ArenaOptions test_source_opts(TestSource *s, size_t block_size);
 
 #endif

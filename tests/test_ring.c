@@ -6,14 +6,6 @@
 
 void suite_ring(void);
 
-static ArenaOptions ring_opts(TestSource *src, size_t block) {
-    ArenaOptions o;
-    memset(&o, 0, sizeof o);
-    o.block_size = block;
-    o.source = test_source(src);
-    return o;
-}
-
 /* One frame: next hands out the same arena, reset, every time. */
 TEST(ring_of_one_frame) {
     ArenaRing r;
@@ -75,8 +67,7 @@ TEST(ring_warm_makes_no_source_calls) {
     ArenaOptions o;
     ArenaRing r;
     size_t k, warm = 0;
-    test_source_init(&src);
-    o = ring_opts(&src, 1024);
+    o = test_source_opts(&src, 1024);
     arena_ring_init(&r, 2, &o);
     for (k = 0; k < 200; k++) {
         Arena *a = arena_ring_next(&r);

@@ -33,14 +33,6 @@ static int sn_intact(const SnObjs *o, unsigned seed) {
     return 1;
 }
 
-static ArenaOptions sn_opts(TestSource *src, size_t block) {
-    ArenaOptions o;
-    memset(&o, 0, sizeof o);
-    o.block_size = block;
-    o.source = test_source(src);
-    return o;
-}
-
 /* Snapshot, then overwrite, allocate across new blocks and restore: every
    object is back, bytes_used is as it was, and the arena continues exactly
    as it did after the snapshot (the same addresses again). */
@@ -53,8 +45,7 @@ TEST(snapshot_roundtrip) {
     ArenaStats before;
     char *after1, *after2;
     size_t i;
-    test_source_init(&src);
-    o = sn_opts(&src, 256);
+    o = test_source_opts(&src, 256);
     arena_init(&a, &o);
     sn_fill(&a, &objs, 1);
     CHECK(a.block_count > 3);
@@ -97,8 +88,7 @@ TEST(snapshot_restore_after_reset_and_rewind) {
     SnObjs objs;
     ArenaMark m0;
     size_t used, i;
-    test_source_init(&src);
-    o = sn_opts(&src, 512);
+    o = test_source_opts(&src, 512);
     arena_init(&a, &o);
     m0 = arena_mark(&a);
     sn_fill(&a, &objs, 7);
@@ -143,8 +133,7 @@ TEST(snapshot_refused_when_blocks_are_gone) {
     SnObjs objs;
     char *p;
     ArenaStats st;
-    test_source_init(&src);
-    o = sn_opts(&src, 256);
+    o = test_source_opts(&src, 256);
     o.keep_bytes = 256;
     arena_init(&a, &o);
     CHECK(arena_alloc(&a, 10) != NULL);
@@ -218,9 +207,8 @@ TEST(snapshot_store_out_of_memory) {
     CHECK_EQ(arena_stats(&a).bytes_used, st.bytes_used);
     CHECK_EQ(arena_stats(&a).grab_count, st.grab_count);
     CHECK_EQ(arena_stats(&store).bytes_used, st_store.bytes_used);
-    test_source_init(&src);
+    o = test_source_opts(&src, 256);
     src.fail_at = 1;
-    o = sn_opts(&src, 256);
     arena_init(&capped, &o);
     CHECK(!arena_snapshot(&a, &s, &capped));
     CHECK_ERR(ARENA_ERR_OOM);
