@@ -5,6 +5,7 @@
    the ASan shadow restored exactly. */
 #include <stdlib.h>
 #include "test.h"
+#include "../pool.h"
 
 void suite_snapshot(void);
 
@@ -365,6 +366,183 @@ TEST(snapshot_asan_shadow) {
 #endif
 }
 
+/* ---- pools ---------------------------------------------------------------------- */
+
+typedef struct SnEnt {
+    uint32_t id, hp;
+    char name[40];
+} SnEnt;
+
+enum { SN_ENTS = 300 };
+
+typedef struct SnPoolRun {
+    SnEnt *obj[SN_ENTS];
+    PoolHandle h[SN_ENTS];
+    size_t n;
+} SnPoolRun;
+
+static void sn_spawn(Pool *p, SnPoolRun *r, size_t count, uint32_t seed) {
+    size_t i;
+    for (i = 0; i < count && r->n < SN_ENTS; i++) {
+        SnEnt *e = (SnEnt *)pool_alloc_with_handle(p, &r->h[r->n]);
+        CHECK(e != NULL);
+        if (!e) return;
+        e->id = seed + (uint32_t)i;
+        e->hp = 100 + e->id;
+        memset(e->name, (int)(e->id & 0x7F), sizeof e->name);
+        r->obj[r->n++] = e;
+    }
+}
+
+static int sn_ent_ok(const SnEnt *e, uint32_t id) {
+    return e->id == id && e->hp == 100 + id && e->name[0] == (char)(id & 0x7F) && e->name[39] == (char)(id & 0x7F);
+}
+
+/* The pool kinds: the default (virtual on 64-bit), blocks on a source, a buffer. */
+static void sn_pool_init(Pool *p, int kind, TestSource *src, void *buf, size_t bytes) {
+    ArenaOptions o;
+    if (kind == 0) pool_init(p, sizeof(SnEnt), ARENA_ALIGNOF(SnEnt));
+    else if (kind == 1) {
+        o = test_source_opts(src, 1024);
+        pool_init_opts(p, sizeof(SnEnt), ARENA_ALIGNOF(SnEnt), &o);
+    } else {
+        CHECK(pool_init_buffer(p, sizeof(SnEnt), ARENA_ALIGNOF(SnEnt), buf, bytes));
+    }
+}
+
+/* Objects and handles from before the snapshot come back; handles taken
+   after it are dead and stay dead through any amount of reuse. */
+TEST(pool_snapshot_roundtrip_and_handles) {
+    static union { char b[64 << 10]; double d; void *q; } buf;
+    int kind;
+    for (kind = 0; kind < 3; kind++) {
+        TestSource src;
+        Pool p;
+        Arena store = test_empty_arena();
+        PoolSnapshot s;
+        SnPoolRun before, after;
+        size_t i, k, live;
+        memset(&before, 0, sizeof before);
+        memset(&after, 0, sizeof after);
+        sn_pool_init(&p, kind, &src, buf.b, sizeof buf.b);
+        sn_spawn(&p, &before, 100, 1000);
+        for (i = 0; i < 100; i += 3) CHECK(pool_free(&p, before.obj[i]));   /* holes */
+        live = pool_stats(&p).live;
+        CHECK(pool_snapshot(&p, &s, &store));
+        CHECK_NO_ERR();
+        /* after the snapshot: free everything alive, spawn into the same slots */
+        for (i = 1; i < 100; i++)
+            if (i % 3) CHECK(pool_free(&p, before.obj[i]));
+        sn_spawn(&p, &after, 150, 5000);
+        for (i = 0; i < after.n; i += 2) CHECK(pool_free_handle(&p, after.h[i]));
+        sn_spawn(&p, &after, 50, 9000);
+        CHECK(pool_restore(&p, &s));
+        CHECK_NO_ERR();
+        CHECK_EQ(pool_stats(&p).live, live);
+        for (i = 0; i < 100; i++) {
+            if (i % 3 == 0) {
+                CHECK(pool_get(&p, before.h[i]) == NULL);
+                continue;
+            }
+            CHECK(pool_get(&p, before.h[i]) == before.obj[i]);
+            CHECK(sn_ent_ok(before.obj[i], 1000 + (uint32_t)i));
+            CHECK(pool_owns(&p, before.obj[i]));
+        }
+        for (i = 0; i < after.n; i++) CHECK(pool_get(&p, after.h[i]) == NULL);
+        /* churn: free and reuse every slot many times; no later handle revives */
+        for (k = 0; k < 6; k++) {
+            SnPoolRun more;
+            memset(&more, 0, sizeof more);
+            for (i = 1; i < 100 && k == 0; i++)
+                if (i % 3) {
+                    PoolHandle h = pool_handle_of(&p, before.obj[i]);
+                    CHECK(h.index == before.h[i].index && h.gen == before.h[i].gen);
+                    CHECK(pool_free(&p, before.obj[i]));
+                    CHECK(!pool_free(&p, before.obj[i]));   /* a double free is still refused */
+                    CHECK_ERR(ARENA_ERR_MISUSE);
+                }
+            sn_spawn(&p, &more, 250, 20000 + (uint32_t)k * 1000);
+            for (i = 0; i < after.n; i++) CHECK(pool_get(&p, after.h[i]) == NULL);
+            for (i = 0; i < more.n; i++) CHECK(pool_free_handle(&p, more.h[i]));
+        }
+        CHECK(pool_stats(&p).live == 0);
+        pool_release(&p);
+        arena_release(&store);
+        if (kind == 1) CHECK_EQ(src.live, (size_t)0);
+        CHECK_NO_ERR();
+    }
+}
+
+/* An empty pool's snapshot; a restore after a reset; refused after a
+   release; the store out of memory. */
+TEST(pool_snapshot_edges) {
+    static union { char b[512]; double d; void *q; } small;
+    Pool p;
+    Arena store = test_empty_arena(), tiny;
+    PoolSnapshot s, e;
+    SnPoolRun r;
+    PoolStats st;
+    size_t i;
+    memset(&r, 0, sizeof r);
+    pool_init(&p, sizeof(SnEnt), ARENA_ALIGNOF(SnEnt));
+    CHECK(pool_snapshot(&p, &e, &store));           /* empty */
+    sn_spawn(&p, &r, 40, 1);
+    CHECK(pool_snapshot(&p, &s, &store));
+    pool_reset(&p);
+    CHECK(pool_get(&p, r.h[0]) == NULL);
+    CHECK(pool_restore(&p, &s));                      /* after a reset */
+    for (i = 0; i < 40; i++) CHECK(pool_get(&p, r.h[i]) == r.obj[i] && sn_ent_ok(r.obj[i], 1 + (uint32_t)i));
+    CHECK(pool_restore(&p, &e));                      /* back to empty */
+    CHECK_EQ(pool_stats(&p).live, (size_t)0);
+    for (i = 0; i < 40; i++) CHECK(pool_get(&p, r.h[i]) == NULL);
+    CHECK(pool_alloc(&p) == r.obj[0]);                /* carving starts over, in order */
+    CHECK(pool_get(&p, r.h[0]) == NULL);
+    /* the store cannot hold it: one OOM, nothing changes */
+    CHECK(arena_init_buffer(&tiny, small.b, sizeof small.b));
+    sn_spawn(&p, &r, 40, 100);
+    st = pool_stats(&p);
+    CHECK(!pool_snapshot(&p, &s, &tiny));
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK_EQ(pool_stats(&p).live, st.live);
+    CHECK(sn_ent_ok(r.obj[79], 139));
+    /* released: refused, nothing changes */
+    CHECK(pool_snapshot(&p, &s, &store));
+    pool_release(&p);
+    CHECK(!pool_restore(&p, &s));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK_EQ(pool_stats(&p).live, (size_t)0);
+    CHECK(!pool_restore(&p, NULL));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(!pool_snapshot(&p, NULL, &store));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    pool_release(&p);
+    arena_release(&store);
+}
+
+/* A block pool that trimmed a block of the snapshot: refused. */
+TEST(pool_snapshot_after_trim) {
+    TestSource src;
+    Pool p;
+    Arena store = test_empty_arena();
+    PoolSnapshot s;
+    SnPoolRun r;
+    size_t i;
+    memset(&r, 0, sizeof r);
+    sn_pool_init(&p, 1, &src, NULL, 0);
+    sn_spawn(&p, &r, 200, 1);
+    CHECK(pool_stats(&p).block_count >= 1);
+    CHECK(pool_snapshot(&p, &s, &store));
+    for (i = 0; i < r.n; i++) CHECK(pool_free(&p, r.obj[i]));
+    pool_trim(&p);
+    CHECK_EQ(pool_stats(&p).block_count, (size_t)0);
+    CHECK(!pool_restore(&p, &s));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK_EQ(pool_stats(&p).live, (size_t)0);
+    pool_release(&p);
+    arena_release(&store);
+    CHECK_EQ(src.live, (size_t)0);
+}
+
 void suite_snapshot(void) {
     RUN(snapshot_roundtrip);
     RUN(snapshot_restore_after_reset_and_rewind);
@@ -374,4 +552,7 @@ void suite_snapshot(void) {
     RUN(snapshot_virtual_and_buffer);
     RUN(snapshot_cleanups);
     RUN(snapshot_asan_shadow);
+    RUN(pool_snapshot_roundtrip_and_handles);
+    RUN(pool_snapshot_edges);
+    RUN(pool_snapshot_after_trim);
 }
