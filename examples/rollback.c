@@ -1,9 +1,11 @@
-/* rollback.c - rollback netcode on arena snapshots and a frame ring.
+/* rollback.c - rollback netcode on arena and pool snapshots and a frame ring.
 
    A small deterministic game: two players move and fire projectiles that
-   fly, hit and expire. The world (players, projectiles, score) lives in
-   one arena; each frame's data (its snapshot of the world, its event log)
-   lives in that frame's arena of an ArenaRing of ROLLBACK + 1 frames.
+   fly, hit and expire. The projectiles are entities in a Pool; the rest of
+   the world (players, score, the list of projectiles) lives in an arena;
+   each frame's data (its snapshots of the world and of the pool, its
+   event log) lives in that frame's arena of an ArenaRing of ROLLBACK + 1
+   frames.
 
    Player 0's inputs are local; player 1's arrive over a "network" 1 to
    ROLLBACK frames late. Until they arrive the game predicts them (the last
@@ -11,14 +13,17 @@
    is restored from the snapshot at the start of that frame and the frames
    since are simulated again with the inputs now known.
 
-   The check: the same game run with every input on time, in the same
-   arena, gives the state of each frame; the rollback run's world, at the
-   start of every frame whose inputs have all arrived, equals it byte for
-   byte (pointers included: a restore puts every object back at its
-   address, so the re-simulation allocates exactly where the first run
-   did). */
+   The checks: the same game run with every input on time, in the same
+   arena and pool, gives the state of each frame; the rollback run's state
+   (the world arena's bytes, and every live projectile's address and
+   bytes), at the start of every frame whose inputs have all arrived,
+   equals it byte for byte (pointers included: a restore puts every object
+   back at its address, so the re-simulation allocates exactly where the
+   first run did). And the handle of every projectile spawned in a frame
+   that was rolled back is dead, and stays dead while its slot is reused. */
 #define ARENA_IMPLEMENTATION
-#include "../arena.h"
+#define POOL_IMPLEMENTATION
+#include "../pool.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,12 +38,36 @@ typedef struct Player {
     int32_t x, y, hp, score, cooldown, pad;
 } Player;
 
+typedef struct Hit {         /* the match's history, in the world arena */
+    struct Hit *prev;
+    uint32_t frame;
+    int32_t player, hp, shot_x;
+} Hit;
+
 typedef struct World {
     uint32_t frame, rng;
     Player p[2];
-    Shot *shots;            /* live projectiles, newest first */
+    Shot *shots;            /* live projectiles (in the pool), newest first */
+    Hit *history;           /* every hit so far, newest first */
     uint32_t fired, hits;
 } World;
+
+typedef struct Game {
+    Arena world_arena;
+    Pool shots;
+    World *w;
+} Game;
+
+/* Every projectile ever spawned in the rollback run, with its handle:
+   those of rolled-back frames must stay dead. */
+enum { MAX_SPAWNS = 1 << 16 };
+static struct {
+    PoolHandle h[MAX_SPAWNS];
+    uint32_t frame[MAX_SPAWNS];
+    uint8_t dead[MAX_SPAWNS];
+    size_t n;
+    int on;
+} spawns;
 
 typedef uint8_t Input;      /* bits: left right up down fire */
 
@@ -70,6 +99,7 @@ static uint32_t delay_of(uint32_t f) {
 
 static World *world_new(Arena *a) {
     World *w = (World *)zalloc(a, sizeof *w);
+    if (!w) exit(1);
     w->rng = 12345;
     w->p[0].x = 100; w->p[0].y = FIELD_H / 2; w->p[0].hp = 1000;
     w->p[1].x = FIELD_W - 100; w->p[1].y = FIELD_H / 2; w->p[1].hp = 1000;
@@ -79,7 +109,8 @@ static World *world_new(Arena *a) {
 static int32_t clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* One frame of the game. Events go to the frame's arena (ring data). */
-static void simulate(World *w, Arena *world_arena, Arena *frame, const Input in[2]) {
+static void simulate(Game *g, Arena *frame, const Input in[2]) {
+    World *w = g->w;
     ArenaBuilder events = arena_builder(frame);
     Shot **link;
     int i;
@@ -89,8 +120,14 @@ static void simulate(World *w, Arena *world_arena, Arena *frame, const Input in[
         p->y = clamp(p->y + ((in[i] & 8) ? 4 : 0) - ((in[i] & 4) ? 4 : 0), 0, FIELD_H);
         if (p->cooldown) p->cooldown--;
         if ((in[i] & 16) && !p->cooldown) {
-            Shot *s = (Shot *)zalloc(world_arena, sizeof *s);
+            PoolHandle h;
+            Shot *s = (Shot *)pool_alloc_with_handle(&g->shots, &h);
             if (!s) continue;
+            memset(s, 0, sizeof *s);
+            if (spawns.on && spawns.n < MAX_SPAWNS) {
+                spawns.h[spawns.n] = h;
+                spawns.frame[spawns.n++] = w->frame;
+            }
             s->x = p->x;
             s->y = p->y;
             s->vx = i == 0 ? 9 : -9;
@@ -109,15 +146,30 @@ static void simulate(World *w, Arena *world_arena, Arena *frame, const Input in[
         s->x += s->vx;
         s->y += s->vy;
         s->ttl--;
-        if (abs(s->x - target->x) < 12 && abs(s->y - target->y) < 12) {
+        if (abs(s->x - target->x) < 40 && abs(s->y - target->y) < 40) {
             target->hp -= 25;
             w->p[s->owner].score++;
             w->hits++;
+            {
+                Hit *hit = (Hit *)zalloc(&g->world_arena, sizeof *hit);
+                if (hit) {
+                    hit->prev = w->history;
+                    hit->frame = w->frame;
+                    hit->player = 1 - s->owner;
+                    hit->hp = target->hp;
+                    hit->shot_x = s->x;
+                    w->history = hit;
+                }
+            }
             arena_builder_appendf(&events, "f%u: player %d hit (hp %d); ", w->frame, 1 - s->owner, target->hp);
             s->ttl = 0;
         }
-        if (s->ttl <= 0 || s->x < 0 || s->x > FIELD_W) *link = s->next;   /* gone (its bytes stay) */
-        else link = &s->next;
+        if (s->ttl <= 0 || s->x < 0 || s->x > FIELD_W) {
+            *link = s->next;
+            pool_free(&g->shots, s);
+        } else {
+            link = &s->next;
+        }
     }
     arena_builder_finish(&events);
     w->frame++;
@@ -127,36 +179,89 @@ typedef struct Stats {
     unsigned rollbacks, resimulated, deepest, compared, mispredicted;
 } Stats;
 
-/* The on-time run: the world at the start of each frame, kept in `log`. */
-static void run_on_time(Arena *world_arena, Arena *log_store, ArenaSnapshot *log) {
+/* The state as bytes: the world arena's, then each live projectile's
+   address and bytes, in slot order. */
+static void dump_shot(void *obj, void *ctx) {
+    ArenaBuilder *b = (ArenaBuilder *)ctx;
+    arena_builder_append(b, &obj, sizeof obj);
+    arena_builder_append(b, obj, sizeof(Shot));
+}
+
+static ArenaStr dump(Game *g, Arena *into) {
+    ArenaSnapshot s;
+    ArenaBuilder b;
+    if (!arena_snapshot(&g->world_arena, &s, into)) exit(1);
+    b = arena_builder(into);
+    arena_builder_append(&b, s.copy, s.bytes);
+    pool_each(&g->shots, dump_shot, &b);
+    if (!arena_builder_finish(&b)) exit(1);
+    return arena_str_n(b.data, b.len);
+}
+
+/* A frame's saved state, in the frame's arena: snapshots of the world
+   arena and of the pool, and the state's bytes (to compare once final). */
+typedef struct Saved {
+    ArenaSnapshot world;
+    PoolSnapshot shots;
+    ArenaStr bytes;
+} Saved;
+
+static void save(Game *g, Saved *s, Arena *store) {
+    if (!arena_snapshot(&g->world_arena, &s->world, store) || !pool_snapshot(&g->shots, &s->shots, store)) exit(1);
+    s->bytes = dump(g, store);
+}
+
+static void load(Game *g, const Saved *s) {
+    if (!arena_restore(&g->world_arena, &s->world) || !pool_restore(&g->shots, &s->shots)) exit(1);
+}
+
+/* The on-time run: the state at the start of each frame, kept in `log`. */
+static void run_on_time(Game *g, Arena *log_store, ArenaStr *log) {
     ArenaRing ring;
-    World *w = world_new(world_arena);
     uint32_t f;
     arena_ring_init(&ring, ROLLBACK + 1, NULL);
+    g->w = world_new(&g->world_arena);
     for (f = 0; f < FRAMES; f++) {
         Input in[2];
         in[0] = true_input(0, f);
         in[1] = true_input(1, f);
-        if (!arena_snapshot(world_arena, &log[f], log_store)) exit(1);
-        simulate(w, world_arena, arena_ring_next(&ring), in);
+        log[f] = dump(g, log_store);
+        simulate(g, arena_ring_next(&ring), in);
     }
     arena_ring_release(&ring);
 }
 
-static int same_state(const ArenaSnapshot *x, const ArenaSnapshot *y) {
-    return x->bytes == y->bytes && memcmp(x->copy, y->copy, x->bytes) == 0;
+/* Rolling back to frame f: what frames f.. spawned is undone. */
+static void undo_spawns(uint32_t f) {
+    size_t i;
+    for (i = 0; i < spawns.n; i++)
+        if (spawns.frame[i] >= f) spawns.dead[i] = 1;
 }
 
-static int run_with_rollback(Arena *world_arena, const ArenaSnapshot *log, Stats *st) {
+static size_t dead_handles(void) {
+    size_t i, n = 0;
+    for (i = 0; i < spawns.n; i++) n += spawns.dead[i];
+    return n;
+}
+
+static size_t revived_handles(const Pool *p) {
+    size_t i, bad = 0;
+    for (i = 0; i < spawns.n; i++)
+        if (spawns.dead[i] && pool_get(p, spawns.h[i])) bad++;
+    return bad;
+}
+
+static int run_with_rollback(Game *g, const ArenaStr *log, Stats *st) {
     static Input remote[FRAMES + ROLLBACK + 1], predicted[FRAMES + ROLLBACK + 1];
     static uint8_t known[FRAMES + ROLLBACK + 1];
-    ArenaSnapshot snap[ROLLBACK + 1];   /* snap[f % (ROLLBACK + 1)]: the world at the start of f */
+    Saved snap[ROLLBACK + 1];   /* snap[f % (ROLLBACK + 1)]: the state at the start of f */
     ArenaRing ring;
-    World *w = world_new(world_arena);
     Input last_remote = 0;
     uint32_t t, f, newest = 0, confirmed = 0;   /* frames before `confirmed` are checked */
     int bad = 0;
     arena_ring_init(&ring, ROLLBACK + 1, NULL);
+    g->w = world_new(&g->world_arena);
+    spawns.on = 1;
     for (t = 0; t < FRAMES; t++) {
         uint32_t redo = t;
         arena_ring_next(&ring);
@@ -175,7 +280,8 @@ static int run_with_rollback(Arena *world_arena, const ArenaSnapshot *log, Stats
             }
         }
         if (redo < t) {   /* roll back to the start of frame redo, simulate again */
-            if (!arena_restore(world_arena, &snap[redo % (ROLLBACK + 1)])) return 1;
+            load(g, &snap[redo % (ROLLBACK + 1)]);
+            undo_spawns(redo);
             st->rollbacks++;
             if (t - redo > st->deepest) st->deepest = t - redo;
             for (f = redo; f < t; f++) {
@@ -184,8 +290,8 @@ static int run_with_rollback(Arena *world_arena, const ArenaSnapshot *log, Stats
                 in[0] = true_input(0, f);
                 in[1] = known[f] ? remote[f] : predicted[f];
                 arena_reset(fa);   /* frame f's data is made again */
-                if (!arena_snapshot(world_arena, &snap[f % (ROLLBACK + 1)], fa)) return 1;
-                simulate(w, world_arena, fa, in);
+                save(g, &snap[f % (ROLLBACK + 1)], fa);
+                simulate(g, fa, in);
                 st->resimulated++;
             }
         }
@@ -194,46 +300,60 @@ static int run_with_rollback(Arena *world_arena, const ArenaSnapshot *log, Stats
             Arena *fa = arena_ring_frame(&ring, 0);
             in[0] = true_input(0, t);
             in[1] = predicted[t] = known[t] ? remote[t] : last_remote;
-            if (!arena_snapshot(world_arena, &snap[t % (ROLLBACK + 1)], fa)) return 1;
-            simulate(w, world_arena, fa, in);
+            save(g, &snap[t % (ROLLBACK + 1)], fa);
+            simulate(g, fa, in);
         }
         /* frames whose earlier inputs have now all arrived: their start
            state is final and must be the on-time run's, byte for byte */
         for (; confirmed <= t && (confirmed == 0 || known[confirmed - 1]); confirmed++, st->compared++)
-            if (!same_state(&snap[confirmed % (ROLLBACK + 1)], &log[confirmed])) {
-                printf("  frame %u: the world differs from the on-time run\n", confirmed);
+            if (!arena_str_eq(snap[confirmed % (ROLLBACK + 1)].bytes, log[confirmed])) {
+                printf("  frame %u: the state differs from the on-time run\n", confirmed);
                 bad = 1;
             }
+        if (revived_handles(&g->shots)) {
+            printf("  frame %u: a handle of a rolled-back spawn is valid again\n", t);
+            bad = 1;
+        }
     }
     arena_ring_release(&ring);
     return bad;
 }
 
 int main(void) {
-    static ArenaSnapshot log[FRAMES];
+    static ArenaStr log[FRAMES];
     ArenaOptions o;
-    Arena world, log_store = {0};
+    Arena log_store = {0};
+    Game g;
     Stats st;
-    size_t grabs;
+    size_t grabs, pool_grabs;
     int bad;
     memset(&o, 0, sizeof o);
     memset(&st, 0, sizeof st);
     o.block_size = 1024;   /* the world spans many blocks */
-    arena_init(&world, &o);
-    run_on_time(&world, &log_store, log);
-    printf("on time: %u frames, world %zu bytes in %zu blocks at the end\n", FRAMES,
-           arena_stats(&world).bytes_used, arena_stats(&world).block_count);
-    arena_reset(&world);   /* the same blocks, in the same order, for the second run */
-    grabs = arena_stats(&world).grab_count;
-    bad = run_with_rollback(&world, log, &st);
+    arena_init(&g.world_arena, &o);
+    pool_init(&g.shots, sizeof(Shot), ARENA_ALIGNOF(Shot));
+    run_on_time(&g, &log_store, log);
+    printf("on time: %u frames, world %zu bytes in %zu blocks, %zu projectiles live at the end\n", FRAMES,
+           arena_stats(&g.world_arena).bytes_used, arena_stats(&g.world_arena).block_count,
+           pool_stats(&g.shots).live);
+    arena_reset(&g.world_arena);   /* the same blocks and slots, in the same order, for the second run */
+    pool_reset(&g.shots);
+    grabs = arena_stats(&g.world_arena).grab_count;
+    pool_grabs = pool_stats(&g.shots).grab_count;
+    bad = run_with_rollback(&g, log, &st);
     printf("with late inputs (1-%d frames): %u mispredictions, %u rollbacks (deepest %u frames), "
            "%u frames simulated again\n", ROLLBACK, st.mispredicted, st.rollbacks, st.deepest, st.resimulated);
-    printf("world compared byte for byte with the on-time run at %u frames: %s\n", st.compared,
+    printf("state compared byte for byte with the on-time run at %u frames: %s\n", st.compared,
            bad ? "DIFFERENT" : "identical");
-    printf("world arena: %zu source calls in the rollback run\n", arena_stats(&world).grab_count - grabs);
-    arena_release(&world);
+    printf("%zu handles of rolled-back spawns (of %zu spawns) checked dead after every frame\n",
+           dead_handles(), spawns.n);
+    printf("source calls in the rollback run: world arena %zu, pool %zu\n",
+           arena_stats(&g.world_arena).grab_count - grabs, pool_stats(&g.shots).grab_count - pool_grabs);
+    arena_release(&g.world_arena);
+    pool_release(&g.shots);
     arena_release(&log_store);
-    if (bad || st.compared < FRAMES - ROLLBACK || st.rollbacks < 10 || st.deepest < ROLLBACK - 1) {
+    if (bad || st.compared < FRAMES - ROLLBACK || st.rollbacks < 10 || st.deepest < ROLLBACK - 1 ||
+        dead_handles() < 100) {
         printf("rollback: FAILED\n");
         return 1;
     }
