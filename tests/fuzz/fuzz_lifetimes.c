@@ -24,9 +24,16 @@
      - the ring R: each frame's object is intact for `frames` frames;
        arena_ring_frame beyond the ring is MISUSE and NULL;
      - a builder on arena B, interleaved with other allocations there,
-       equals the model's bytes when finished. */
+       equals the model's bytes when finished;
+     - pool P (virtual or blocks on a source) with objects and their
+       handles, snapshots in the store and restores: after a restore the
+       live set is the snapshot's (addresses, handles, contents); a dead
+       handle (freed, or taken after a snapshot rolled back) resolves only
+       when a restore brought its object back; a new object's handle was
+       never handed out before, whatever was restored. */
 #define ARENA_IMPLEMENTATION
-#include "../../arena.h"
+#define POOL_IMPLEMENTATION
+#include "../../pool.h"
 #include "fuzz_common.h"
 
 #if ARENA__ASAN
@@ -59,6 +66,17 @@ typedef struct Snap {
     size_t nblocks;
 } Snap;
 
+typedef struct PoolObj {
+    char *p;
+    PoolHandle h;
+    uint32_t id;
+} PoolObj;
+
+typedef struct PoolModel {
+    PoolObj o[MAXD];
+    size_t n;
+} PoolModel;
+
 typedef union FuzzBuf {
     long double ld;
     void *ptr;
@@ -82,6 +100,15 @@ static struct {
     size_t ring_frames, ring_seen;
     ArenaBuilder bld;
     char want[4096];
+    Pool pool;
+    FuzzSource psrc;
+    PoolModel pm, psnap_m[2];
+    PoolSnapshot psnap[2];
+    int psnap_live[2];
+    PoolHandle dead[1024];
+    size_t ndead;
+    PoolHandle issued[2048];   /* every handle a new object got: never twice */
+    size_t nissued;
     unsigned op;
 } S;
 
@@ -452,6 +479,91 @@ static void op_builder(FuzzIn *in) {
     FUZZ_REQUIRE(memcmp(S.bld.data, S.want, S.bld.len) == 0);
 }
 
+/* ---- the pool ------------------------------------------------------------------------- */
+
+enum { POBJ = 40 };
+
+static void pool_dies(PoolHandle h) {
+    if (S.ndead < sizeof S.dead / sizeof S.dead[0]) S.dead[S.ndead++] = h;
+}
+
+static void check_pool(void) {
+    size_t i;
+    FUZZ_REQUIRE(pool_stats(&S.pool).live == S.pm.n);
+    for (i = 0; i < S.pm.n; i++) {
+        FUZZ_REQUIRE(pool_get(&S.pool, S.pm.o[i].h) == S.pm.o[i].p);
+        FUZZ_REQUIRE(fz_holds_range(S.pm.o[i].p, POBJ, 0, POBJ, S.pm.o[i].id));
+    }
+    for (i = 0; i < S.ndead; i++) {   /* a dead handle resolves only if a restore brought it back */
+        void *q = pool_get(&S.pool, S.dead[i]);
+        size_t j;
+        int back = 0;
+        for (j = 0; q && j < S.pm.n; j++) back |= S.pm.o[j].p == q && S.pm.o[j].h.gen == S.dead[i].gen;
+        FUZZ_REQUIRE(!q || back);
+        if (back) S.dead[i--] = S.dead[--S.ndead];
+    }
+}
+
+/* Handles of the model that the snapshot's model lacks die with a restore. */
+static void pool_bury_since(const PoolModel *then) {
+    size_t i, j;
+    for (i = 0; i < S.pm.n; i++) {
+        for (j = 0; j < then->n; j++)
+            if (then->o[j].h.index == S.pm.o[i].h.index && then->o[j].h.gen == S.pm.o[i].h.gen) break;
+        if (j == then->n) pool_dies(S.pm.o[i].h);
+    }
+}
+
+static void op_pool(FuzzIn *in) {
+    uint8_t k = in_u8(in);
+    size_t i;
+    if (k % 8 < 3 && S.pm.n < MAXD) {
+        PoolObj *o = &S.pm.o[S.pm.n];
+        o->p = (char *)pool_alloc_with_handle(&S.pool, &o->h);
+        if (!o->p) {
+            FUZZ_REQUIRE(fz_take() == ARENA_ERR_OOM);
+            return;
+        }
+        o->id = ++S.next_id;
+        fz_fill(o->p, POBJ, o->id);
+        S.pm.n++;
+        for (i = 0; i < S.nissued; i++)
+            FUZZ_REQUIRE(S.issued[i].index != o->h.index || S.issued[i].gen != o->h.gen);
+        if (S.nissued < sizeof S.issued / sizeof S.issued[0]) S.issued[S.nissued++] = o->h;
+    } else if (k % 8 < 5 && S.pm.n) {
+        i = in_u8(in) % S.pm.n;
+        FUZZ_REQUIRE(in_u8(in) & 1 ? pool_free(&S.pool, S.pm.o[i].p) : pool_free_handle(&S.pool, S.pm.o[i].h));
+        pool_dies(S.pm.o[i].h);
+        S.pm.o[i] = S.pm.o[--S.pm.n];
+    } else if (k % 8 == 5) {
+        size_t n = in_u8(in) & 1;
+        if (!pool_snapshot(&S.pool, &S.psnap[n], &S.store)) {
+            FUZZ_REQUIRE(fz_take() == ARENA_ERR_OOM);
+            return;
+        }
+        S.psnap_live[n] = 1;
+        S.psnap_m[n] = S.pm;
+    } else if (k % 8 == 6) {
+        size_t n = in_u8(in) & 1;
+        if (!S.psnap_live[n]) return;
+        if (!pool_restore(&S.pool, &S.psnap[n])) {   /* only after a trim gave back a block */
+            FUZZ_REQUIRE(fz_take() == ARENA_ERR_MISUSE);
+            return;
+        }
+        pool_bury_since(&S.psnap_m[n]);
+        S.pm = S.psnap_m[n];
+    } else if (k % 8 == 7) {
+        if (in_u8(in) & 1) pool_trim(&S.pool);
+        else {
+            for (i = 0; i < S.pm.n; i++) pool_dies(S.pm.o[i].h);
+            pool_reset(&S.pool);
+            S.pm.n = 0;
+        }
+    }
+    fz_expect_none();
+    check_pool();
+}
+
 /* ---- the run ------------------------------------------------------------------------------ */
 
 static void run(FuzzIn *in) {
@@ -474,14 +586,27 @@ static void run(FuzzIn *in) {
     S.ring_seen = 0;
     arena_init(&S.b, NULL);
     S.bld = arena_builder(&S.b);
+    fz_src_init(&S.psrc);
+    if (in_u8(in) & 1) pool_init(&S.pool, POBJ, 8);
+    else {
+        ArenaOptions po;
+        memset(&po, 0, sizeof po);
+        po.source = fz_src(&S.psrc);
+        pool_init_opts(&S.pool, POBJ, 8, &po);
+    }
+    S.pm.n = S.ndead = S.nissued = 0;
+    S.psnap_live[0] = S.psnap_live[1] = 0;
     S.want[0] = '\0';
     fz_expect_none();
     for (S.op = 1; in->n && S.op < 600; S.op++) {
         uint8_t op = in_u8(in);
         switch (op % 16) {
         case 0: case 1: case 2: op_alloc(in); break;
-        case 3: op_defer(); break;
-        case 4: op_rewrite(in); break;
+        case 3:
+            if (in_u8(in) & 1) op_defer();
+            else op_rewrite(in);
+            break;
+        case 4: op_pool(in); break;
         case 5: op_temp(in); break;
         case 6: case 7: op_snapshot(in); break;
         case 8: case 9: op_restore(in); break;
@@ -500,11 +625,15 @@ static void run(FuzzIn *in) {
             if (in_u8(in) % 8 == 0) {
                 arena_reset(&S.store);
                 drop_snaps();
+                S.psnap_live[0] = S.psnap_live[1] = 0;
             }
             break;
         case 13: op_deque(in); break;
-        case 14: op_ring(in); break;
-        default: op_builder(in); break;
+        case 14:
+            if (in_u8(in) & 1) op_builder(in);
+            else op_ring(in);
+            break;
+        default: op_pool(in); break;
         }
         fz_expect_none();
         check_a((S.op & 63) == 0);
@@ -514,5 +643,7 @@ static void run(FuzzIn *in) {
     arena_deque_release(&S.d);
     arena_ring_release(&S.r);
     arena_release(&S.b);
+    pool_release(&S.pool);
+    FUZZ_REQUIRE(S.psrc.n == 0);
     fz_expect_none();
 }
