@@ -42,6 +42,10 @@
        table of address granules, out of line, with the same guarantees.
        Free slots form an intrusive list through their objects' first word.
 
+   SNAPSHOTS
+       pool_snapshot / pool_restore (with an Arena as the store) put a pool
+       back as it was: for rollback and undo; see "snapshots" below.
+
    CONFIGURATION (besides arena.h's)
        POOL_UNCHECKED        pool_free trusts its argument (release builds:
                              no range or double-free check; a free is a
