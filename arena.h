@@ -1988,20 +1988,24 @@ static ptrdiff_t arena__quick_format(char *buf, size_t cap, const char *fmt, va_
     return f && !*f && q.len <= ARENA__MAX_REQUEST / 2 ? (ptrdiff_t)q.len : -1;
 }
 
-/* Appends the formatted text to b: the quick formatter's text, copied in
-   (or, past its buffer, formatted again straight into the string), or
-   stb_sprintf's, written in place. On failure *b is as it was. */
-static bool arena__vappend(ArenaBuilder *b, const char *fmt, va_list ap) {
-    char buf[ARENA__QUICK_BUF], *start;
-    arena__Print pr;
+/* The quick formatter's result, or NULL with *tried false where it cannot
+   format this. */
+static char *arena__quick_sprintf(Arena *a, const char *fmt, va_list ap, bool *tried) {
+    char buf[ARENA__QUICK_BUF], *s;
     ptrdiff_t n = arena__quick_format(buf, sizeof buf, fmt, ap);
-    if (n >= 0) {
-        if (!arena__builder_reserve(b, (size_t)n + 1)) return false;
-        if ((size_t)n < sizeof buf) ARENA_MEMCPY(b->data + b->len, buf, (size_t)n);
-        else arena__quick_format(b->data + b->len, (size_t)n, fmt, ap);
-        b->len += (size_t)n;
-        return true;
-    }
+    *tried = n >= 0;
+    if (n < 0 || !(s = (char *)arena_alloc(a, (size_t)n + 1))) return NULL;
+    if ((size_t)n < sizeof buf) ARENA_MEMCPY(s, buf, (size_t)n);
+    else arena__quick_format(s, (size_t)n, fmt, ap);
+    s[n] = '\0';
+    return s;
+}
+
+/* stb_sprintf's text appended to b, written in place. On failure *b is
+   as it was (what was written past it stays in the arena). */
+static bool arena__stb_append(ArenaBuilder *b, const char *fmt, va_list ap) {
+    arena__Print pr;
+    char *start;
     pr.out = *b;
     pr.failed = false;
     start = arena__print_next(&pr);
@@ -2011,16 +2015,39 @@ static bool arena__vappend(ArenaBuilder *b, const char *fmt, va_list ap) {
     return true;
 }
 
+/* The formatted text appended to b: the quick formatter's, copied from its
+   buffer (or, past it, formatted again straight into the string), else
+   stb_sprintf's. */
+static bool arena__vappend(ArenaBuilder *b, const char *fmt, va_list ap) {
+    char buf[ARENA__QUICK_BUF];
+    ptrdiff_t n = arena__quick_format(buf, sizeof buf, fmt, ap);
+    if (n < 0) return arena__stb_append(b, fmt, ap);
+    if (!arena__builder_reserve(b, (size_t)n + 1)) return false;
+    if ((size_t)n < sizeof buf) ARENA_MEMCPY(b->data + b->len, buf, (size_t)n);
+    else arena__quick_format(b->data + b->len, (size_t)n, fmt, ap);
+    b->len += (size_t)n;
+    return true;
+}
+
 ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
-    ArenaBuilder b = arena_builder(a);
-    size_t pos = arena__pos(a);
-    char *s;
+    arena__Print pr;
+    size_t pos;
+    char *start, *quick;
+    bool tried;
     if (!fmt) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
-    if (!arena__vappend(&b, fmt, ap) || !(s = arena_builder_finish(&b))) {
+    quick = arena__quick_sprintf(a, fmt, ap, &tried);   /* one exact allocation */
+    if (tried) return quick;
+    pos = arena__pos(a);
+    pr.out = arena_builder(a);
+    pr.failed = false;
+    start = arena__print_next(&pr);
+    if (start) stbsp_vsprintfcb(arena__print_cb, &pr, start, fmt, ap);
+    if (!start || pr.failed || !arena__builder_reserve(&pr.out, 1)) {
         arena__rewind_to(a, pos);
         return NULL;
     }
-    return s;
+    pr.out.data[pr.out.len] = '\0';
+    return (char *)arena__resize(a, pr.out.data, pr.out.cap, pr.out.len + 1, pr.out.len + 1, ARENA_MIN_ALIGN);
 }
 
 ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
