@@ -77,12 +77,6 @@ typedef struct PoolModel {
     size_t n;
 } PoolModel;
 
-typedef union FuzzBuf {
-    long double ld;
-    void *ptr;
-    unsigned char b[BUF_BYTES + 64];
-} FuzzBuf;
-
 static struct {
     Arena a, store, b;
     int kind;
@@ -112,7 +106,7 @@ static struct {
     unsigned op;
 } S;
 
-static FuzzBuf abuf, dbuf;
+static union { long double ld; unsigned char b[BUF_BYTES]; } abuf, dbuf;   /* aligned for anything */
 
 static void cleanup(void *ctx) {
     FUZZ_REQUIRE(S.nran < MAXE);
@@ -578,7 +572,7 @@ static void run(FuzzIn *in) {
     init_a(in);
     so.max_bytes = (size_t)(1 + in_u8(in) % 64) << 14;
     arena_init(&S.store, &so);
-    if (in_u8(in) & 1) FUZZ_REQUIRE(arena_deque_init_buffer(&S.d, dbuf.b, 4096 + (size_t)in_u16(in) % BUF_BYTES));
+    if (in_u8(in) & 1) FUZZ_REQUIRE(arena_deque_init_buffer(&S.d, dbuf.b, 4096 + (size_t)in_u16(in) % (BUF_BYTES - 4096)));
     else FUZZ_REQUIRE(arena_deque_init_virtual(&S.d, (size_t)1 << 20));
     S.nde[0] = S.nde[1] = 0;
     S.ring_frames = 1 + in_u8(in) % ARENA_RING_MAX;
