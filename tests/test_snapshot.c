@@ -298,6 +298,15 @@ TEST(snapshot_virtual_and_buffer) {
 static int sn_log[16], sn_nlog;
 static void sn_cleanup(void *ctx) { sn_log[sn_nlog++] = (int)(intptr_t)ctx; }
 
+/* A cleanup that tries to restore its own arena: refused (busy). */
+static Arena *sn_busy_arena;
+static const ArenaSnapshot *sn_busy_snap;
+static int sn_busy_refused;
+static void sn_restore_inside(void *ctx) {
+    (void)ctx;
+    sn_busy_refused += !arena_restore(sn_busy_arena, sn_busy_snap) && test_err.last == ARENA_ERR_MISUSE;
+}
+
 /* Cleanups: those registered before the snapshot do not run on restore;
    those registered since run once, newest first; one rewound past (run)
    since the snapshot is registered again with its object. */
@@ -331,6 +340,16 @@ TEST(snapshot_cleanups) {
     arena_release(&a);
     CHECK_EQ(sn_nlog, 8);
     CHECK(sn_log[6] == 2 && sn_log[7] == 1);
+    /* a cleanup run by the restore may not restore (or touch) that arena */
+    CHECK(arena_snapshot(&a, &s, &store));
+    sn_busy_arena = &a;
+    sn_busy_snap = &s;
+    sn_busy_refused = 0;
+    CHECK(arena_defer(&a, sn_restore_inside, NULL));
+    CHECK(arena_restore(&a, &s));
+    CHECK_EQ(sn_busy_refused, 1);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    arena_release(&a);
     arena_release(&store);
     CHECK_NO_ERR();
 }
