@@ -29,6 +29,10 @@
        cleanups     arena_defer: destructors run on rewind, reset, release
        arrays       ArenaArray(T) + arena_array_push: grow in place
        ArenaStack   LIFO allocator that refuses a misordered pop
+       ArenaRing    frame rings: data that lives a fixed number of frames
+       ArenaDeque   two-ended stack: one buffer, low and high ends
+       snapshots    arena_snapshot / arena_restore: rollback and undo
+       strings      ArenaBuilder (append, appendf, finish), ArenaStr slices
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
 
@@ -47,6 +51,7 @@
        ARENA_MIN_ALIGN           alignment of every allocation (default 16,
                                  at least alignof(max_align_t))
        ARENA_SCRATCH_COUNT       scratch arenas per thread (default 2)
+       ARENA_RING_MAX            most frames in an ArenaRing (16)
        ARENA_NO_THREADS          scratch arenas are global, not per thread
        ARENA_THREAD_LOCAL        the thread-local storage keyword to use
        ARENA_NO_SPRINTF          no arena_sprintf, no stb_sprintf dependency
@@ -435,6 +440,158 @@ static inline void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new
 #endif
     return arena__realloc_slow(a, p, old_size, new_size);
 }
+
+/* ---- frame rings ----------------------------------------------------------
+
+       ArenaRing ring;
+       arena_ring_init(&ring, 2, NULL);         // data lives 2 frames
+       for (;;) {
+           Arena *frame = arena_ring_next(&ring);   // resets the oldest
+           Arena *prev = arena_ring_frame(&ring, 1); // last frame's, intact
+           ...
+       }
+       arena_ring_release(&ring);
+
+   `frames` arenas used in turn: what a frame allocates lives until
+   arena_ring_next has been called `frames` times more. Each is a full
+   Arena (marks, defer, sprintf, arrays) and, like arena_reset, makes no
+   source call once warm. */
+#ifndef ARENA_RING_MAX
+#define ARENA_RING_MAX 16
+#endif
+
+typedef struct ArenaRing {
+    Arena arenas[ARENA_RING_MAX];
+    size_t frames;          /* arenas in use; 0: not initialised */
+    size_t current;         /* index of the current frame's arena */
+    size_t frame_count;     /* arena_ring_next calls so far */
+} ArenaRing;
+
+/* frames from 1 to ARENA_RING_MAX; others are ARENA_ERR_MISUSE and leave
+   the ring unusable (arena_ring_next returns NULL). */
+ARENA_DEF void arena_ring_init(ArenaRing *r, size_t frames, const ArenaOptions *opt);
+ARENA_DEF Arena *arena_ring_next(ArenaRing *r);
+/* 0: the current frame's arena, 1: the one before ...; an age of
+   `frames` or more is ARENA_ERR_MISUSE and NULL. */
+ARENA_DEF Arena *arena_ring_frame(ArenaRing *r, size_t age);
+ARENA_DEF void arena_ring_release(ArenaRing *r);
+
+/* ---- two-ended stacks ------------------------------------------------------
+
+       ArenaDeque d;
+       arena_deque_init_buffer(&d, buf, sizeof buf);    // or _init_virtual
+       Level *lv = arena_deque_alloc(&d, ARENA_LOW, sizeof *lv);    // long-lived
+       ArenaDequeMark m = arena_deque_mark(&d, ARENA_HIGH);
+       float *tmp = arena_deque_alloc(&d, ARENA_HIGH, 4096);       // temporary
+       arena_deque_rewind(&d, m);                       // tmp gone, lv lives
+
+   One buffer or one virtual reservation handing out from both ends: the
+   low end grows up from the start, the high end down from the end; each
+   has its own marks and reset, and a request that would make them meet is
+   ARENA_ERR_OOM. Nothing is ever moved or grabbed again. */
+typedef enum ArenaEnd { ARENA_LOW = 0, ARENA_HIGH = 1 } ArenaEnd;
+
+typedef struct ArenaDeque {
+    char *base, *top;       /* the range: [base, lo) low, [hi, top) high */
+    char *lo, *hi;
+    char *lo_commit, *hi_commit;   /* virtual: committed [base, lo_commit)
+                                      and [hi_commit, top) */
+    size_t reserved;        /* virtual: bytes reserved at base; 0: a buffer */
+    size_t epoch[2];        /* per end, bumped by its reset: old marks die */
+    size_t peak_used;       /* the most both ends have held together */
+} ArenaDeque;
+
+typedef struct ArenaDequeMark {
+    const ArenaDeque *deque;
+    ArenaEnd end;
+    size_t used, epoch;
+} ArenaDequeMark;
+
+ARENA_DEF bool arena_deque_init_buffer(ArenaDeque *d, void *buf, size_t size);
+ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve);
+ARENA_DEF void *arena_deque_alloc(ArenaDeque *d, ArenaEnd end, size_t size);
+ARENA_DEF void *arena_deque_alloc_aligned(ArenaDeque *d, ArenaEnd end, size_t size,
+                                          size_t align);
+ARENA_DEF ArenaDequeMark arena_deque_mark(const ArenaDeque *d, ArenaEnd end);
+/* Frees what its end allocated since the mark. A mark of another deque,
+   from before that end's reset, or above that end's top (rewound past) is
+   ARENA_ERR_MISUSE and changes nothing. */
+ARENA_DEF void arena_deque_rewind(ArenaDeque *d, ArenaDequeMark m);
+ARENA_DEF void arena_deque_reset(ArenaDeque *d, ArenaEnd end);
+ARENA_DEF void arena_deque_release(ArenaDeque *d);
+/* Bytes in use at one end (with alignment padding); bytes left between. */
+ARENA_DEF size_t arena_deque_used(const ArenaDeque *d, ArenaEnd end);
+ARENA_DEF size_t arena_deque_room(const ArenaDeque *d);
+
+/* ---- snapshots ---------------------------------------------------------------
+
+       ArenaSnapshot s;
+       if (arena_snapshot(&world, &s, &store)) {   // a copy of what is in use
+           ... simulate, allocate, rewind, reset ...
+           arena_restore(&world, &s);               // back, byte for byte
+       }
+
+   arena_restore puts the arena back as it was: every object that existed
+   at the snapshot is at the same address with the same bytes, everything
+   allocated since is gone, and the cleanups registered since have run.
+   It needs the blocks the arena held at the snapshot: after a reset (they
+   are kept), growth or rewinds it works; when one of them was given back
+   (release, keep_bytes) it is ARENA_ERR_MISUSE and changes nothing. A
+   snapshot can be restored any number of times while its store holds it.
+   The copy lives in `store` (another arena): one allocation of the bytes in
+   use plus a few words per block and per cleanup; if the store cannot give
+   it, arena_snapshot fails (ARENA_ERR_OOM from the store) and nothing
+   changes. Snapshots are for plain data: a cleanup that ran after the
+   snapshot is registered again by the restore, with its object. */
+typedef struct ArenaSnapshot {
+    const Arena *arena;     /* whose state this is; NULL: none taken */
+    Arena state;            /* its fields at the snapshot */
+    void *copy;             /* in the store: the bytes, then the records */
+    size_t bytes, blocks, defers;
+} ArenaSnapshot;
+
+ARENA_DEF bool arena_snapshot(Arena *a, ArenaSnapshot *s, Arena *store);
+ARENA_DEF bool arena_restore(Arena *a, const ArenaSnapshot *s);
+
+/* ---- strings: slices and a builder --------------------------------------------
+
+       ArenaBuilder b = arena_builder(&a);
+       arena_builder_append_cstr(&b, "key=");
+       arena_builder_appendf(&b, "%d", 42);       // the arena_sprintf formatter
+       char *s = arena_builder_finish(&b);        // "key=42", NUL-terminated
+
+   A builder's string grows in place while it is its arena's newest
+   allocation (otherwise it moves, with room to grow). A failed append
+   reports once, returns false and leaves the string as it was. An
+   ArenaStr is a slice: a pointer and a length, no NUL needed. */
+typedef struct ArenaStr {
+    const char *ptr;
+    size_t len;
+} ArenaStr;
+
+typedef struct ArenaBuilder {
+    Arena *arena;
+    char *data;             /* the string so far (not NUL-terminated) */
+    size_t len, cap;
+} ArenaBuilder;
+
+ARENA_DEF ArenaStr arena_str(const char *cstr);     /* NULL: the empty slice */
+ARENA_DEF ArenaStr arena_str_n(const char *p, size_t len);
+ARENA_DEF int arena_str_cmp(ArenaStr x, ArenaStr y); /* bytewise, like memcmp */
+ARENA_DEF bool arena_str_eq(ArenaStr x, ArenaStr y);
+/* A NUL-terminated copy in the arena; {NULL, 0} on failure. */
+ARENA_DEF ArenaStr arena_str_copy(Arena *a, ArenaStr s);
+
+ARENA_DEF ArenaBuilder arena_builder(Arena *a);
+ARENA_DEF bool arena_builder_append(ArenaBuilder *b, const void *bytes, size_t n);
+ARENA_DEF bool arena_builder_append_cstr(ArenaBuilder *b, const char *s);
+#ifndef ARENA_NO_SPRINTF
+ARENA_DEF bool arena_builder_appendf(ArenaBuilder *b, const char *fmt, ...) ARENA_PRINTF(2, 3);
+ARENA_DEF bool arena_builder_vappendf(ArenaBuilder *b, const char *fmt, va_list ap);
+#endif
+/* The string, NUL-terminated, shrunk to fit when it is still the newest
+   allocation; b->len is its length. NULL if the NUL does not fit. */
+ARENA_DEF char *arena_builder_finish(ArenaBuilder *b);
 
 /* ---- C++: objects with destructors, and an STL allocator ----------------
 
@@ -1749,6 +1906,45 @@ ARENA_DEF char *arena_strdup(Arena *a, const char *s) {
     return arena_strndup(a, s, ARENA_STRLEN(s));
 }
 
+/* ---- strings built piece by piece (ArenaBuilder, arena_sprintf) ------------ */
+
+/* Can the string grow by `extra` bytes where it is, without a new block? */
+static bool arena__builder_fits(const ArenaBuilder *b, size_t extra) {
+    const Arena *a = b->arena;
+    char *at = b->data ? b->data : a->cur;
+    char *limit = a->kind == ARENA__VIRTUAL && a->block ? (char *)a->block + a->block->size : a->end;
+    return at && b->len + extra + ARENA__REDZONE <= (size_t)(limit - at);
+}
+
+/* Room for `extra` more bytes: in place, exactly; when the string has to
+   move to a new block (a copy), with half as much again to grow into, so
+   that moves stay rare and what they leave behind stays small. */
+static bool arena__builder_reserve(ArenaBuilder *b, size_t extra) {
+    size_t cap;
+    char *p;
+    if (extra <= b->cap - b->len) return true;
+    if (extra > ARENA__MAX_REQUEST - b->len) {
+        arena__report(ARENA_ERR_OVERFLOW, "arena_builder: the string would exceed PTRDIFF_MAX");
+        return false;
+    }
+    cap = b->len + extra;
+    if (b->arena->kind <= ARENA__SOURCE && !arena__builder_fits(b, extra) && cap < ARENA__MAX_REQUEST / 2)
+        cap += cap / 2;
+    p = (char *)arena__resize(b->arena, b->data, b->cap, cap, b->len, ARENA_MIN_ALIGN);
+    if (!p) return false;
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+ARENA_DEF ArenaBuilder arena_builder(Arena *a) {
+    ArenaBuilder b;
+    b.arena = a;
+    b.data = NULL;
+    b.len = b.cap = 0;
+    return b;
+}
+
 /* ---- sprintf ------------------------------------------------------------------ */
 
 #ifndef ARENA_NO_SPRINTF
@@ -1799,61 +1995,35 @@ ARENA_DEF char *arena_strdup(Arena *a, const char *s) {
    string (the arena's newest allocation), grown in place; when it cannot
    (a nearly full buffer), it writes into `chunk`, appended exactly. */
 typedef struct arena__Print {
-    Arena *a;
-    char *str;
-    size_t len, cap;
+    ArenaBuilder out;   /* the string so far */
     bool failed;
     char chunk[STB_SPRINTF_MIN];
 } arena__Print;
-
-/* Can the string grow by `extra` bytes where it is, without a new block? */
-static bool arena__print_fits(const arena__Print *pr, size_t extra) {
-    const Arena *a = pr->a;
-    char *at = pr->str ? pr->str : a->cur;
-    char *limit = a->kind == ARENA__VIRTUAL && a->block ? (char *)a->block + a->block->size : a->end;
-    return at && pr->len + extra + ARENA__REDZONE <= (size_t)(limit - at);
-}
-
-/* Room for `extra` more bytes: in place, exactly; when the string has to
-   move to a new block (a copy), with half as much again to grow into, so
-   that moves stay rare and what they leave behind stays small. */
-static bool arena__print_reserve(arena__Print *pr, size_t extra) {
-    size_t cap = pr->len + extra;
-    char *p;
-    if (pr->cap >= cap) return true;
-    if (pr->a->kind <= ARENA__SOURCE && !arena__print_fits(pr, extra) && cap < ARENA__MAX_REQUEST / 2)
-        cap += cap / 2;
-    p = (char *)arena__resize(pr->a, pr->str, pr->cap, cap, pr->len, ARENA_MIN_ALIGN);
-    if (!p) return false;
-    pr->str = p;
-    pr->cap = cap;
-    return true;
-}
 
 /* Where stb_sprintf writes next: into the string when it has (or can get
    in place) STB_SPRINTF_MIN bytes of room, else into the chunk, which the
    callback appends, growing the string only as much as the output needs. */
 static char *arena__print_next(arena__Print *pr) {
     size_t room = STB_SPRINTF_MIN + 1;
-    if (pr->cap - pr->len < room) {
-        if (!arena__print_fits(pr, room)) return pr->chunk;
-        if (!arena__print_reserve(pr, room)) return NULL;
+    if (pr->out.cap - pr->out.len < room) {
+        if (!arena__builder_fits(&pr->out, room)) return pr->chunk;
+        if (!arena__builder_reserve(&pr->out, room)) return NULL;
     }
-    return pr->str + pr->len;
+    return pr->out.data + pr->out.len;
 }
 
 static char *arena__print_cb(const char *buf, void *user, int len) {
     arena__Print *pr = (arena__Print *)user;
     char *next;
     if (buf == pr->chunk) {
-        if (!arena__print_reserve(pr, (size_t)len + 1)) next = NULL;
+        if (!arena__builder_reserve(&pr->out, (size_t)len + 1)) next = NULL;
         else {
-            ARENA_MEMCPY(pr->str + pr->len, buf, (size_t)len);
-            pr->len += (size_t)len;
+            ARENA_MEMCPY(pr->out.data + pr->out.len, buf, (size_t)len);
+            pr->out.len += (size_t)len;
             next = pr->chunk;
         }
     } else {
-        pr->len += (size_t)len;
+        pr->out.len += (size_t)len;
         next = arena__print_next(pr);
     }
     if (!next) pr->failed = true;
@@ -2102,27 +2272,53 @@ static char *arena__quick_sprintf(Arena *a, const char *fmt, va_list ap, bool *t
     return s;
 }
 
+/* stb_sprintf's text appended to b, written in place. On failure *b is
+   as it was (what was written past it stays in the arena). */
+static bool arena__stb_append(ArenaBuilder *b, const char *fmt, va_list ap) {
+    arena__Print pr;
+    char *start;
+    pr.out = *b;
+    pr.failed = false;
+    start = arena__print_next(&pr);
+    if (start) stbsp_vsprintfcb(arena__print_cb, &pr, start, fmt, ap);
+    if (!start || pr.failed) return false;
+    *b = pr.out;
+    return true;
+}
+
+/* The formatted text appended to b: the quick formatter's, copied from its
+   buffer (or, past it, formatted again straight into the string), else
+   stb_sprintf's. */
+static bool arena__vappend(ArenaBuilder *b, const char *fmt, va_list ap) {
+    char buf[ARENA__QUICK_BUF];
+    ptrdiff_t n = arena__quick_format(buf, sizeof buf, fmt, ap);
+    if (n < 0) return arena__stb_append(b, fmt, ap);
+    if (!arena__builder_reserve(b, (size_t)n + 1)) return false;
+    if ((size_t)n < sizeof buf) ARENA_MEMCPY(b->data + b->len, buf, (size_t)n);
+    else arena__quick_format(b->data + b->len, (size_t)n, fmt, ap);
+    b->len += (size_t)n;
+    return true;
+}
+
 ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
     arena__Print pr;
     size_t pos;
     char *start, *quick;
     bool tried;
     if (!fmt) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
-    quick = arena__quick_sprintf(a, fmt, ap, &tried);
+    quick = arena__quick_sprintf(a, fmt, ap, &tried);   /* one exact allocation */
     if (tried) return quick;
     pos = arena__pos(a);
-    pr.a = a;
-    pr.str = NULL;
-    pr.len = pr.cap = 0;
+    pr.out = arena_builder(a);
     pr.failed = false;
     start = arena__print_next(&pr);
     if (start) stbsp_vsprintfcb(arena__print_cb, &pr, start, fmt, ap);
-    if (!start || pr.failed || !arena__print_reserve(&pr, 1)) {
+    if (!start || pr.failed || !arena__builder_reserve(&pr.out, 1)) {
         arena__cut(a, pos);
         return NULL;
     }
-    pr.str[pr.len] = '\0';
-    return (char *)arena__resize(a, pr.str, pr.cap, pr.len + 1, pr.len + 1, ARENA_MIN_ALIGN);
+    pr.out.data[pr.out.len] = '\0';
+    return (char *)arena__resize(a, pr.out.data, pr.out.cap, pr.out.len + 1, pr.out.len + 1, ARENA_MIN_ALIGN);
 }
 
 ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
@@ -2270,6 +2466,589 @@ ARENA_DEF ArenaTemp arena_scratch_begin(const Arena *conflict) {
 
 ARENA_DEF void arena_scratch_release(void) {
     arena__scratch_free(arena__scratch);
+}
+
+/* ---- frame rings ------------------------------------------------------------------ */
+
+/* A refused call of a structure that is not an arena: reported, NULL. */
+static void *arena__reject(ArenaError err, const char *msg) {
+    arena__report(err, msg);
+    return NULL;
+}
+
+ARENA_DEF void arena_ring_init(ArenaRing *r, size_t frames, const ArenaOptions *opt) {
+    size_t i;
+    ARENA_MEMSET(r, 0, sizeof *r);
+    if (!frames || frames > ARENA_RING_MAX) {
+        arena__report(ARENA_ERR_MISUSE, "arena_ring_init: frames must be from 1 to ARENA_RING_MAX");
+        return;
+    }
+    r->frames = frames;
+    for (i = 0; i < frames; i++) arena_init(&r->arenas[i], opt);
+}
+
+static bool arena__ring_ready(const ArenaRing *r, const char *msg) {
+    if (r->frames) return true;
+    arena__report(ARENA_ERR_MISUSE, msg);
+    return false;
+}
+
+ARENA_DEF Arena *arena_ring_next(ArenaRing *r) {
+    Arena *a;
+    if (!arena__ring_ready(r, "arena_ring_next: the ring is not initialised")) return NULL;
+    r->current = (r->current + 1) % r->frames;
+    r->frame_count++;
+    a = &r->arenas[r->current];
+    arena_reset(a);
+    return a;
+}
+
+ARENA_DEF Arena *arena_ring_frame(ArenaRing *r, size_t age) {
+    if (!arena__ring_ready(r, "arena_ring_frame: the ring is not initialised")) return NULL;
+    if (age >= r->frames)
+        return (Arena *)arena__reject(ARENA_ERR_MISUSE, "arena_ring_frame: age beyond the ring (its frames are already reset)");
+    return &r->arenas[(r->current + r->frames - age) % r->frames];
+}
+
+ARENA_DEF void arena_ring_release(ArenaRing *r) {
+    size_t i;
+    for (i = 0; i < r->frames; i++) arena_release(&r->arenas[i]);
+    r->current = r->frame_count = 0;
+}
+
+/* ---- two-ended stacks ---------------------------------------------------------------- */
+
+static void arena__deque_take(ArenaDeque *d, char *mem, size_t size) {
+    d->base = d->lo = arena__align_ptr(mem, ARENA_MIN_ALIGN);
+    d->top = d->hi = (char *)((uintptr_t)(mem + size) & ~(uintptr_t)(ARENA_MIN_ALIGN - 1));
+}
+
+ARENA_DEF bool arena_deque_init_buffer(ArenaDeque *d, void *buf, size_t size) {
+    ARENA_MEMSET(d, 0, sizeof *d);
+    if (!buf) {
+        arena__report(ARENA_ERR_MISUSE, "arena_deque_init_buffer: the buffer is NULL");
+        return false;
+    }
+    if (size < 2 * ARENA_MIN_ALIGN || size > ARENA__MAX_REQUEST) {
+        arena__report(ARENA_ERR_OOM, "arena_deque_init_buffer: the buffer is too small (or above PTRDIFF_MAX)");
+        return false;
+    }
+    ARENA__UNPOISON(buf, size);   /* an earlier user may have left it poisoned */
+    arena__deque_take(d, (char *)buf, size);
+    d->lo_commit = d->top;
+    d->hi_commit = d->base;
+    ARENA__POISON(d->base, (size_t)(d->top - d->base));
+    return true;
+}
+
+#ifndef ARENA_NO_VIRTUAL
+ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve) {
+    char *mem;
+    ARENA_MEMSET(d, 0, sizeof *d);
+    if (!reserve) reserve = ARENA_VIRTUAL_RESERVE;
+    if (reserve > ARENA__MAX_REQUEST) {
+        arena__report(ARENA_ERR_OVERFLOW, "arena_deque_init_virtual: reserve exceeds PTRDIFF_MAX");
+        return false;
+    }
+    reserve = arena__align_up(reserve, arena__page_size());
+    mem = (char *)arena__os_reserve(reserve);
+    if (!mem) {
+        arena__report(ARENA_ERR_OOM, "arena_deque_init_virtual: could not reserve the address space");
+        return false;
+    }
+    d->reserved = reserve;
+    arena__deque_take(d, mem, reserve);
+    d->lo_commit = d->base;
+    d->hi_commit = d->top;
+    return true;
+}
+
+/* Commits pages so that the end can reach `need` (a block at a time, so
+   that commits stay few), never over the other end's committed pages. */
+static bool arena__deque_commit(ArenaDeque *d, ArenaEnd end, char *need) {
+    size_t page = arena__page_size(), step;
+    char *from, *to;
+    if (end == ARENA_LOW) {
+        if (need <= d->lo_commit) return true;
+        step = arena__align_up((size_t)(need - d->lo_commit) + ARENA_BLOCK_SIZE, page);
+        from = d->lo_commit;
+        to = step < (size_t)(d->top - from) ? from + step : d->top;
+        d->lo_commit = to;
+        if (to > d->hi_commit) to = d->hi_commit > from ? d->hi_commit : from;
+    } else {
+        if (need >= d->hi_commit) return true;
+        step = arena__align_up((size_t)(d->hi_commit - need) + ARENA_BLOCK_SIZE, page);
+        to = d->hi_commit;
+        from = step < (size_t)(to - d->base) ? to - step : d->base;
+        d->hi_commit = from;
+        if (from < d->lo_commit) from = d->lo_commit < to ? d->lo_commit : to;
+    }
+    if (from < to && !arena__os_commit(from, (size_t)(to - from))) {
+        if (end == ARENA_LOW) d->lo_commit = from;
+        else d->hi_commit = to;
+        arena__report(ARENA_ERR_OOM, "arena_deque: the OS refused to commit memory");
+        return false;
+    }
+    ARENA__POISON(from, (size_t)(to - from));
+    return true;
+}
+
+static void arena__deque_unmap(ArenaDeque *d) {
+    char *lo_end = d->lo_commit < d->hi_commit ? d->lo_commit : d->hi_commit;
+    ARENA__UNPOISON(d->base, (size_t)(lo_end - d->base));   /* no stale shadow */
+    ARENA__UNPOISON(d->hi_commit, (size_t)(d->top - d->hi_commit));
+    arena__os_release(d->base, d->reserved);
+}
+#else
+ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve) {
+    (void)reserve;
+    ARENA_MEMSET(d, 0, sizeof *d);
+    arena__report(ARENA_ERR_MISUSE, "arena_deque_init_virtual: no virtual memory on this platform");
+    return false;
+}
+static bool arena__deque_commit(ArenaDeque *d, ArenaEnd end, char *need) {
+    (void)d; (void)end; (void)need;
+    return true;   /* buffers only: all of it is there */
+}
+static void arena__deque_unmap(ArenaDeque *d) { (void)d; }
+#endif
+
+static bool arena__deque_end_ok(ArenaEnd end, const char *msg) {
+    if (end == ARENA_LOW || end == ARENA_HIGH) return true;
+    arena__report(ARENA_ERR_MISUSE, msg);
+    return false;
+}
+
+ARENA_DEF size_t arena_deque_used(const ArenaDeque *d, ArenaEnd end) {
+    return end == ARENA_LOW ? (size_t)(d->lo - d->base) : (size_t)(d->top - d->hi);
+}
+
+ARENA_DEF size_t arena_deque_room(const ArenaDeque *d) {
+    return (size_t)(d->hi - d->lo);
+}
+
+ARENA_DEF void *arena_deque_alloc_aligned(ArenaDeque *d, ArenaEnd end, size_t size, size_t align) {
+    size_t span, need, room = arena_deque_room(d), used;
+    char *p;
+    if (!arena__deque_end_ok(end, "arena_deque_alloc: no such end (ARENA_LOW or ARENA_HIGH)")) return NULL;
+    if (!align || (align & (align - 1)))
+        return arena__reject(ARENA_ERR_ALIGN, "arena_deque_alloc_aligned: the alignment is not a power of two");
+    if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
+    if (!size) return (void *)(uintptr_t)align;   /* non-NULL, never dereferenced */
+    if (!arena__span(size, align, &span, &need))
+        return arena__reject(ARENA_ERR_OVERFLOW, "arena_deque_alloc: size plus alignment exceeds PTRDIFF_MAX");
+    if (end == ARENA_LOW) {
+        size_t pad = (size_t)(0 - (uintptr_t)d->lo) & (align - 1);
+        if (pad > room || span > room - pad) p = NULL;
+        else p = d->lo + pad;
+        if (p && !arena__deque_commit(d, end, p + span)) return NULL;
+        if (p) d->lo = p + span;
+    } else {
+        p = span > room ? NULL
+                        : d->hi - span - ((uintptr_t)(d->hi - span) & (align - 1));
+        if (p && p < d->lo) p = NULL;
+        if (p && !arena__deque_commit(d, end, p)) return NULL;
+        if (p) d->hi = p;
+    }
+    if (!p) return arena__reject(ARENA_ERR_OOM, "arena_deque_alloc: out of room (the two ends would meet)");
+    used = arena_deque_used(d, ARENA_LOW) + arena_deque_used(d, ARENA_HIGH);
+    if (used > d->peak_used) d->peak_used = used;
+    arena__hand_out(p, size);
+    return p;
+}
+
+ARENA_DEF void *arena_deque_alloc(ArenaDeque *d, ArenaEnd end, size_t size) {
+    return arena_deque_alloc_aligned(d, end, size, ARENA_MIN_ALIGN);
+}
+
+ARENA_DEF ArenaDequeMark arena_deque_mark(const ArenaDeque *d, ArenaEnd end) {
+    ArenaDequeMark m;
+    m.deque = d;
+    m.end = end;
+    m.used = arena_deque_used(d, end);
+    m.epoch = d->epoch[end == ARENA_HIGH];
+    return m;
+}
+
+/* Gives back what `end` holds beyond `used` bytes. */
+static void arena__deque_cut(ArenaDeque *d, ArenaEnd end, size_t used) {
+    if (end == ARENA_LOW) {
+        char *lo = d->base + used;
+        arena__take_back(lo, (size_t)(d->lo - lo));
+        d->lo = lo;
+    } else {
+        char *hi = d->top - used;
+        arena__take_back(d->hi, (size_t)(hi - d->hi));
+        d->hi = hi;
+    }
+}
+
+ARENA_DEF void arena_deque_rewind(ArenaDeque *d, ArenaDequeMark m) {
+    if (m.deque != d)
+        arena__report(ARENA_ERR_MISUSE, "arena_deque_rewind: the mark belongs to another deque");
+    else if (arena__deque_end_ok(m.end, "arena_deque_rewind: the mark has no such end")) {
+        if (m.epoch != d->epoch[m.end == ARENA_HIGH])
+            arena__report(ARENA_ERR_MISUSE, "arena_deque_rewind: the mark was taken before a reset of its end");
+        else if (m.used > arena_deque_used(d, m.end))
+            arena__report(ARENA_ERR_MISUSE, "arena_deque_rewind: the mark was already rewound past");
+        else
+            arena__deque_cut(d, m.end, m.used);
+    }
+}
+
+ARENA_DEF void arena_deque_reset(ArenaDeque *d, ArenaEnd end) {
+    if (!arena__deque_end_ok(end, "arena_deque_reset: no such end (ARENA_LOW or ARENA_HIGH)")) return;
+    arena__deque_cut(d, end, 0);
+    d->epoch[end == ARENA_HIGH]++;
+}
+
+ARENA_DEF void arena_deque_release(ArenaDeque *d) {
+    if (d->reserved) arena__deque_unmap(d);
+    else if (d->base) ARENA__UNPOISON(d->base, (size_t)(d->top - d->base));   /* back to its owner */
+    ARENA_MEMSET(d, 0, sizeof *d);
+}
+
+/* ---- snapshots ----------------------------------------------------------------------
+   The copy in the store is one allocation: the bytes in use, laid out by
+   arena position (a block's bytes at its base), then one record per block
+   (newest first) and a copy of each cleanup (newest first). Sanitizer
+   builds add a map: how many leading bytes of each ARENA_MIN_ALIGN unit
+   were handed out (an allocation starts on a unit, its redzone and padding
+   follow it), so that only those are read and they are unpoisoned again
+   exactly as they were. */
+
+typedef struct arena__SnapBlock {
+    ArenaBlock *block;
+    size_t size, base, cycle, used;
+} arena__SnapBlock;
+
+#if ARENA__ASAN || defined(ARENA_VALGRIND)
+#define ARENA__SHADOW 1
+#if ARENA_MIN_ALIGN > 0xFFFF
+#error "arena.h: ARENA_MIN_ALIGN above 65535 in a sanitizer build"
+#endif
+#else
+#define ARENA__SHADOW 0
+#endif
+typedef unsigned short arena__Unit;
+
+static size_t arena__snap_map_size(size_t bytes) {
+    return ARENA__SHADOW ? bytes / ARENA_MIN_ALIGN * sizeof(arena__Unit) : 0;
+}
+
+static arena__SnapBlock *arena__snap_blocks(const ArenaSnapshot *s) {
+    size_t at = s->bytes + arena__snap_map_size(s->bytes);
+    return (arena__SnapBlock *)((char *)s->copy + arena__align_up(at, ARENA_ALIGNOF(arena__SnapBlock)));
+}
+
+static ArenaDefer *arena__snap_defers(const ArenaSnapshot *s) {
+    return (ArenaDefer *)(arena__snap_blocks(s) + s->blocks);
+}
+
+#if ARENA__SHADOW
+/* Handed-out bytes at the start of the unit at p. */
+static size_t arena__handed(const char *p) {
+#if ARENA__ASAN
+    const char *bad = (const char *)__asan_region_is_poisoned((void *)(uintptr_t)p, ARENA_MIN_ALIGN);
+    return bad ? (size_t)(bad - p) : ARENA_MIN_ALIGN;
+#elif defined(ARENA_VALGRIND)
+    unsigned char vbits[ARENA_MIN_ALIGN];
+    size_t lo = 0, hi = ARENA_MIN_ALIGN;
+    if (VALGRIND_GET_VBITS(p, vbits, ARENA_MIN_ALIGN) != 3) return ARENA_MIN_ALIGN;
+    while (lo < hi) {   /* the longest addressable prefix */
+        size_t mid = (lo + hi + 1) / 2;
+        if (VALGRIND_GET_VBITS(p, vbits, mid) == 1) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+#endif
+}
+#endif
+
+static void arena__snap_save(const char *data, size_t used, char *copy, arena__Unit *map) {
+#if ARENA__SHADOW
+    size_t off;
+    for (off = 0; off < used; off += ARENA_MIN_ALIGN) {
+        size_t n = arena__handed(data + off);
+        *map++ = (arena__Unit)n;
+        if (n) ARENA_MEMCPY(copy + off, data + off, n);
+    }
+#else
+    (void)map;
+    if (used) ARENA_MEMCPY(copy, data, used);
+#endif
+}
+
+/* Puts a block's bytes back; the range must be taken back (poisoned). */
+static void arena__snap_load(char *data, size_t used, const char *copy, const arena__Unit *map) {
+#if ARENA__SHADOW
+    size_t off;
+    for (off = 0; off < used; off += ARENA_MIN_ALIGN) {
+        size_t n = *map++;
+        if (!n) continue;
+        ARENA__UNPOISON(data + off, n);
+        ARENA_MEMCPY(data + off, copy + off, n);
+    }
+#else
+    (void)map;
+    if (used) ARENA_MEMCPY(data, copy, used);
+#endif
+}
+
+ARENA_DEF bool arena_snapshot(Arena *a, ArenaSnapshot *s, Arena *store) {
+    size_t bytes, blocks = 0, defers = 0, total, top, i;
+    arena__SnapBlock *rec;
+    ArenaDefer *dc;
+    ArenaBlock *b;
+    ArenaDefer *d;
+    char *copy;
+    if (!a || !s || !store || store == a) {
+        arena__report(ARENA_ERR_MISUSE, "arena_snapshot: needs an arena, a snapshot, and another arena as the store");
+        return false;
+    }
+    bytes = arena__pos(a);
+    for (b = a->block; b; b = b->prev) blocks++;
+    for (d = a->defers; d; d = d->prev) defers++;
+    total = arena__align_up(bytes + arena__snap_map_size(bytes), ARENA_ALIGNOF(arena__SnapBlock)) +
+            blocks * sizeof *rec + defers * sizeof *dc;
+    copy = (char *)arena_alloc(store, total);
+    if (!copy) return false;
+    s->arena = a;
+    s->state = *a;
+    s->copy = copy;
+    s->bytes = bytes;
+    s->blocks = blocks;
+    s->defers = defers;
+    rec = arena__snap_blocks(s);
+    for (b = a->block, top = bytes, i = 0; b; b = b->prev, i++) {
+        rec[i].block = b;
+        rec[i].size = b->size;
+        rec[i].base = b->base;
+        rec[i].cycle = b->cycle;
+        rec[i].used = top - b->base;
+        arena__snap_save(arena__data(b), rec[i].used, copy + b->base,
+                         (arena__Unit *)(copy + bytes) + b->base / ARENA_MIN_ALIGN);
+        top = b->base;
+    }
+    for (d = a->defers, dc = arena__snap_defers(s); d; d = d->prev) *dc++ = *d;
+    return true;
+}
+
+/* Is b, of this size, still held (in use or kept)? A released buffer is
+   its owner's again: not held. */
+static bool arena__holds(const Arena *a, const ArenaBlock *b, size_t size) {
+    const ArenaBlock *x;
+    for (x = a->block; x; x = x->prev)
+        if (x == b) return x->size == size;
+    if (a->kind != ARENA__BUFFER)
+        for (x = a->spare; x; x = x->prev)
+            if (x == b) return x->size == size;
+    return false;
+}
+
+/* Runs the cleanups registered since the snapshot: those before it are the
+   common tail of the two lists (same node, same cleanup). */
+static void arena__run_new_defers(Arena *a, const ArenaSnapshot *s) {
+    const ArenaDefer *old = arena__snap_defers(s);
+    size_t n = 0, i, fresh = 0;
+    ArenaDefer *d;
+    for (d = a->defers; d; d = d->prev) n++;
+    for (d = a->defers, i = 0; d; d = d->prev, i++) {
+        size_t j = i + s->defers - n;   /* its place in the snapshot's list */
+        bool same = i + s->defers >= n &&
+                    d == (j ? old[j - 1].prev : s->state.defers) &&
+                    d->fn == old[j].fn && d->ctx == old[j].ctx && d->pos == old[j].pos;
+        if (!same) fresh = i + 1;
+    }
+    for (i = 0; i < fresh; i++) {   /* with the arena busy, as every cleanup runs */
+        char *end;
+        d = a->defers;
+        a->defers = d->prev;
+        end = arena__enter(a);
+        d->fn(d->ctx);
+        arena__leave(a, end);
+    }
+}
+
+/* Takes back what is in use and lists every held block as kept: those in
+   use first, oldest first (the order the arena grew through them). */
+static ArenaBlock *arena__detach_all(Arena *a) {
+    ArenaBlock *kept = a->kind == ARENA__BUFFER ? NULL : a->spare, *b = a->block;
+    char *top = a->cur;
+    while (b) {
+        ArenaBlock *prev = b->prev;
+        arena__take_back(arena__data(b), (size_t)(top - arena__data(b)));
+        if (prev) top = arena__data(prev) + (b->base - prev->base);
+        b->prev = kept;
+        kept = b;
+        b = prev;
+    }
+    return kept;
+}
+
+static void arena__unlink(ArenaBlock **list, ArenaBlock *b) {
+    while (*list != b) list = &(*list)->prev;
+    *list = b->prev;
+}
+
+/* The snapshot's blocks, with their bytes, become the chain again; every
+   other held block is kept for reuse; the fields come from the snapshot,
+   except those that count what the source gave (memory is never dropped
+   or grabbed here). */
+static void arena__snap_rebuild(Arena *a, const ArenaSnapshot *s) {
+    const arena__SnapBlock *rec = arena__snap_blocks(s);
+    const arena__Unit *map = (const arena__Unit *)((const char *)s->copy + s->bytes);
+    ArenaBlock *kept = arena__detach_all(a), *chain = NULL;
+    Arena now = *a;
+    size_t i;
+    for (i = s->blocks; i-- > 0;) {
+        ArenaBlock *b = rec[i].block;
+        arena__unlink(&kept, b);
+        b->prev = chain;
+        b->base = rec[i].base;
+        b->cycle = rec[i].cycle;
+        chain = b;
+        arena__snap_load(arena__data(b), rec[i].used, (const char *)s->copy + b->base,
+                         map + b->base / ARENA_MIN_ALIGN);
+    }
+    if (!chain && kept && now.kind >= ARENA__BUFFER) {   /* the one block stays, empty */
+        chain = kept;
+        kept = NULL;
+        chain->prev = NULL;
+        chain->base = 0;
+    }
+    *a = s->state;
+    a->opt = now.opt;
+    a->kind = now.kind;
+    a->block = chain;
+    a->spare = now.kind == ARENA__BUFFER ? NULL : kept;
+    a->cur = chain ? arena__data(chain) + (s->blocks ? rec[0].used : 0) : NULL;
+    a->end = !chain ? NULL : now.kind == ARENA__VIRTUAL ? now.end : arena__limit(chain);
+    a->next_size = now.next_size;
+    a->bytes_held = now.bytes_held;
+    a->block_count = now.block_count;
+    a->grab_count = now.grab_count;
+    a->peak_used = now.peak_used;
+    a->cycle_peak = now.cycle_peak > a->cycle_peak ? now.cycle_peak : a->cycle_peak;
+    a->cut_serial = now.cut_serial;   /* serials only rise: later cut records stay told apart */
+    a->busy = now.busy;
+}
+
+ARENA_DEF bool arena_restore(Arena *a, const ArenaSnapshot *s) {
+    const arena__SnapBlock *rec;
+    size_t i;
+    if (!a || !s || s->arena != a || a->kind != s->state.kind) {
+        arena__report(ARENA_ERR_MISUSE, "arena_restore: the snapshot is not one of this arena");
+        return false;
+    }
+    if (arena__refused(a)) return false;
+    rec = arena__snap_blocks(s);
+    for (i = 0; i < s->blocks; i++)
+        if (!arena__holds(a, rec[i].block, rec[i].size)) {
+            arena__report(ARENA_ERR_MISUSE, "arena_restore: the arena gave back a block of the snapshot (release, keep_bytes)");
+            return false;
+        }
+    if (s->blocks && a->kind == ARENA__VIRTUAL) {   /* reset may have decommitted pages */
+        char *need = arena__data(a->block) + rec[0].used;
+        if (need > a->end && !arena__commit(a, (size_t)(need - a->cur))) return false;
+    }
+    arena__run_new_defers(a, s);
+    arena__note_peak(a);
+    arena__snap_rebuild(a, s);
+    return true;
+}
+
+/* ---- strings: slices and the builder ------------------------------------------------- */
+
+ARENA_DEF ArenaStr arena_str_n(const char *p, size_t len) {
+    ArenaStr s;
+    s.ptr = p;
+    s.len = p ? len : 0;
+    return s;
+}
+
+ARENA_DEF ArenaStr arena_str(const char *cstr) {
+    return arena_str_n(cstr, cstr ? ARENA_STRLEN(cstr) : 0);
+}
+
+ARENA_DEF int arena_str_cmp(ArenaStr x, ArenaStr y) {
+    size_t n = x.len < y.len ? x.len : y.len, i;
+    for (i = 0; i < n; i++) {
+        unsigned char cx = (unsigned char)x.ptr[i], cy = (unsigned char)y.ptr[i];
+        if (cx != cy) return cx < cy ? -1 : 1;
+    }
+    return x.len < y.len ? -1 : x.len > y.len;
+}
+
+ARENA_DEF bool arena_str_eq(ArenaStr x, ArenaStr y) {
+    return x.len == y.len && arena_str_cmp(x, y) == 0;
+}
+
+ARENA_DEF ArenaStr arena_str_copy(Arena *a, ArenaStr s) {
+    ArenaBuilder b = arena_builder(a);
+    if (!arena_builder_append(&b, s.ptr, s.len) || !arena_builder_finish(&b))
+        return arena_str_n(NULL, 0);
+    return arena_str_n(b.data, b.len);
+}
+
+static bool arena__builder_ok(const ArenaBuilder *b, const char *msg) {
+    if (b && b->arena) return true;
+    arena__report(ARENA_ERR_MISUSE, msg);
+    return false;
+}
+
+ARENA_DEF bool arena_builder_append(ArenaBuilder *b, const void *bytes, size_t n) {
+    if (!arena__builder_ok(b, "arena_builder_append: the builder has no arena")) return false;
+    if (!bytes && n) {
+        arena__report(ARENA_ERR_MISUSE, "arena_builder_append: the bytes are NULL");
+        return false;
+    }
+    if (n == SIZE_MAX || !arena__builder_reserve(b, n + 1)) {   /* + 1: room for the NUL */
+        if (n == SIZE_MAX) arena__report(ARENA_ERR_OVERFLOW, "arena_builder: the string would exceed PTRDIFF_MAX");
+        return false;
+    }
+    if (n) ARENA_MEMCPY(b->data + b->len, bytes, n);
+    b->len += n;
+    return true;
+}
+
+ARENA_DEF bool arena_builder_append_cstr(ArenaBuilder *b, const char *s) {
+    if (!s) {
+        arena__report(ARENA_ERR_MISUSE, "arena_builder_append_cstr: the string is NULL");
+        return false;
+    }
+    return arena_builder_append(b, s, ARENA_STRLEN(s));
+}
+
+#ifndef ARENA_NO_SPRINTF
+ARENA_DEF bool arena_builder_vappendf(ArenaBuilder *b, const char *fmt, va_list ap) {
+    if (!arena__builder_ok(b, "arena_builder_appendf: the builder has no arena")) return false;
+    if (!fmt) {
+        arena__report(ARENA_ERR_MISUSE, "arena_builder_appendf: the format is NULL");
+        return false;
+    }
+    return arena__vappend(b, fmt, ap);
+}
+
+ARENA_DEF bool arena_builder_appendf(ArenaBuilder *b, const char *fmt, ...) {
+    va_list ap;
+    bool ok;
+    va_start(ap, fmt);
+    ok = arena_builder_vappendf(b, fmt, ap);
+    va_end(ap);
+    return ok;
+}
+#endif
+
+ARENA_DEF char *arena_builder_finish(ArenaBuilder *b) {
+    if (!arena__builder_ok(b, "arena_builder_finish: the builder has no arena")) return NULL;
+    if (!arena__builder_reserve(b, 1)) return NULL;
+    b->data[b->len] = '\0';
+    if (b->cap > b->len + 1 && arena__is_last(b->arena, b->data, b->cap)) {   /* shrink in place */
+        arena__resize(b->arena, b->data, b->cap, b->len + 1, b->len + 1, ARENA_MIN_ALIGN);
+        b->cap = b->len + 1;
+    }
+    return b->data;
 }
 
 #endif /* ARENA_IMPLEMENTATION */

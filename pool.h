@@ -42,6 +42,10 @@
        table of address granules, out of line, with the same guarantees.
        Free slots form an intrusive list through their objects' first word.
 
+   SNAPSHOTS
+       pool_snapshot / pool_restore (with an Arena as the store) put a pool
+       back as it was: for rollback and undo; see "snapshots" below.
+
    CONFIGURATION (besides arena.h's)
        POOL_UNCHECKED        pool_free trusts its argument (release builds:
                              no range or double-free check; a free is a
@@ -334,6 +338,35 @@ static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h) {
     return obj;
 #endif
 }
+
+/* ---- snapshots ---------------------------------------------------------------
+
+       PoolSnapshot s;
+       pool_snapshot(&entities, &s, &store);   // the slots in use, copied
+       ... spawn, despawn, take handles ...
+       pool_restore(&entities, &s);            // back, byte for byte
+
+   pool_restore puts the pool back as it was at the snapshot: every object
+   live then is live again at its address with its bytes, and the handles
+   taken before the snapshot are valid again; everything allocated since
+   is free. A handle taken after the snapshot never becomes valid again:
+   slots whose generations moved on since keep their newer generations in
+   reserve (a restored object's slot skips them when it is next freed).
+   The copy (the slots carved, headers included, plus a few words per
+   block) lives in `store`; when it cannot give the room, the snapshot
+   fails (its ARENA_ERR_OOM) and nothing changes. A restore after growth,
+   frees or a reset works; after a release, or a trim that gave back a
+   block of the snapshot, it is ARENA_ERR_MISUSE and changes nothing (a
+   virtual pool commits pages a trim gave back again). */
+typedef struct PoolSnapshot {
+    const Pool *pool;       /* whose state this is; NULL: none taken */
+    Pool state;             /* its fields at the snapshot */
+    void *copy;             /* in the store: the block records, then the slots */
+    size_t bytes, blocks;
+} PoolSnapshot;
+
+POOL_DEF bool pool_snapshot(Pool *p, PoolSnapshot *s, Arena *store);
+POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s);
 
 #endif /* POOL_H */
 
@@ -708,16 +741,42 @@ static void pool__drop_block(Pool *p, uint32_t n) {
     pool__drop(p, b, b->bytes);
 }
 
+/* ---- generations held in reserve (pool_restore) --------------------------------------
+   A slot whose object pool_restore brought back, after later generations
+   of the slot were handed out, keeps the object's generation (its old
+   handles work) and holds in its header, instead of its number, the even
+   generation its next free must jump to (POOL__RESERVED set, the
+   generation halved): no handle taken after the snapshot can match
+   again. The marked number sends the inline free out of line (where the
+   number is worked out from the address). */
+#define POOL__RESERVED 0x80000000u
+
+static uint32_t pool__floor(pool__Header h) { return (h.index & ~POOL__RESERVED) << 1; }
+
+/* The highest generation a handle of the slot may carry. */
+static uint32_t pool__high_gen(pool__Header h) {
+    uint32_t f = h.index & POOL__RESERVED ? pool__floor(h) - 1 : 0;
+    return h.gen > f ? h.gen : f;
+}
+
+static uint32_t pool__number(const Pool *p, const void *s);
+
 /* A live object's life ends: the slot retires for good when its
    generation runs out. False if it retired. */
 static bool pool__end_life(Pool *p, void *s) {
-    uint32_t g = pool__header(s).gen + 1;
-    pool__set_gen(s, g);
+    pool__Header h = pool__header(s);
+    uint32_t g = h.gen + 1;
+    if (h.index & POOL__RESERVED) {   /* never below gen + 1 (POOL_UNCHECKED frees skip the reserve) */
+        if (pool__floor(h) > g) g = pool__floor(h);
+        pool__set_header(s, g, pool__number(p, s));
+    }
+    else pool__set_gen(s, g);
     if (g != POOL_GEN_LIMIT) return true;
     p->retired++;
     p->capacity--;
     return false;
 }
+
 
 /* ---- carving fresh slots --------------------------------------------------------- */
 
@@ -815,6 +874,12 @@ static PoolBlock *pool__block_of(const Pool *p, const void *obj) {
         return (PoolBlock *)(uintptr_t)r;
     }
     return pool__block_find(p, obj);
+}
+
+/* A live slot's number, from its address. */
+static uint32_t pool__number(const Pool *p, const void *s) {
+    const PoolBlock *b = pool__block_of(p, s);
+    return b->first + pool__div(p, (uintptr_t)s - (uintptr_t)b->slots);
 }
 
 /* Finds the live object at obj: its block and slot, or why it is not one. */
@@ -1006,7 +1071,7 @@ static uint32_t pool__top_gen(const Pool *p) {
     for (n = 0; n < pool__blocks(p); n++) {
         PoolBlock *b = pool__block(p, n);
         for (i = 0; b && i < b->count; i++) {
-            uint32_t g = pool__header(pool__slot(p, b, i)).gen;
+            uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
             if (g > top) top = g;
         }
     }
@@ -1082,7 +1147,7 @@ static void pool__relink(Pool *p) {
 static uint32_t pool__top_gen_of(const Pool *p, const PoolBlock *b, uint32_t from) {
     uint32_t i, top = p->gen_floor;
     for (i = from; i < b->count; i++) {
-        uint32_t g = pool__header(pool__slot(p, b, i)).gen;
+        uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
         if (g > top) top = g;
     }
     return top;
@@ -1172,7 +1237,7 @@ POOL_DEF PoolStats pool_stats(const Pool *p) {
 static PoolHandle pool__handle(const Pool *p, const void *obj) {
     PoolHandle h;
     pool__Header hd = pool__header(obj);
-    h.index = p->index_base + hd.index;
+    h.index = p->index_base + (hd.index & POOL__RESERVED ? pool__number(p, obj) : hd.index);
     h.gen = hd.gen;
     return h;
 }
@@ -1222,6 +1287,157 @@ POOL_DEF bool pool__free_handle_slow(Pool *p, PoolHandle h) {
         return false;
     }
     return pool_free(p, obj);
+}
+
+/* ---- snapshots ------------------------------------------------------------------------
+   The copy: one record per block (the run of a run pool is block 0), then
+   each block's carved slots, headers included, as they lie in memory. */
+
+typedef struct pool__SnapBlock {
+    PoolBlock *block;       /* NULL: no block by this number */
+    PoolBlock info;         /* its fields at the snapshot */
+    size_t at;              /* where its slots are in the copy */
+} pool__SnapBlock;
+
+static char *pool__carved_start(const Pool *p, const PoolBlock *b) {
+    (void)p;
+    return b->slots - sizeof(pool__Header);
+}
+
+/* The shadow of slots [from, to) of b as their headers say: headers and
+   free slots closed, live objects open. */
+static void pool__reshadow(const Pool *p, const PoolBlock *b, uint32_t from, uint32_t to) {
+    uint32_t i;
+    if (from >= to) return;
+    pool__close(pool__slot(p, b, from) - sizeof(pool__Header), (size_t)(to - from) * p->stride);
+    for (i = from; i < to; i++) {
+        char *s = pool__slot(p, b, i);
+        if (pool__header(s).gen & 1) pool__open(s, p->size);
+    }
+}
+
+POOL_DEF bool pool_snapshot(Pool *p, PoolSnapshot *s, Arena *store) {
+    uint32_t n, blocks;
+    size_t bytes = 0, at;
+    pool__SnapBlock *rec;
+    char *copy;
+    if (!p || !s || !store || !p->stride) {
+        arena__report(ARENA_ERR_MISUSE, "pool_snapshot: needs an initialised pool, a snapshot and a store");
+        return false;
+    }
+    blocks = pool__blocks(p);
+    for (n = 0; n < blocks; n++) {
+        PoolBlock *b = pool__block(p, n);
+        if (b) bytes += (size_t)b->carved * p->stride;
+    }
+    at = arena__align_up(blocks * sizeof *rec, ARENA_MIN_ALIGN);
+    copy = (char *)arena_alloc(store, at + bytes);
+    if (!copy) return false;
+    rec = (pool__SnapBlock *)copy;
+    for (n = 0; n < blocks; n++) {
+        PoolBlock *b = pool__block(p, n);
+        size_t len = b ? (size_t)b->carved * p->stride : 0;
+        rec[n].block = b;
+        rec[n].at = at;
+        if (b) rec[n].info = *b;
+        if (len) {
+            pool__open(pool__carved_start(p, b), len);
+            ARENA_MEMCPY(copy + at, pool__carved_start(p, b), len);
+            pool__reshadow(p, b, 0, b->carved);
+        }
+        at += len;
+    }
+    s->pool = p;
+    s->state = *p;
+    s->copy = copy;
+    s->bytes = bytes;
+    s->blocks = blocks;
+    return true;
+}
+
+/* Is every block of the snapshot still the pool's, with room for its
+   carved slots (a virtual pool commits what a trim gave back)? */
+static bool pool__snap_held(Pool *p, const PoolSnapshot *s) {
+    const pool__SnapBlock *rec = (const pool__SnapBlock *)s->copy;
+    size_t n;
+    if (s->blocks > pool__blocks(p)) return false;
+    for (n = 0; n < s->blocks; n++) {
+        PoolBlock *b = pool__block(p, (uint32_t)n);
+        if (!rec[n].block) continue;
+        if (!b || b->slots != rec[n].info.slots) return false;
+        while (b->count < rec[n].info.carved)
+            if (p->kind != POOL__VIRTUAL || !pool__commit(p)) return false;
+    }
+    return true;
+}
+
+/* Slot i of b back to its snapshot header h and bytes; the generation
+   goes past any handed out since (kept in reserve while the object is
+   live). False if the slot was free at the snapshot and has retired. */
+static bool pool__restore_slot(Pool *p, PoolBlock *b, uint32_t i, const char *saved) {
+    char *s = pool__slot(p, b, i);
+    pool__Header h, now;
+    uint32_t high, number = b->first + i;
+    bool was_live, live_now = i < b->carved && (pool__header(s).gen & 1);
+    ARENA_MEMCPY(&h, saved, sizeof h);
+    now = pool__header(s);   /* written when its memory arrived */
+    high = pool__high_gen(now) > pool__high_gen(h) ? pool__high_gen(now) : pool__high_gen(h);
+    was_live = (h.gen & 1) != 0;
+    if (was_live && !live_now) POOL__VG_ALLOC(p, s);
+    if (!was_live && live_now) POOL__VG_FREE(p, s);
+    pool__open(s - sizeof h, p->stride);
+    ARENA_MEMCPY(s - sizeof h, saved, p->stride);
+    if (h.gen == POOL_GEN_LIMIT || high >= POOL_GEN_LIMIT - (was_live ? 1u : 0u)) {
+        if (!was_live) h.gen = POOL_GEN_LIMIT;
+        h.index = was_live ? POOL__RESERVED | (POOL_GEN_LIMIT >> 1) : number;
+    } else if (was_live) {
+        h.index = high == h.gen ? number : POOL__RESERVED | (((high + 1) & ~1u) >> 1);
+    } else {
+        h.gen = (high + 1) & ~1u;
+        h.index = number;
+    }
+    ARENA_MEMCPY(s - sizeof h, &h, sizeof h);
+    return was_live || h.gen != POOL_GEN_LIMIT;
+}
+
+POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s) {
+    const pool__SnapBlock *rec;
+    uint32_t n, i;
+    bool relink = false;
+    if (!p || !s || s->pool != p || p->stride != s->state.stride || p->kind != s->state.kind) {
+        arena__report(ARENA_ERR_MISUSE, "pool_restore: the snapshot is not one of this pool");
+        return false;
+    }
+    if (pool__refuse_in_walk(p, "pool_restore: called from inside pool_each on the same pool")) return false;
+    if (p->capacity >> 31 || !pool__snap_held(p, s)) {
+        arena__report(ARENA_ERR_MISUSE, "pool_restore: the pool gave back memory of the snapshot (release, trim)");
+        return false;
+    }
+    rec = (const pool__SnapBlock *)s->copy;
+    for (n = 0; n < pool__blocks(p); n++) {
+        PoolBlock *b = pool__block(p, n);
+        uint32_t carved = n < s->blocks && rec[n].block ? rec[n].info.carved : 0;
+        if (!b) continue;
+        for (i = carved; i < b->carved; i++) {   /* carved since: free again */
+            char *slot = pool__slot(p, b, i);
+            if (pool__header(slot).gen & 1) {
+                POOL__VG_FREE(p, slot);
+                if (!pool__end_life(p, slot)) relink = true;
+            }
+        }
+        for (i = 0; i < carved; i++)
+            if (!pool__restore_slot(p, b, i, (const char *)s->copy + rec[n].at + (size_t)i * p->stride))
+                relink = true;
+        pool__reshadow(p, b, 0, b->carved > carved ? b->carved : carved);
+        b->carved = carved;
+    }
+    p->free = s->state.free;
+    p->live = s->state.live;
+    p->run_slots = pool__is_run(p) ? p->run_block.carved : 0;
+    p->run_bytes = (size_t)p->run_slots * p->stride;
+    p->fresh_block = s->state.fresh_block;
+    if (relink) pool__relink(p);   /* a slot free at the snapshot has retired since */
+    return true;
 }
 
 #endif /* POOL_IMPLEMENTATION */

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include "test.h"
 
-#define SUITES(X) X(arena) X(stack) X(sprintf) X(scratch) X(pool) X(bad_input) X(faults) X(cpp)
+#define SUITES(X) X(arena) X(stack) X(sprintf) X(scratch) X(pool) X(bad_input) X(faults) X(cpp) \
+                  X(ring) X(deque) X(snapshot) X(builder)
 #define DECLARE(s) void suite_##s(void);
 SUITES(DECLARE)
 
@@ -71,6 +72,15 @@ static void source_drop(void *ctx, void *block, size_t size) {
 }
 
 void test_source_init(TestSource *s) { memset(s, 0, sizeof *s); }
+
+ArenaOptions test_source_opts(TestSource *s, size_t block_size) {
+    ArenaOptions o;
+    memset(&o, 0, sizeof o);
+    test_source_init(s);
+    o.source = test_source(s);
+    o.block_size = block_size;
+    return o;
+}
 
 ArenaSource test_source(TestSource *s) {
     ArenaSource src;

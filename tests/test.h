@@ -61,6 +61,12 @@ static inline int test_intact(const void *p, size_t n, unsigned seed) {
 #endif
     return test_holds(p, n, seed);
 }
+/* An empty arena ({0}, which C++ warns about). */
+static inline Arena test_empty_arena(void) {
+    Arena a;
+    memset(&a, 0, sizeof a);
+    return a;
+}
 static inline int test_is_aligned(const void *p, size_t align) {
     return ((uintptr_t)p & (align - 1)) == 0;
 }
@@ -77,5 +83,7 @@ typedef struct TestSource {
 
 void test_source_init(TestSource *s);
 ArenaSource test_source(TestSource *s);
+/* Options on a fresh TestSource s, with this first block size. */
+ArenaOptions test_source_opts(TestSource *s, size_t block_size);
 
 #endif

@@ -377,6 +377,42 @@ static void log_hook(void) {
     arena_set_error_handler(on_error, NULL);
 }
 
+/* The second stage without a heap: a two-ended stack in a buffer, a
+   snapshot of a buffer arena into a buffer store, a builder. */
+static void buffer_lifetimes(void) {
+    STATIC_BUF(dbuf, 4096);
+    STATIC_BUF(abuf, 4096);
+    STATIC_BUF(sbuf, 8192);
+    ArenaDeque d;
+    Arena a, store;
+    ArenaSnapshot s;
+    ArenaBuilder b;
+    char *lo, *hi, *p;
+    CHECK(arena_deque_init_buffer(&d, dbuf.b, sizeof dbuf.b));
+    lo = (char *)arena_deque_alloc(&d, ARENA_LOW, 1000);
+    hi = (char *)arena_deque_alloc(&d, ARENA_HIGH, 1000);
+    CHECK(lo != NULL && hi != NULL && lo + 1000 <= hi);
+    CHECK(arena_deque_alloc(&d, ARENA_HIGH, 3000) == NULL);
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK(!arena_deque_init_virtual(&d, 1 << 20));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(arena_init_buffer(&a, abuf.b, sizeof abuf.b));
+    CHECK(arena_init_buffer(&store, sbuf.b, sizeof sbuf.b));
+    p = (char *)arena_alloc(&a, 64);
+    CHECK(p != NULL);
+    if (p) memset(p, 7, 64);
+    CHECK(arena_snapshot(&a, &s, &store));
+    if (p) memset(p, 0, 64);
+    CHECK(arena_alloc(&a, 500) != NULL);
+    CHECK(arena_restore(&a, &s));
+    CHECK(p && p[0] == 7 && p[63] == 7 && arena_stats(&a).bytes_used == 64);
+    b = arena_builder(&a);
+    CHECK(arena_builder_append_cstr(&b, "free") && arena_builder_append(&b, "standing!", 8));
+    p = arena_builder_finish(&b);
+    CHECK(p != NULL && strcmp(p, "freestanding") == 0);
+    CHECK(arena_str_eq(arena_str(p), arena_str_n("freestanding!", 12)));
+}
+
 int main(void) {
     RUN(no_default_source);
     RUN(no_virtual_memory);
@@ -388,6 +424,7 @@ int main(void) {
     RUN(buffer_pool);
     RUN(source_pool);
     RUN(log_hook);
+    RUN(buffer_lifetimes);
     if (assert_fails) {
         fprintf(stderr, "FAIL %d ARENA_ASSERT failures\n", assert_fails);
         failed++;
