@@ -1413,6 +1413,7 @@ POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s) {
         arena__report(ARENA_ERR_MISUSE, "pool_restore: the pool gave back memory of the snapshot (release, trim)");
         return false;
     }
+    p->peak_live = pool__peak(p);   /* read off the carving, which goes back */
     rec = (const pool__SnapBlock *)s->copy;
     for (n = 0; n < pool__blocks(p); n++) {
         PoolBlock *b = pool__block(p, n);
@@ -1433,8 +1434,8 @@ POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s) {
     }
     p->free = s->state.free;
     p->live = s->state.live;
-    p->run_slots = pool__is_run(p) ? p->run_block.carved : 0;
-    p->run_bytes = (size_t)p->run_slots * p->stride;
+    p->run_bytes = pool__is_run(p) ? (size_t)p->run_block.carved * p->stride : 0;
+    p->skipped = s->state.skipped;
     p->fresh_block = s->state.fresh_block;
     if (relink) pool__relink(p);   /* a slot free at the snapshot has retired since */
     return true;
