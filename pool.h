@@ -1228,15 +1228,16 @@ static pool__HeapLarge *pool__heap_large_of(void *owner) {
 }
 
 static void pool__heap_large_free(PoolHeap *h, pool__HeapLarge *l) {
+    size_t grabbed = l->grabbed;   /* read before unpoisoning: memcheck's "undefined" */
     if (l->prev) l->prev->next = l->next;
     else h->large = l->next;
     if (l->next) l->next->prev = l->prev;
     h->live_count--;
     h->live_bytes -= l->usable;
-    pool__heap_map_remove(h, (uintptr_t)l, (uintptr_t)l + l->grabbed, (void *)((uintptr_t)l | 1));
+    pool__heap_map_remove(h, (uintptr_t)l, (uintptr_t)l + grabbed, (void *)((uintptr_t)l | 1));
     arena__take_back(pool__heap_large_data(l), l->usable);
-    ARENA__UNPOISON(l, l->grabbed);
-    pool__heap_drop(h, l, l->grabbed);
+    ARENA__UNPOISON(l, grabbed);
+    pool__heap_drop(h, l, grabbed);
 }
 
 /* ---- the API ------------------------------------------------------------------ */
