@@ -78,7 +78,7 @@ endef
 
 # Feature makefiles add their own test targets to TEST_EXTRA.
 TEST_EXTRA :=
--include bench/bench.mk tests/fuzz.mk tests/ports.mk tests/install.mk
+-include bench/bench.mk tests/fuzz.mk tests/ports.mk tests/install.mk tests/clients.mk
 
 test: deps-test | $(B)
 	@rm -f $(B)/results/*.txt
