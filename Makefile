@@ -17,8 +17,8 @@ TEST_SRC := $(filter-out tests/compile_check.c,$(sort $(wildcard tests/*.c)))
 EXAMPLES := $(basename $(notdir $(wildcard examples/*.c)))
 EXAMPLES_CXX := $(basename $(notdir $(wildcard examples/*.cpp)))
 
-DEMO_PKGS := libstb-dev libcjson-dev
-DEMO_LIBS := -lcjson
+DEMO_PKGS := libstb-dev libcjson-dev liblua5.4-dev
+DEMO_LIBS := -lcjson -I/usr/include/lua5.4 -llua5.4
 TEST_PKGS := $(DEMO_PKGS) g++ clang libclang-rt-14-dev valgrind
 
 .PHONY: all demo test deps-demo deps-test clean \

@@ -1000,7 +1000,7 @@ POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h) {
 
 #define POOL__HEAP_CHUNK ((uintptr_t)1 << POOL__HEAP_CHUNK_SHIFT)
 #define POOL__HEAP_BLOCK ((size_t)2 << POOL__HEAP_CHUNK_SHIFT)   /* a class's first arena block, at least */
-#define POOL__HEAP_MAX_BLOCK ((size_t)1 << 20)                  /* where its growth stops doubling */
+#define POOL__HEAP_MAX_BLOCK ((size_t)256 << 10)                /* where its growth stops doubling */
 
 /* A large allocation: this header, then the caller's bytes. */
 struct pool__HeapLarge {
@@ -1175,6 +1175,16 @@ static void pool__heap_pool_drop(void *ctx, void *block, size_t size) {
 
 /* ---- size classes ------------------------------------------------------------ */
 
+/* Where a class's arena blocks stop doubling: small, so that a capped heap
+   is not held in half-empty blocks, yet four pool blocks at least (a pool
+   block holds eight objects; see pool_init_opts), or every pool block
+   would take an arena block of its own. */
+static size_t pool__heap_max_block(size_t size) {
+    size_t b = POOL_BLOCK_SIZE;
+    while (b < 9 * (size + ARENA__REDZONE) + 256) b *= 2;
+    return 4 * b > POOL__HEAP_MAX_BLOCK ? 4 * b : POOL__HEAP_MAX_BLOCK;
+}
+
 static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
     ArenaOptions o;
     pool__HeapClass *c = (pool__HeapClass *)pool__heap_grab(h, sizeof *c, NULL);
@@ -1184,7 +1194,7 @@ static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
     }
     ARENA_MEMSET(&o, 0, sizeof o);
     o.block_size = h->opt.block_size > POOL__HEAP_BLOCK ? h->opt.block_size : POOL__HEAP_BLOCK;
-    o.max_block_size = h->opt.max_block_size ? h->opt.max_block_size : POOL__HEAP_MAX_BLOCK;
+    o.max_block_size = h->opt.max_block_size ? h->opt.max_block_size : pool__heap_max_block(pool__heap_class_size(k));
     o.source.grab = pool__heap_pool_grab;
     o.source.drop = pool__heap_pool_drop;
     o.source.ctx = c;
