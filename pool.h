@@ -287,7 +287,8 @@ typedef struct PoolHeap {
     pool__HeapChunk *map;                       /* the index, NULL until used */
     size_t map_mask, map_used;
     pool__HeapLarge *large;                     /* large allocations, newest first */
-    size_t live_count, live_bytes, peak_bytes, bytes_held, grab_count;
+    size_t large_count;                         /* (small ones: their pools count) */
+    size_t live_bytes, peak_bytes, bytes_held, grab_count;
     ArenaOptions opt;
 } PoolHeap;
 
@@ -344,7 +345,6 @@ static inline void *pool__heap_owner(const PoolHeap *h, const void *p) {
 }
 
 static inline void pool__heap_count(PoolHeap *h, size_t bytes) {
-    h->live_count++;
     h->live_bytes += bytes;
     if (h->live_bytes > h->peak_bytes) h->peak_bytes = h->live_bytes;
 }
@@ -367,7 +367,6 @@ static inline bool pool_heap_free(PoolHeap *h, void *p) {
     if (!ARENA__LIKELY(owner && !((uintptr_t)owner & 1)))
         return pool__heap_free_slow(h, p, owner);
     if (!pool_free(&c->pool, p)) return false;
-    h->live_count--;
     h->live_bytes -= c->size;
     return true;
 }
@@ -1226,6 +1225,7 @@ static void *pool__heap_large_alloc(PoolHeap *h, size_t size, bool quiet) {
     l->next = h->large;
     if (h->large) h->large->prev = l;
     h->large = l;
+    h->large_count++;
     l->grabbed = grabbed;
     l->usable = usable;
     arena__hand_out(pool__heap_large_data(l), usable);
@@ -1242,7 +1242,7 @@ static void pool__heap_large_free(PoolHeap *h, pool__HeapLarge *l) {
     if (l->prev) l->prev->next = l->next;
     else h->large = l->next;
     if (l->next) l->next->prev = l->prev;
-    h->live_count--;
+    h->large_count--;
     h->live_bytes -= l->usable;
     pool__heap_map_remove(h, (uintptr_t)l, (uintptr_t)l + grabbed, (void *)((uintptr_t)l | 1));
     arena__take_back(pool__heap_large_data(l), l->usable);
@@ -1352,7 +1352,7 @@ POOL_DEF void pool_heap_reset(PoolHeap *h) {
     for (k = 0; k < POOL__HEAP_CLASSES; k++)
         if (h->cls[k]) pool_reset(&h->cls[k]->pool);
     while (h->large) pool__heap_large_free(h, h->large);
-    h->live_count = h->live_bytes = 0;
+    h->live_bytes = 0;
 }
 
 POOL_DEF void pool_heap_release(PoolHeap *h) {
@@ -1367,7 +1367,10 @@ POOL_DEF void pool_heap_release(PoolHeap *h) {
 
 POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h) {
     PoolHeapStats s;
-    s.live_count = h->live_count;
+    unsigned k;
+    s.live_count = h->large_count;
+    for (k = 0; k < POOL__HEAP_CLASSES; k++)
+        if (h->cls[k]) s.live_count += pool_stats(&h->cls[k]->pool).live;
     s.live_bytes = h->live_bytes;
     s.peak_bytes = h->peak_bytes;
     s.bytes_held = h->bytes_held;

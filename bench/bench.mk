@@ -29,7 +29,7 @@ BENCH_FULL_PKGS := $(BENCH_PKGS) gnuplot-nox valgrind linux-perf
 
 # competitor: its -D macro(s), language, extra link flags, and whether it
 # links our implementation
-BENCH_COMPS := arena arena-marks stack pool pool-unchecked bump freelist glibc jemalloc \
+BENCH_COMPS := arena arena-marks stack pool pool-unchecked pool-heap bump freelist glibc jemalloc \
                mimalloc mi-heap tcmalloc obstack talloc apr boost-pool
 
 BENCH_DEF_arena          := -DBENCH_ARENA
@@ -37,6 +37,7 @@ BENCH_DEF_arena-marks    := -DBENCH_ARENA_MARKS
 BENCH_DEF_stack          := -DBENCH_STACK
 BENCH_DEF_pool           := -DBENCH_POOL
 BENCH_DEF_pool-unchecked := -DBENCH_POOL_UNCHECKED -DPOOL_UNCHECKED
+BENCH_DEF_pool-heap      := -DBENCH_POOL_HEAP
 BENCH_DEF_bump           := -DBENCH_BUMP
 BENCH_DEF_freelist       := -DBENCH_FREELIST
 BENCH_DEF_glibc          := -DBENCH_GLIBC
@@ -56,7 +57,7 @@ BENCH_LIB_tcmalloc := -ltcmalloc_minimal
 BENCH_LIB_talloc   := -ltalloc
 BENCH_LIB_apr      := -lapr-1
 
-BENCH_OURS := arena arena-marks stack pool pool-unchecked
+BENCH_OURS := arena arena-marks stack pool pool-unchecked pool-heap
 BENCH_BINS := $(addprefix $(BB)/bench_,$(BENCH_COMPS))
 BENCH_SRC  := bench/bench.c bench/adapters.h $(HEADERS)
 

@@ -29,10 +29,10 @@ import subprocess
 import sys
 import time
 
-COMPS = ["arena", "arena-marks", "stack", "pool", "pool-unchecked", "bump", "freelist",
+COMPS = ["arena", "arena-marks", "stack", "pool", "pool-unchecked", "pool-heap", "bump", "freelist",
          "glibc", "jemalloc", "mimalloc", "mi-heap", "tcmalloc", "obstack", "talloc", "apr",
          "boost-pool"]
-OURS = {"arena", "arena-marks", "stack", "pool", "pool-unchecked"}
+OURS = {"arena", "arena-marks", "stack", "pool", "pool-unchecked", "pool-heap"}
 REFS = {"bump", "freelist"}
 WORKS = ["frame-scratch", "pool-churn", "parser-like", "realloc-grow", "small-bump", "sprintf",
          "snprintf", "json", "stack", "scaling-1e3", "scaling-1e4", "scaling-1e5", "scaling-1e6",
@@ -655,7 +655,7 @@ def full(args):
 
 
 PALETTE = {"arena": "#d62728", "arena-marks": "#ff7f0e", "stack": "#e377c2", "pool": "#8c564b",
-           "pool-unchecked": "#bcbd22", "bump": "#000000", "freelist": "#555555", "glibc": "#1f77b4",
+           "pool-unchecked": "#bcbd22", "pool-heap": "#7f7f7f", "bump": "#000000", "freelist": "#555555", "glibc": "#1f77b4",
            "jemalloc": "#17becf", "mimalloc": "#2ca02c", "mi-heap": "#98df8a", "tcmalloc": "#9467bd",
            "obstack": "#c5b0d5", "talloc": "#aec7e8", "apr": "#ffbb78", "boost-pool": "#c49c94"}
 
