@@ -3,6 +3,8 @@
 #   make bench         every workload x every competitor, fresh processes,
 #                      interleaved, >= 5 runs each: bench/results.md and
 #                      bench/results.png (about 10-15 minutes on 2 cores)
+#   make bench-clients Lua, expat, SQLite, stb_ds on glibc, mimalloc, mi_heap and
+#                      PoolHeap (part of `make bench`): bench/clients_results.md
 #   make bench-smoke   builds every bench binary and runs a tiny version of
 #                      each workload once, checking that all competitors
 #                      compute the same checksum (part of `make test`)
@@ -97,8 +99,29 @@ bench: bench-full-deps
 	@$(BENCH_PY) bench/run.py full --bin $(BB) --json-dir $(BENCH_JSON_DIR) --runs $(BENCH_RUNS) \
 	    --out bench --raw $(BB)/raw --cflags "$(BENCH_CFLAGS)" --cxxflags "$(BENCH_CXXFLAGS)" \
 	    --cc "$(CC)" --cxx "$(CXX)"
+	@$(MAKE) --no-print-directory bench-clients
 
 bench-clean:
 	rm -rf $(BB)
 
 TEST_EXTRA += bench-smoke
+
+# ---- real clients on PoolHeap: bench/clients.c, bench/clients.py --------------
+# Lua, expat, SQLite, stb_ds (tests/clients) on glibc, mimalloc, a mimalloc heap
+# and a PoolHeap: time, peak RSS, callgrind instructions -> bench/clients_results.md
+CL_COMPS := glibc mimalloc mi_heap pool_heap
+CL_SRC   := bench/clients.c $(filter-out tests/clients/test_clients.c,$(wildcard tests/clients/*.c))
+CL_LIB_mimalloc := -lmimalloc
+CL_LIB_mi_heap  := -lmimalloc
+
+.PHONY: bench-clients
+define cl_bin_rule
+$(BB)/clients_$(1): $(CL_SRC) tests/clients/client.h $(HEADERS)
+	@mkdir -p $(BB)
+	$(CC) -std=gnu11 -O2 -DNDEBUG -g -Wall -Wextra -DCL_$(shell echo $(1) | tr a-z A-Z) $(CL_SRC) \
+	  -o $$@ -llua5.4 -lexpat -lsqlite3 $(CL_LIB_$(1)) -lm
+endef
+$(foreach c,$(CL_COMPS),$(eval $(call cl_bin_rule,$(c))))
+
+bench-clients: bench-full-deps clients-deps $(addprefix $(BB)/clients_,$(CL_COMPS))
+	$(BENCH_PY) bench/clients.py --bin $(BB) --runs $(BENCH_RUNS)
