@@ -1157,18 +1157,20 @@ static void *pool__heap_block(PoolHeap *h, size_t size, const pool__HeapClass *e
     return pool__heap_grab(h, size, except);
 }
 
-/* The source of every class's pool: blocks under the heap's cap, entered
-   in the index as the class's. */
+/* The source of every class's pool: memory under the heap's cap. Blocks
+   larger than a chunk (where objects live) are entered in the index as the
+   class's; smaller grabs (a pool's own tables) are not: a pointer into
+   them reaches a neighbour's owner at most, whose own check refuses it. */
 static void *pool__heap_pool_grab(void *ctx, size_t size) {
     pool__HeapClass *c = (pool__HeapClass *)ctx;
     void *mem = pool__heap_block(c->heap, size, c);
-    if (mem) pool__heap_map_add(c->heap, (uintptr_t)mem, (uintptr_t)mem + size, c);
+    if (mem && size > POOL__HEAP_CHUNK) pool__heap_map_add(c->heap, (uintptr_t)mem, (uintptr_t)mem + size, c);
     return mem;
 }
 
 static void pool__heap_pool_drop(void *ctx, void *block, size_t size) {
     pool__HeapClass *c = (pool__HeapClass *)ctx;
-    pool__heap_map_remove(c->heap, (uintptr_t)block, (uintptr_t)block + size, c);
+    if (size > POOL__HEAP_CHUNK) pool__heap_map_remove(c->heap, (uintptr_t)block, (uintptr_t)block + size, c);
     pool__heap_drop(c->heap, block, size);
 }
 
