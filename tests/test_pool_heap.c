@@ -28,6 +28,15 @@ static PoolHeap ph_zero(void) {
     return h;
 }
 
+/* A heap on s (NULL: malloc), capped at cap (0: no cap). */
+static void ph_init(PoolHeap *h, TestSource *s, size_t cap) {
+    ArenaOptions o;
+    memset(&o, 0, sizeof o);
+    if (s) o.source = test_source(s);
+    o.max_bytes = cap;
+    pool_heap_init(h, &o);
+}
+
 static uint32_t ph_rng(uint32_t *s) {
     uint32_t x = *s;
     x ^= x << 13;
@@ -310,7 +319,6 @@ TEST(heap_realloc_shrink_moves) {
 
 TEST(heap_realloc_failure_leaves_p) {
     PoolHeap h = ph_zero();
-    ArenaOptions o;
     size_t i;
     void *p;
     CHECK(pool_heap_realloc(&h, NULL, SIZE_MAX) == NULL);
@@ -326,9 +334,7 @@ TEST(heap_realloc_failure_leaves_p) {
     }
     pool_heap_release(&h);
     /* at the cap */
-    memset(&o, 0, sizeof o);
-    o.max_bytes = 256 << 10;
-    pool_heap_init(&h, &o);
+    ph_init(&h, NULL, 256 << 10);
     p = pool_heap_alloc(&h, 100);
     test_fill(p, 100, 6);
     CHECK(pool_heap_realloc(&h, p, 1 << 20) == NULL);
@@ -372,12 +378,9 @@ static size_t ph_fill(PoolHeap *h, size_t size, void **objs, size_t max) {
 TEST(heap_cap_is_shared_and_recovers) {
     enum { CAP = 2 << 20, MAX = 100000 };
     PoolHeap h;
-    ArenaOptions o;
     void **objs = (void **)malloc(MAX * sizeof *objs);
     size_t n, i, size;
-    memset(&o, 0, sizeof o);
-    o.max_bytes = CAP;
-    pool_heap_init(&h, &o);
+    ph_init(&h, NULL, CAP);
     /* one class takes (nearly) the whole cap ... */
     n = ph_fill(&h, 100, objs, MAX);
     CHECK(n * 112 > CAP / 2);
@@ -399,13 +402,10 @@ TEST(heap_cap_is_shared_and_recovers) {
 TEST(heap_source_accounting) {
     TestSource s;
     PoolHeap h;
-    ArenaOptions o;
     void *p[PH_NSIZES];
     size_t i;
     test_source_init(&s);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&s);
-    pool_heap_init(&h, &o);
+    ph_init(&h, &s, 0);
     ph_alloc_sizes(&h, p);
     CHECK_EQ(pool_heap_stats(&h).bytes_held, s.bytes_out);
     CHECK_EQ(pool_heap_stats(&h).grab_count, s.grabs);
@@ -434,14 +434,11 @@ TEST(heap_source_failures) {
     for (k = 1; k < 40; k++) {
         TestSource s;
         PoolHeap h;
-        ArenaOptions o;
         void *p[PH_NSIZES];
         size_t i;
         test_source_init(&s);
         s.fail_at = k;
-        memset(&o, 0, sizeof o);
-        o.source = test_source(&s);
-        pool_heap_init(&h, &o);
+        ph_init(&h, &s, 0);
         for (i = 0; i < PH_NSIZES; i++) {
             p[i] = pool_heap_alloc(&h, ph_sizes[i]);
             if (p[i]) {
