@@ -23,6 +23,16 @@
        pool_free_handle(&bullets, h);
        pool_release(&bullets);
 
+   PoolHeap: malloc, realloc and free over size classes of pools, for code
+   with allocator hooks (Lua, expat, SQLite, stb_ds) that should still die
+   at once and stay under one cap:
+       PoolHeap heap = {0};                     // or pool_heap_init(&heap, &opt)
+       void *p = pool_heap_alloc(&heap, n);     // _calloc, _realloc(heap, p, n)
+       pool_heap_free(&heap, p);                // false + error on misuse
+       size_t room = pool_heap_size(&heap, p);  // usable size; 0 if not live
+       pool_heap_release(&heap);                // everything, at once
+   (see "PoolHeap: size classes on pools" below).
+
    HOW IT WORKS
        Objects live in blocks of a power-of-two size, aligned to that size,
        carved from the pool's own Arena (so any ArenaSource, a byte cap, or a
