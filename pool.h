@@ -1106,30 +1106,32 @@ static size_t pool__heap_chunks(uintptr_t lo, uintptr_t hi) {
     return (size_t)(((hi - 1) >> POOL__HEAP_CHUNK_SHIFT) - (lo >> POOL__HEAP_CHUNK_SHIFT)) + 1;
 }
 
-/* Enters [lo, hi) as owner's. Blocks are larger than a chunk, so a chunk
-   holds the end of at most one block (lo, below the boundary) and the
-   start of at most one other (hi, from the boundary on). */
+/* The sides of chunk c that block [lo, hi) takes: 1, the part below the
+   boundary (the block ends in c); 2, the part from it on (the block starts
+   in c); 3, all of c. Blocks are larger than a chunk, so a chunk holds the
+   end of at most one block and the start of at most one other. */
+static unsigned pool__heap_sides(uintptr_t lo, uintptr_t hi, uintptr_t c) {
+    if (lo > c) return 2;
+    return hi - c >= POOL__HEAP_CHUNK ? 3 : 1;
+}
+
+/* Enters [lo, hi) as owner's. */
 static void pool__heap_map_add(PoolHeap *h, uintptr_t lo, uintptr_t hi, void *owner) {
     uintptr_t c = lo & ~(POOL__HEAP_CHUNK - 1);
     size_t n = pool__heap_chunks(lo, hi);
     for (; n--; c += POOL__HEAP_CHUNK) {
         uintptr_t key = (c >> POOL__HEAP_CHUNK_SHIFT) + 1;
         pool__HeapChunk *e = pool__heap_slot(h, key);
+        unsigned sides = pool__heap_sides(lo, hi, c);
         if (!e->key) {
             e->key = key;
             e->lo = e->hi = NULL;
             h->map_used++;
         }
-        if (lo > c) {                                /* the block starts here */
-            e->hi = owner;
-            e->boundary = lo;
-        } else if (hi - c >= POOL__HEAP_CHUNK) {     /* it covers the chunk */
-            e->lo = e->hi = owner;
-            e->boundary = c;
-        } else {                                     /* it ends here */
-            e->lo = owner;
-            if (!e->hi) e->boundary = hi;
-        }
+        if (sides & 1) e->lo = owner;
+        if (sides & 2) e->hi = owner;
+        if (sides == 2) e->boundary = lo;
+        else if (sides == 1 && !e->hi) e->boundary = hi;
     }
 }
 
@@ -1150,14 +1152,18 @@ static void pool__heap_map_delete(PoolHeap *h, pool__HeapChunk *e) {
     h->map[i].key = 0;
 }
 
-static void pool__heap_map_remove(PoolHeap *h, uintptr_t lo, uintptr_t hi, const void *owner) {
+/* Takes [lo, hi) out: only the sides it took, since a neighbour may have
+   the same owner (two blocks of one class). */
+static void pool__heap_map_remove(PoolHeap *h, uintptr_t lo, uintptr_t hi) {
     uintptr_t c = lo & ~(POOL__HEAP_CHUNK - 1);
     size_t n = pool__heap_chunks(lo, hi);
     for (; n--; c += POOL__HEAP_CHUNK) {
         pool__HeapChunk *e = pool__heap_slot(h, (c >> POOL__HEAP_CHUNK_SHIFT) + 1);
-        if (e->lo == owner) e->lo = NULL;
-        if (e->hi == owner) e->hi = NULL;
-        if (e->key && !e->lo && !e->hi) pool__heap_map_delete(h, e);
+        unsigned sides = pool__heap_sides(lo, hi, c);
+        if (!e->key) continue;
+        if (sides & 1) e->lo = NULL;
+        if (sides & 2) e->hi = NULL;
+        if (!e->lo && !e->hi) pool__heap_map_delete(h, e);
     }
 }
 
@@ -1180,7 +1186,7 @@ static void *pool__heap_pool_grab(void *ctx, size_t size) {
 
 static void pool__heap_pool_drop(void *ctx, void *block, size_t size) {
     pool__HeapClass *c = (pool__HeapClass *)ctx;
-    if (size > POOL__HEAP_CHUNK) pool__heap_map_remove(c->heap, (uintptr_t)block, (uintptr_t)block + size, c);
+    if (size > POOL__HEAP_CHUNK) pool__heap_map_remove(c->heap, (uintptr_t)block, (uintptr_t)block + size);
     pool__heap_drop(c->heap, block, size);
 }
 
@@ -1256,7 +1262,7 @@ static void pool__heap_large_free(PoolHeap *h, pool__HeapLarge *l) {
     if (l->next) l->next->prev = l->prev;
     h->large_count--;
     h->live_bytes -= l->usable;
-    pool__heap_map_remove(h, (uintptr_t)l, (uintptr_t)l + grabbed, (void *)((uintptr_t)l | 1));
+    pool__heap_map_remove(h, (uintptr_t)l, (uintptr_t)l + grabbed);
     arena__take_back(pool__heap_large_data(l), l->usable);
     ARENA__UNPOISON(l, grabbed);
     pool__heap_drop(h, l, grabbed);
