@@ -314,9 +314,9 @@ static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h) {
    heap holds is entered, by 8 KiB chunk, in the heap's own hash index, so
    a pointer finds its size class (or its large block) in O(1) without
    reading memory it does not own; the class's pool_free then checks it
-   exactly. One max_bytes caps the whole heap; a class whose objects are
-   all freed gives its blocks back when another class or a large request
-   needs room under the cap.
+   exactly. One max_bytes caps the whole heap; when a class or a large
+   request needs room under the cap, the other classes give back their
+   empty blocks (pool_trim), so memory freed in one class serves another.
 
    A PoolHeap must stay where it is once used (its pools point back at it). */
 
@@ -1315,8 +1315,7 @@ POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h) {
 /* ======================================================================== */
 
 #define POOL__HEAP_CHUNK ((uintptr_t)1 << POOL__HEAP_CHUNK_SHIFT)
-#define POOL__HEAP_BLOCK ((size_t)2 << POOL__HEAP_CHUNK_SHIFT)   /* a class's first arena block, at least */
-#define POOL__HEAP_MAX_BLOCK ((size_t)256 << 10)                /* where its growth stops doubling */
+#define POOL__HEAP_BLOCK ((size_t)2 << POOL__HEAP_CHUNK_SHIFT)   /* a class's blocks, at least: larger than a chunk */
 
 /* A large allocation: this header, then the caller's bytes. */
 struct pool__HeapLarge {
@@ -1357,20 +1356,23 @@ static void pool__heap_drop(PoolHeap *h, void *block, size_t size) {
     }
 }
 
-/* Room under the cap for `size` more bytes: classes whose objects are all
-   freed (other than `except`, which is growing) give their blocks back. */
+static bool pool__heap_fits(const PoolHeap *h, size_t size) {
+    size_t max = h->opt.max_bytes;
+    return !max || (h->bytes_held <= max && size <= max - h->bytes_held);
+}
+
+/* Room under the cap for `size` more bytes: the other classes (not
+   `except`, which is growing) give back their empty blocks (pool_trim),
+   and those whose objects are all freed everything. */
 static bool pool__heap_room(PoolHeap *h, size_t size, const pool__HeapClass *except) {
     unsigned k;
-    size_t max = h->opt.max_bytes;
-    if (!max || (h->bytes_held <= max && size <= max - h->bytes_held)) return true;
-    for (k = 0; k < POOL__HEAP_CLASSES; k++) {
+    for (k = 0; k < POOL__HEAP_CLASSES && !pool__heap_fits(h, size); k++) {
         pool__HeapClass *c = h->cls[k];
-        PoolStats st;
         if (!c || c == except) continue;
-        st = pool_stats(&c->pool);
-        if (!st.live && st.bytes_held) pool_release(&c->pool);
+        if (pool_stats(&c->pool).live) pool_trim(&c->pool);
+        else pool_release(&c->pool);
     }
-    return h->bytes_held <= max && size <= max - h->bytes_held;
+    return pool__heap_fits(h, size);
 }
 
 /* `size` bytes from the source, counted against the cap; NULL (quietly)
@@ -1499,16 +1501,6 @@ static void pool__heap_pool_drop(void *ctx, void *block, size_t size) {
 
 /* ---- size classes ------------------------------------------------------------ */
 
-/* Where a class's arena blocks stop doubling: small, so that a capped heap
-   is not held in half-empty blocks, yet four pool blocks at least (a pool
-   block holds eight objects; see pool_init_opts), or every pool block
-   would take an arena block of its own. */
-static size_t pool__heap_max_block(size_t size) {
-    size_t b = POOL_BLOCK_SIZE;
-    while (b < 9 * (size + ARENA__REDZONE) + 256) b *= 2;
-    return 4 * b > POOL__HEAP_MAX_BLOCK ? 4 * b : POOL__HEAP_MAX_BLOCK;
-}
-
 static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
     ArenaOptions o;
     pool__HeapClass *c = (pool__HeapClass *)pool__heap_grab(h, sizeof *c, NULL);
@@ -1518,7 +1510,6 @@ static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
     }
     ARENA_MEMSET(&o, 0, sizeof o);
     o.block_size = h->opt.block_size > POOL__HEAP_BLOCK ? h->opt.block_size : POOL__HEAP_BLOCK;
-    o.max_block_size = h->opt.max_block_size ? h->opt.max_block_size : pool__heap_max_block(pool__heap_class_size(k));
     o.source.grab = pool__heap_pool_grab;
     o.source.drop = pool__heap_pool_drop;
     o.source.ctx = c;

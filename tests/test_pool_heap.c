@@ -522,6 +522,50 @@ TEST(heap_blocks_sharing_a_chunk) {
     free(s.buf);
 }
 
+/* A capped heap on packed blocks: class A spans several blocks, and keeps
+   only the objects of its newest block; class B then needs the room, so A
+   gives its empty blocks back. A's blocks are neighbours sharing index
+   chunks: dropping one must not lose the entries of the next. */
+TEST(heap_room_keeps_neighbour_blocks) {
+    enum { N = 3000 };
+    PhPacked s;
+    PoolHeap h;
+    ArenaOptions o;
+    void **a = (void **)malloc(N * sizeof *a), *b;
+    size_t i, n = 0, first = 1;
+    s.size = 4 << 20;
+    s.buf = (char *)malloc(s.size);
+    s.used = 0;
+    memset(&o, 0, sizeof o);
+    o.source.grab = ph_packed_grab;
+    o.source.drop = ph_packed_drop;
+    o.source.ctx = &s;
+    o.max_bytes = 1 << 20;
+    pool_heap_init(&h, &o);
+    for (i = 0; i < N; i++) {
+        a[i] = pool_heap_alloc(&h, 200);
+        CHECK(a[i] != NULL);
+        test_fill(a[i], 16, (unsigned)i);
+    }
+    /* the newest block starts where the stride between objects breaks */
+    for (i = 2; i < N; i++)
+        if ((char *)a[i] - (char *)a[i - 1] != (char *)a[1] - (char *)a[0]) first = i;
+    CHECK(first > 1);
+    for (i = 0; i < first; i++) CHECK(pool_heap_free(&h, a[i]));
+    while ((b = pool_heap_alloc(&h, 3000)) != NULL) n++;
+    test_err_clear();
+    CHECK(n > 0);
+    for (i = first; i < N; i++) {
+        CHECK(test_intact(a[i], 16, (unsigned)i));
+        CHECK_EQ(pool_heap_size(&h, a[i]), (size_t)224);
+        CHECK(pool_heap_free(&h, a[i]));
+    }
+    CHECK_NO_ERR();
+    pool_heap_release(&h);
+    free(s.buf);
+    free(a);
+}
+
 /* ---- reset, release ------------------------------------------------------- */
 
 TEST(heap_reset_keeps_memory) {
@@ -620,6 +664,7 @@ void suite_pool_heap(void) {
     RUN(heap_source_accounting);
     RUN(heap_source_failures);
     RUN(heap_blocks_sharing_a_chunk);
+    RUN(heap_room_keeps_neighbour_blocks);
     RUN(heap_reset_keeps_memory);
     RUN(heap_release_twice_and_reuse);
     RUN(heap_random_against_shadow);
