@@ -481,20 +481,26 @@ static void ph_packed_drop(void *ctx, void *block, size_t size) {
     (void)ctx; (void)block; (void)size;
 }
 
-TEST(heap_blocks_sharing_a_chunk) {
-    PhPacked s;
-    PoolHeap h;
+/* A heap on a packed source of `size` bytes, capped at cap (0: none). */
+static void ph_init_packed(PoolHeap *h, PhPacked *s, size_t size, size_t cap) {
     ArenaOptions o;
-    void *big[6], *small[400];
-    size_t i;
-    s.size = 8 << 20;
-    s.buf = (char *)malloc(s.size);
-    s.used = 0;
+    s->size = size;
+    s->buf = (char *)malloc(size);
+    s->used = 0;
     memset(&o, 0, sizeof o);
     o.source.grab = ph_packed_grab;
     o.source.drop = ph_packed_drop;
-    o.source.ctx = &s;
-    pool_heap_init(&h, &o);
+    o.source.ctx = s;
+    o.max_bytes = cap;
+    pool_heap_init(h, &o);
+}
+
+TEST(heap_blocks_sharing_a_chunk) {
+    PhPacked s;
+    PoolHeap h;
+    void *big[6], *small[400];
+    size_t i;
+    ph_init_packed(&h, &s, 8 << 20, 0);
     for (i = 0; i < 400; i++) {
         small[i] = pool_heap_alloc(&h, 16 + (i % 7) * 300);
         test_fill(small[i], 16, (unsigned)i);
@@ -530,18 +536,9 @@ TEST(heap_room_keeps_neighbour_blocks) {
     enum { N = 3000 };
     PhPacked s;
     PoolHeap h;
-    ArenaOptions o;
     void **a = (void **)malloc(N * sizeof *a), *b;
     size_t i, n = 0, first = 1;
-    s.size = 4 << 20;
-    s.buf = (char *)malloc(s.size);
-    s.used = 0;
-    memset(&o, 0, sizeof o);
-    o.source.grab = ph_packed_grab;
-    o.source.drop = ph_packed_drop;
-    o.source.ctx = &s;
-    o.max_bytes = 1 << 20;
-    pool_heap_init(&h, &o);
+    ph_init_packed(&h, &s, 4 << 20, 1 << 20);
     for (i = 0; i < N; i++) {
         a[i] = pool_heap_alloc(&h, 200);
         CHECK(a[i] != NULL);
