@@ -956,8 +956,7 @@ POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
 /* Size, stride and the first generation; a pool that fails here stays
    inert (stride 0) and refuses every allocation. */
 static bool pool__setup(Pool *p, size_t size, size_t align) {
-    static ARENA_THREAD_LOCAL uint32_t inits;
-    uint64_t seed = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15u + ++inits * 0xBF58476D1CE4E5B9u;
+    uint64_t seed = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15u + arena__unique() * 0xBF58476D1CE4E5B9u;
     ARENA_MEMSET(p, 0, sizeof *p);
     if (!align || (align & (align - 1))) {
         arena__report(ARENA_ERR_ALIGN, "pool_init: the alignment is not a power of two");
@@ -1578,7 +1577,7 @@ POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
     void *p;
     if (size > POOL_HEAP_MAX_CLASS) {
         if (size > ARENA__MAX_REQUEST - POOL__HEAP_LARGE_HEAD)
-            return arena__fail(ARENA_ERR_OVERFLOW, "pool_heap_alloc: the size is too large");
+            return arena__report(ARENA_ERR_OVERFLOW, "pool_heap_alloc: the size is too large"), (void *)NULL;
         return pool__heap_large_alloc(h, size, false);
     }
     k = pool__heap_class(size);
@@ -1591,7 +1590,7 @@ POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
 POOL_DEF void *pool_heap_calloc(PoolHeap *h, size_t count, size_t size) {
     void *p;
     if (size && count > SIZE_MAX / size)
-        return arena__fail(ARENA_ERR_OVERFLOW, "pool_heap_calloc: count * size overflows");
+        return arena__report(ARENA_ERR_OVERFLOW, "pool_heap_calloc: count * size overflows"), (void *)NULL;
     p = pool_heap_alloc(h, count * size);
     if (p) ARENA_MEMSET(p, 0, count * size);
     return p;
