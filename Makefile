@@ -17,8 +17,8 @@ TEST_SRC := $(filter-out tests/compile_check.c,$(sort $(wildcard tests/*.c)))
 EXAMPLES := $(basename $(notdir $(wildcard examples/*.c)))
 EXAMPLES_CXX := $(basename $(notdir $(wildcard examples/*.cpp)))
 
-DEMO_PKGS := libstb-dev libcjson-dev
-DEMO_LIBS := -lcjson
+DEMO_PKGS := libstb-dev libcjson-dev liblua5.4-dev
+DEMO_LIBS := -lcjson -I/usr/include/lua5.4 -llua5.4
 TEST_PKGS := $(DEMO_PKGS) g++ clang libclang-rt-14-dev valgrind
 
 .PHONY: all demo test deps-demo deps-test clean \
@@ -78,7 +78,7 @@ endef
 
 # Feature makefiles add their own test targets to TEST_EXTRA.
 TEST_EXTRA :=
--include bench/bench.mk tests/fuzz.mk tests/ports.mk tests/install.mk
+-include bench/bench.mk tests/fuzz.mk tests/ports.mk tests/install.mk tests/clients.mk
 
 test: deps-test | $(B)
 	@rm -f $(B)/results/*.txt

@@ -25,6 +25,16 @@
        pool_trim(&bullets);                     // give back what is unused
        pool_release(&bullets);
 
+   PoolHeap: malloc, realloc and free over size classes of pools, for code
+   with allocator hooks (Lua, expat, SQLite, stb_ds) that should still die
+   at once and stay under one cap:
+       PoolHeap heap = {0};                     // or pool_heap_init(&heap, &opt)
+       void *p = pool_heap_alloc(&heap, n);     // _calloc, _realloc(heap, p, n)
+       pool_heap_free(&heap, p);                // false + error on misuse
+       size_t room = pool_heap_size(&heap, p);  // usable size; 0 if not live
+       pool_heap_release(&heap);                // everything, at once
+   (see "PoolHeap: size classes on pools" below).
+
    HOW IT WORKS
        Slots are numbered. Every slot has an 8-byte header just before its
        object: its number and a 32-bit generation, odd while the object is
@@ -367,6 +377,146 @@ typedef struct PoolSnapshot {
 
 POOL_DEF bool pool_snapshot(Pool *p, PoolSnapshot *s, Arena *store);
 POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s);
+
+/* ======================================================================== */
+/*                    PoolHeap: size classes on pools                       */
+/* ======================================================================== */
+/* malloc, calloc, realloc and free for code that needs them (allocator
+   hooks of third-party libraries, data that grows and shrinks), with
+   checked frees and one lifetime: pool_heap_reset / pool_heap_release free
+   everything at once, whatever the code forgot.
+
+   Sizes up to POOL_HEAP_MAX_CLASS (8 KiB) go to one Pool per size class:
+   multiples of 16 up to 128 bytes, then four classes per power of two
+   (160, 192, 224, 256, 320, ...), so a request of more than 128 bytes
+   wastes less than a fifth of its class. Larger sizes come straight from
+   the source, one grab each, and go back to it on free. Every block the
+   heap holds is entered, by 8 KiB chunk, in the heap's own hash index, so
+   a pointer finds its size class (or its large block) in O(1) without
+   reading memory it does not own; the class's pool_free then checks it
+   exactly. One max_bytes caps the whole heap; when a class or a large
+   request needs room under the cap, the other classes give back their
+   empty blocks (pool_trim), so memory freed in one class serves another.
+
+   A PoolHeap must stay where it is once used (its pools point back at it). */
+
+#define POOL_HEAP_MAX_CLASS ((size_t)8192)
+#define POOL__HEAP_CLASSES 32u
+#define POOL__HEAP_CHUNK_SHIFT 13u   /* index chunks of 8 KiB: every block is larger */
+
+typedef struct PoolHeapStats {
+    size_t live_count;   /* allocations not yet freed */
+    size_t live_bytes;   /* their usable bytes (pool_heap_size) */
+    size_t peak_bytes;   /* the most live_bytes has been */
+    size_t bytes_held;   /* held from the source: pool blocks, large
+                            allocations and the heap's index */
+    size_t grab_count;   /* calls made to the source, ever */
+} PoolHeapStats;
+
+struct PoolHeap;
+typedef struct pool__HeapClass {   /* internal: one size class */
+    Pool pool;
+    struct PoolHeap *heap;
+    size_t size;                   /* the class's usable size */
+    unsigned index;
+} pool__HeapClass;
+
+typedef struct pool__HeapChunk {   /* internal: an entry of the index */
+    uintptr_t key;                 /* chunk number + 1; 0: empty */
+    uintptr_t boundary;            /* lo owns the chunk below it, hi from it on */
+    void *lo, *hi;                 /* a pool__HeapClass, or a large block | 1 */
+} pool__HeapChunk;
+
+typedef struct pool__HeapLarge pool__HeapLarge;   /* internal */
+
+typedef struct PoolHeap {
+    pool__HeapClass *cls[POOL__HEAP_CLASSES];   /* created on first use */
+    pool__HeapChunk *map;                       /* the index, NULL until used */
+    size_t map_mask, map_used;
+    pool__HeapLarge *large;                     /* large allocations, newest first */
+    size_t large_count;                         /* (small ones: their pools count) */
+    size_t live_bytes, peak_bytes, bytes_held, grab_count;
+    ArenaOptions opt;
+} PoolHeap;
+
+POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt);
+static inline void *pool_heap_alloc(PoolHeap *h, size_t size);
+POOL_DEF void *pool_heap_calloc(PoolHeap *h, size_t count, size_t size);
+POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size);
+static inline bool pool_heap_free(PoolHeap *h, void *p);
+POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p);
+POOL_DEF void pool_heap_reset(PoolHeap *h);
+POOL_DEF void pool_heap_release(PoolHeap *h);
+POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h);
+
+/* ---- the heap's fast paths: a size class's pool, found in O(1) ---------- */
+
+POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size);
+POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p, void *owner);
+
+static inline unsigned pool__heap_log2(size_t n) {   /* floor, n > 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)(sizeof(unsigned long long) * 8 - 1) - (unsigned)__builtin_clzll((unsigned long long)n);
+#else
+    unsigned k = 0;
+    while (n >>= 1) k++;
+    return k;
+#endif
+}
+
+/* The class of a size up to POOL_HEAP_MAX_CLASS: 0..7 are 16..128 bytes,
+   then four per power of two. */
+static inline unsigned pool__heap_class(size_t size) {
+    size_t n = size ? size - 1 : 0;
+    unsigned b;
+    if (n < 128) return (unsigned)(n >> 4);
+    b = pool__heap_log2(n);
+    return 8u + (b - 7u) * 4u + (unsigned)((n >> (b - 2u)) & 3u);
+}
+
+static inline size_t pool__heap_hash(uintptr_t key, size_t mask) {
+    return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15u) >> 32) & mask;
+}
+
+/* Who owns the memory at p: a size class, a large block (bit 0 set), or
+   nobody (NULL). Only the heap's index is read. */
+static inline void *pool__heap_owner(const PoolHeap *h, const void *p) {
+    uintptr_t key = ((uintptr_t)p >> POOL__HEAP_CHUNK_SHIFT) + 1;
+    const pool__HeapChunk *m = h->map;
+    size_t i;
+    if (!m) return NULL;
+    for (i = pool__heap_hash(key, h->map_mask);; i = (i + 1) & h->map_mask) {
+        if (m[i].key == key) return (uintptr_t)p < m[i].boundary ? m[i].lo : m[i].hi;
+        if (!m[i].key) return NULL;
+    }
+}
+
+static inline void pool__heap_count(PoolHeap *h, size_t bytes) {
+    h->live_bytes += bytes;
+    if (h->live_bytes > h->peak_bytes) h->peak_bytes = h->live_bytes;
+}
+
+static inline void *pool_heap_alloc(PoolHeap *h, size_t size) {
+    pool__HeapClass *c;
+    void *p;
+    if (!ARENA__LIKELY(size <= POOL_HEAP_MAX_CLASS && (c = h->cls[pool__heap_class(size)]) != NULL))
+        return pool__heap_alloc_slow(h, size);
+    p = pool_alloc(&c->pool);
+    if (ARENA__LIKELY(p != NULL)) pool__heap_count(h, c->size);
+    return p;
+}
+
+/* A small allocation is freed by its class's pool_free, which checks it
+   (or, under POOL_UNCHECKED, trusts it) exactly as for any pool. */
+static inline bool pool_heap_free(PoolHeap *h, void *p) {
+    void *owner = pool__heap_owner(h, p);
+    pool__HeapClass *c = (pool__HeapClass *)owner;
+    if (!ARENA__LIKELY(owner && !((uintptr_t)owner & 1)))
+        return pool__heap_free_slow(h, p, owner);
+    if (!pool_free(&c->pool, p)) return false;
+    h->live_bytes -= c->size;
+    return true;
+}
 
 #endif /* POOL_H */
 
@@ -1439,6 +1589,390 @@ POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s) {
     p->fresh_block = s->state.fresh_block;
     if (relink) pool__relink(p);   /* a slot free at the snapshot has retired since */
     return true;
+}
+
+/* ======================================================================== */
+/*                       PoolHeap implementation                            */
+/* ======================================================================== */
+
+#define POOL__HEAP_CHUNK ((uintptr_t)1 << POOL__HEAP_CHUNK_SHIFT)
+#define POOL__HEAP_BLOCK ((size_t)2 << POOL__HEAP_CHUNK_SHIFT)   /* a class's blocks, at least: larger than a chunk */
+
+/* A large allocation: this header, then the caller's bytes. */
+struct pool__HeapLarge {
+    pool__HeapLarge *prev, *next;
+    size_t grabbed;   /* the size grabbed from the source */
+    size_t usable;    /* the caller's bytes */
+};
+#define POOL__HEAP_LARGE_HEAD arena__align_up(sizeof(pool__HeapLarge), ARENA_MIN_ALIGN)
+
+static size_t pool__heap_class_size(unsigned k) {
+    unsigned b = 7u + (k - 8u) / 4u;
+    if (k < 8) return (size_t)(k + 1) * 16;
+    return (size_t)(5u + (k - 8u) % 4u) << (b - 2u);
+}
+
+static char *pool__heap_large_data(pool__HeapLarge *l) { return (char *)l + POOL__HEAP_LARGE_HEAD; }
+
+/* ---- the source, under the heap's one cap ---------------------------------- */
+
+static void *pool__heap_source_grab(PoolHeap *h, size_t size) {
+    h->grab_count++;
+    if (h->opt.source.grab) return h->opt.source.grab(h->opt.source.ctx, size);
+#ifdef ARENA_NO_MALLOC
+    return NULL;
+#else
+    return ARENA_MALLOC(size);
+#endif
+}
+
+static void pool__heap_drop(PoolHeap *h, void *block, size_t size) {
+    h->bytes_held -= size;
+    if (h->opt.source.grab) {
+        if (h->opt.source.drop) h->opt.source.drop(h->opt.source.ctx, block, size);
+    } else {
+#ifndef ARENA_NO_MALLOC
+        ARENA_FREE(block);
+#endif
+    }
+}
+
+static bool pool__heap_fits(const PoolHeap *h, size_t size) {
+    size_t max = h->opt.max_bytes;
+    return !max || (h->bytes_held <= max && size <= max - h->bytes_held);
+}
+
+/* Room under the cap for `size` more bytes: the other classes (not
+   `except`, which is growing) give back their empty blocks (pool_trim),
+   and those whose objects are all freed everything. */
+static bool pool__heap_room(PoolHeap *h, size_t size, const pool__HeapClass *except) {
+    unsigned k;
+    for (k = 0; k < POOL__HEAP_CLASSES && !pool__heap_fits(h, size); k++) {
+        pool__HeapClass *c = h->cls[k];
+        if (!c || c == except) continue;
+        if (pool_stats(&c->pool).live) pool_trim(&c->pool);
+        else pool_release(&c->pool);
+    }
+    return pool__heap_fits(h, size);
+}
+
+/* `size` bytes from the source, counted against the cap; NULL (quietly)
+   when neither the cap nor the source allows. */
+static void *pool__heap_grab(PoolHeap *h, size_t size, const pool__HeapClass *except) {
+    void *mem;
+    if (!pool__heap_room(h, size, except)) return NULL;
+    mem = pool__heap_source_grab(h, size);
+    if (mem) h->bytes_held += size;
+    return mem;
+}
+
+/* ---- the index: chunk -> owner ---------------------------------------------- */
+
+static pool__HeapChunk *pool__heap_slot(PoolHeap *h, uintptr_t key) {
+    size_t i = pool__heap_hash(key, h->map_mask);
+    while (h->map[i].key && h->map[i].key != key) i = (i + 1) & h->map_mask;
+    return &h->map[i];
+}
+
+/* Room in the index for `more` entries, at most half full. */
+static bool pool__heap_map_reserve(PoolHeap *h, size_t more, const pool__HeapClass *except) {
+    size_t cap = h->map ? h->map_mask + 1 : 0, size = cap ? cap : 64, i;
+    pool__HeapChunk *old = h->map, *m;
+    if (2 * (h->map_used + more) <= cap) return true;
+    while (size < 2 * (h->map_used + more)) size *= 2;
+    m = (pool__HeapChunk *)pool__heap_grab(h, size * sizeof *m, except);
+    if (!m) return false;
+    ARENA_MEMSET(m, 0, size * sizeof *m);
+    h->map = m;
+    h->map_mask = size - 1;
+    for (i = 0; i < cap; i++)
+        if (old[i].key) *pool__heap_slot(h, old[i].key) = old[i];
+    if (old) pool__heap_drop(h, old, cap * sizeof *old);
+    return true;
+}
+
+/* Chunks of [lo, hi): the entries a block needs. */
+static size_t pool__heap_chunks(uintptr_t lo, uintptr_t hi) {
+    return (size_t)(((hi - 1) >> POOL__HEAP_CHUNK_SHIFT) - (lo >> POOL__HEAP_CHUNK_SHIFT)) + 1;
+}
+
+/* The sides of chunk c that block [lo, hi) takes: 1, the part below the
+   boundary (the block ends in c); 2, the part from it on (the block starts
+   in c); 3, all of c. Blocks are larger than a chunk, so a chunk holds the
+   end of at most one block and the start of at most one other. */
+static unsigned pool__heap_sides(uintptr_t lo, uintptr_t hi, uintptr_t c) {
+    if (lo > c) return 2;
+    return hi - c >= POOL__HEAP_CHUNK ? 3 : 1;
+}
+
+/* Enters [lo, hi) as owner's. */
+static void pool__heap_map_add(PoolHeap *h, uintptr_t lo, uintptr_t hi, void *owner) {
+    uintptr_t c = lo & ~(POOL__HEAP_CHUNK - 1);
+    size_t n = pool__heap_chunks(lo, hi);
+    for (; n--; c += POOL__HEAP_CHUNK) {
+        uintptr_t key = (c >> POOL__HEAP_CHUNK_SHIFT) + 1;
+        pool__HeapChunk *e = pool__heap_slot(h, key);
+        unsigned sides = pool__heap_sides(lo, hi, c);
+        if (!e->key) {
+            e->key = key;
+            e->lo = e->hi = NULL;
+            h->map_used++;
+        }
+        if (sides & 1) e->lo = owner;
+        if (sides & 2) e->hi = owner;
+        if (sides == 2) e->boundary = lo;
+        else if (sides == 1 && !e->hi) e->boundary = hi;
+    }
+}
+
+/* Removes entry e, moving later entries of its probe run back (no tombstones). */
+static void pool__heap_map_delete(PoolHeap *h, pool__HeapChunk *e) {
+    size_t i = (size_t)(e - h->map), j = i;
+    h->map_used--;
+    for (;;) {
+        size_t k;
+        j = (j + 1) & h->map_mask;
+        if (!h->map[j].key) break;
+        k = pool__heap_hash(h->map[j].key, h->map_mask);
+        if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+            h->map[i] = h->map[j];
+            i = j;
+        }
+    }
+    h->map[i].key = 0;
+}
+
+/* Takes [lo, hi) out: only the sides it took, since a neighbour may have
+   the same owner (two blocks of one class). */
+static void pool__heap_map_remove(PoolHeap *h, uintptr_t lo, uintptr_t hi) {
+    uintptr_t c = lo & ~(POOL__HEAP_CHUNK - 1);
+    size_t n = pool__heap_chunks(lo, hi);
+    for (; n--; c += POOL__HEAP_CHUNK) {
+        pool__HeapChunk *e = pool__heap_slot(h, (c >> POOL__HEAP_CHUNK_SHIFT) + 1);
+        unsigned sides = pool__heap_sides(lo, hi, c);
+        if (!e->key) continue;
+        if (sides & 1) e->lo = NULL;
+        if (sides & 2) e->hi = NULL;
+        if (!e->lo && !e->hi) pool__heap_map_delete(h, e);
+    }
+}
+
+/* A block of `size` bytes, with room for it in the index. */
+static void *pool__heap_block(PoolHeap *h, size_t size, const pool__HeapClass *except) {
+    if (!pool__heap_map_reserve(h, (size >> POOL__HEAP_CHUNK_SHIFT) + 2, except)) return NULL;
+    return pool__heap_grab(h, size, except);
+}
+
+/* The source of every class's pool: memory under the heap's cap. Blocks
+   larger than a chunk (where objects live) are entered in the index as the
+   class's; smaller grabs (a pool's own tables) are not: a pointer into
+   them reaches a neighbour's owner at most, whose own check refuses it. */
+static void *pool__heap_pool_grab(void *ctx, size_t size) {
+    pool__HeapClass *c = (pool__HeapClass *)ctx;
+    void *mem = pool__heap_block(c->heap, size, c);
+    if (mem && size > POOL__HEAP_CHUNK) pool__heap_map_add(c->heap, (uintptr_t)mem, (uintptr_t)mem + size, c);
+    return mem;
+}
+
+static void pool__heap_pool_drop(void *ctx, void *block, size_t size) {
+    pool__HeapClass *c = (pool__HeapClass *)ctx;
+    if (size > POOL__HEAP_CHUNK) pool__heap_map_remove(c->heap, (uintptr_t)block, (uintptr_t)block + size);
+    pool__heap_drop(c->heap, block, size);
+}
+
+/* ---- size classes ------------------------------------------------------------ */
+
+static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
+    ArenaOptions o;
+    pool__HeapClass *c = (pool__HeapClass *)pool__heap_grab(h, sizeof *c, NULL);
+    if (!c) {
+        arena__report(ARENA_ERR_OOM, "pool_heap_alloc: out of memory (the source, or the heap's max_bytes)");
+        return NULL;
+    }
+    ARENA_MEMSET(&o, 0, sizeof o);
+    o.block_size = h->opt.block_size > POOL__HEAP_BLOCK ? h->opt.block_size : POOL__HEAP_BLOCK;
+    o.source.grab = pool__heap_pool_grab;
+    o.source.drop = pool__heap_pool_drop;
+    o.source.ctx = c;
+    c->heap = h;
+    c->index = k;
+    c->size = pool__heap_class_size(k);
+    pool_init_opts(&c->pool, c->size, ARENA_MIN_ALIGN, &o);
+    h->cls[k] = c;
+    return c;
+}
+
+static void pool__heap_drop_class(PoolHeap *h, unsigned k) {
+    pool_release(&h->cls[k]->pool);
+    pool__heap_drop(h, h->cls[k], sizeof *h->cls[k]);
+    h->cls[k] = NULL;
+}
+
+/* ---- large allocations ------------------------------------------------------- */
+
+static void *pool__heap_large_alloc(PoolHeap *h, size_t size, bool quiet) {
+    size_t usable = ARENA__ROUND(size), grabbed = POOL__HEAP_LARGE_HEAD + usable;
+    pool__HeapLarge *l = (pool__HeapLarge *)pool__heap_block(h, grabbed, NULL);
+    if (!l) {
+        if (!quiet) arena__report(ARENA_ERR_OOM, "pool_heap_alloc: out of memory (the source, or the heap's max_bytes)");
+        return NULL;
+    }
+    pool__heap_map_add(h, (uintptr_t)l, (uintptr_t)l + grabbed, (void *)((uintptr_t)l | 1));
+    l->prev = NULL;
+    l->next = h->large;
+    if (h->large) h->large->prev = l;
+    h->large = l;
+    h->large_count++;
+    l->grabbed = grabbed;
+    l->usable = usable;
+    arena__hand_out(pool__heap_large_data(l), usable);
+    pool__heap_count(h, usable);
+    return pool__heap_large_data(l);
+}
+
+static pool__HeapLarge *pool__heap_large_of(void *owner) {
+    return (pool__HeapLarge *)((uintptr_t)owner & ~(uintptr_t)1);
+}
+
+static void pool__heap_large_free(PoolHeap *h, pool__HeapLarge *l) {
+    size_t grabbed = l->grabbed;   /* read before unpoisoning: memcheck's "undefined" */
+    if (l->prev) l->prev->next = l->next;
+    else h->large = l->next;
+    if (l->next) l->next->prev = l->prev;
+    h->large_count--;
+    h->live_bytes -= l->usable;
+    pool__heap_map_remove(h, (uintptr_t)l, (uintptr_t)l + grabbed);
+    arena__take_back(pool__heap_large_data(l), l->usable);
+    ARENA__UNPOISON(l, grabbed);
+    pool__heap_drop(h, l, grabbed);
+}
+
+/* ---- the API ------------------------------------------------------------------ */
+
+POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt) {
+    ARENA_MEMSET(h, 0, sizeof *h);
+    if (opt) h->opt = *opt;
+}
+
+POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
+    unsigned k;
+    void *p;
+    if (size > POOL_HEAP_MAX_CLASS) {
+        if (size > ARENA__MAX_REQUEST - POOL__HEAP_LARGE_HEAD)
+            return arena__report(ARENA_ERR_OVERFLOW, "pool_heap_alloc: the size is too large"), (void *)NULL;
+        return pool__heap_large_alloc(h, size, false);
+    }
+    k = pool__heap_class(size);
+    if (!h->cls[k] && !pool__heap_new_class(h, k)) return NULL;
+    p = pool_alloc(&h->cls[k]->pool);
+    if (p) pool__heap_count(h, h->cls[k]->size);
+    return p;
+}
+
+POOL_DEF void *pool_heap_calloc(PoolHeap *h, size_t count, size_t size) {
+    void *p;
+    if (size && count > SIZE_MAX / size)
+        return arena__report(ARENA_ERR_OVERFLOW, "pool_heap_calloc: count * size overflows"), (void *)NULL;
+    p = pool_heap_alloc(h, count * size);
+    if (p) ARENA_MEMSET(p, 0, count * size);
+    return p;
+}
+
+/* Everything the inline free does not settle: NULL, large blocks, and
+   pointers the heap does not own. */
+POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p, void *owner) {
+    if (!p) return true;
+    if (owner && pool__heap_large_data(pool__heap_large_of(owner)) == (char *)p) {
+        pool__heap_large_free(h, pool__heap_large_of(owner));
+        return true;
+    }
+    arena__report(ARENA_ERR_MISUSE, owner ? "pool_heap_free: a pointer inside a large allocation, not its start"
+                                          : "pool_heap_free: the pointer is not an allocation of this heap");
+    return false;
+}
+
+POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p) {
+    void *owner = p ? pool__heap_owner(h, p) : NULL;
+    pool__HeapLarge *l = pool__heap_large_of(owner);
+    if (!owner) return 0;
+    if (!((uintptr_t)owner & 1)) {
+        const pool__HeapClass *c = (const pool__HeapClass *)owner;
+        return pool_owns(&c->pool, p) ? c->size : 0;
+    }
+    return pool__heap_large_data(l) == (const char *)p ? l->usable : 0;
+}
+
+/* Would an allocation of `size` succeed without calling the source? (A
+   shrinking realloc never fails: it moves only when it surely can.) */
+static bool pool__heap_has_room(const PoolHeap *h, size_t size) {
+    const pool__HeapClass *c = size <= POOL_HEAP_MAX_CLASS ? h->cls[pool__heap_class(size)] : NULL;
+    PoolStats st;
+    if (!c) return false;
+    st = pool_stats(&c->pool);
+    return st.live < st.capacity;
+}
+
+static void *pool__heap_move(PoolHeap *h, void *p, size_t old, size_t size) {
+    void *q = pool_heap_alloc(h, size);
+    if (!q) return NULL;
+    ARENA_MEMCPY(q, p, old < size ? old : size);
+    pool_heap_free(h, p);
+    return q;
+}
+
+/* Stays in place while the new size fits and uses more than half of the
+   room; shrinks further move when they can without calling the source,
+   or (large blocks) when the source gives a smaller block. */
+POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size) {
+    size_t old;
+    void *q;
+    if (!p) return pool_heap_alloc(h, size);
+    old = pool_heap_size(h, p);
+    if (!old) {
+        arena__report(ARENA_ERR_MISUSE, "pool_heap_realloc: the pointer is not a live allocation of this heap");
+        return NULL;
+    }
+    if (size > old) return pool__heap_move(h, p, old, size);
+    if (size > old / 2) return p;
+    if (old > POOL_HEAP_MAX_CLASS && size > POOL_HEAP_MAX_CLASS) {
+        q = pool__heap_large_alloc(h, size, true);
+        if (!q) return p;
+        ARENA_MEMCPY(q, p, size);
+        pool_heap_free(h, p);
+        return q;
+    }
+    return pool__heap_has_room(h, size) ? pool__heap_move(h, p, old, size) : p;
+}
+
+POOL_DEF void pool_heap_reset(PoolHeap *h) {
+    unsigned k;
+    for (k = 0; k < POOL__HEAP_CLASSES; k++)
+        if (h->cls[k]) pool_reset(&h->cls[k]->pool);
+    while (h->large) pool__heap_large_free(h, h->large);
+    h->live_bytes = 0;
+}
+
+POOL_DEF void pool_heap_release(PoolHeap *h) {
+    unsigned k;
+    ArenaOptions opt = h->opt;
+    for (k = 0; k < POOL__HEAP_CLASSES; k++)
+        if (h->cls[k]) pool__heap_drop_class(h, k);
+    while (h->large) pool__heap_large_free(h, h->large);
+    if (h->map) pool__heap_drop(h, h->map, (h->map_mask + 1) * sizeof *h->map);
+    pool_heap_init(h, &opt);
+}
+
+POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h) {
+    PoolHeapStats s;
+    unsigned k;
+    s.live_count = h->large_count;
+    for (k = 0; k < POOL__HEAP_CLASSES; k++)
+        if (h->cls[k]) s.live_count += pool_stats(&h->cls[k]->pool).live;
+    s.live_bytes = h->live_bytes;
+    s.peak_bytes = h->peak_bytes;
+    s.bytes_held = h->bytes_held;
+    s.grab_count = h->grab_count;
+    return s;
 }
 
 #endif /* POOL_IMPLEMENTATION */

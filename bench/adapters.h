@@ -154,6 +154,27 @@ static inline void ad_despawn(AdCtx *c, AdHandle h) {
 #endif
 }
 
+#elif defined(BENCH_POOL_HEAP)
+/* PoolHeap: malloc/realloc/free over size-class pools, checked frees. */
+#define AD_NAME "pool-heap"
+#include "../pool.h"
+#define AD_OURS 1
+#define AD_VAR 1
+#define AD_FREE 1
+#define AD_BULK 1
+#define AD_REALLOC 1
+typedef struct { PoolHeap h; } AdCtx;
+static inline void ad_init(AdCtx *c, size_t fixed) { (void)fixed; pool_heap_init(&c->h, NULL); }
+static inline void *ad_alloc(AdCtx *c, size_t n) { return pool_heap_alloc(&c->h, n); }
+static inline void ad_free(AdCtx *c, void *p, size_t n) {
+    (void)n;
+    if (!pool_heap_free(&c->h, p)) ad_die("pool_heap_free");
+}
+static inline void *ad_realloc(AdCtx *c, void *p, size_t o, size_t n) { (void)o; return pool_heap_realloc(&c->h, p, n); }
+static inline void ad_reset(AdCtx *c) { pool_heap_reset(&c->h); }
+static inline void ad_fini(AdCtx *c) { pool_heap_release(&c->h); }
+static inline size_t ad_grabs(AdCtx *c) { return pool_heap_stats(&c->h).grab_count; }
+
 /* ------------------------------------------------ the process malloc */
 #elif defined(BENCH_GLIBC) || defined(BENCH_JEMALLOC) || defined(BENCH_MIMALLOC) || \
       defined(BENCH_TCMALLOC)

@@ -3,6 +3,8 @@
 #   make bench         every workload x every competitor, fresh processes,
 #                      interleaved, >= 5 runs each: bench/results.md and
 #                      bench/results.png (about 10-15 minutes on 2 cores)
+#   make bench-clients Lua, expat, SQLite, stb_ds on glibc, mimalloc, mi_heap and
+#                      PoolHeap (part of `make bench`): bench/clients_results.md
 #   make bench-smoke   builds every bench binary and runs a tiny version of
 #                      each workload once, checking that all competitors
 #                      compute the same checksum (part of `make test`)
@@ -29,7 +31,7 @@ BENCH_FULL_PKGS := $(BENCH_PKGS) gnuplot-nox valgrind linux-perf
 
 # competitor: its -D macro(s), language, extra link flags, and whether it
 # links our implementation
-BENCH_COMPS := arena arena-marks stack pool pool-unchecked bump freelist slotmap glibc jemalloc \
+BENCH_COMPS := arena arena-marks stack pool pool-unchecked pool-heap bump freelist slotmap glibc jemalloc \
                mimalloc mi-heap tcmalloc obstack talloc apr boost-pool
 
 BENCH_DEF_arena          := -DBENCH_ARENA
@@ -37,6 +39,7 @@ BENCH_DEF_arena-marks    := -DBENCH_ARENA_MARKS
 BENCH_DEF_stack          := -DBENCH_STACK
 BENCH_DEF_pool           := -DBENCH_POOL
 BENCH_DEF_pool-unchecked := -DBENCH_POOL_UNCHECKED -DPOOL_UNCHECKED
+BENCH_DEF_pool-heap      := -DBENCH_POOL_HEAP
 BENCH_DEF_bump           := -DBENCH_BUMP
 BENCH_DEF_freelist       := -DBENCH_FREELIST
 BENCH_DEF_slotmap        := -DBENCH_SLOTMAP
@@ -57,7 +60,7 @@ BENCH_LIB_tcmalloc := -ltcmalloc_minimal
 BENCH_LIB_talloc   := -ltalloc
 BENCH_LIB_apr      := -lapr-1
 
-BENCH_OURS := arena arena-marks stack pool pool-unchecked
+BENCH_OURS := arena arena-marks stack pool pool-unchecked pool-heap
 BENCH_BINS := $(addprefix $(BB)/bench_,$(BENCH_COMPS))
 BENCH_SRC  := bench/bench.c bench/adapters.h $(HEADERS)
 
@@ -97,6 +100,7 @@ bench: bench-full-deps
 	@$(BENCH_PY) bench/run.py full --bin $(BB) --json-dir $(BENCH_JSON_DIR) --runs $(BENCH_RUNS) \
 	    --out bench --raw $(BB)/raw --cflags "$(BENCH_CFLAGS)" --cxxflags "$(BENCH_CXXFLAGS)" \
 	    --cc "$(CC)" --cxx "$(CXX)"
+	@$(MAKE) --no-print-directory bench-clients
 
 bench-clean:
 	rm -rf $(BB)
@@ -129,3 +133,23 @@ bench-snapshot-smoke: $(BB)/bench_snapshot | $(B)
 	$(call run_variant,bench-snapshot-smoke,$(BB)/bench_snapshot 1)
 
 TEST_EXTRA += bench-snapshot-smoke
+
+# ---- real clients on PoolHeap: bench/clients.c, bench/clients.py --------------
+# Lua, expat, SQLite, stb_ds (tests/clients) on glibc, mimalloc, a mimalloc heap
+# and a PoolHeap: time, peak RSS, callgrind instructions -> bench/clients_results.md
+CL_COMPS := glibc mimalloc mi_heap pool_heap
+CL_SRC   := bench/clients.c $(filter-out tests/clients/test_clients.c,$(wildcard tests/clients/*.c))
+CL_LIB_mimalloc := -lmimalloc
+CL_LIB_mi_heap  := -lmimalloc
+
+.PHONY: bench-clients
+define cl_bin_rule
+$(BB)/clients_$(1): $(CL_SRC) tests/clients/client.h $(HEADERS)
+	@mkdir -p $(BB)
+	$(CC) -std=gnu11 -O2 -DNDEBUG -g -Wall -Wextra -DCL_$(shell echo $(1) | tr a-z A-Z) $(CL_SRC) \
+	  -o $$@ -llua5.4 -lexpat -lsqlite3 $(CL_LIB_$(1)) -lm
+endef
+$(foreach c,$(CL_COMPS),$(eval $(call cl_bin_rule,$(c))))
+
+bench-clients: bench-full-deps clients-deps $(addprefix $(BB)/clients_,$(CL_COMPS))
+	$(BENCH_PY) bench/clients.py --bin $(BB) --runs $(BENCH_RUNS)

@@ -29,10 +29,10 @@ import subprocess
 import sys
 import time
 
-COMPS = ["arena", "arena-marks", "stack", "pool", "pool-unchecked", "bump", "freelist", "slotmap",
+COMPS = ["arena", "arena-marks", "stack", "pool", "pool-unchecked", "pool-heap", "bump", "freelist", "slotmap",
          "glibc", "jemalloc", "mimalloc", "mi-heap", "tcmalloc", "obstack", "talloc", "apr",
          "boost-pool"]
-OURS = {"arena", "arena-marks", "stack", "pool", "pool-unchecked"}
+OURS = {"arena", "arena-marks", "stack", "pool", "pool-unchecked", "pool-heap"}
 REFS = {"bump", "freelist", "slotmap"}
 WORKS = ["frame-scratch", "pool-churn", "pool-churn-barrier", "entity", "double-free-top",
          "double-free-bottom", "parser-like", "realloc-grow", "small-bump", "sprintf",
@@ -678,7 +678,7 @@ def full(args):
 
 
 PALETTE = {"arena": "#d62728", "arena-marks": "#ff7f0e", "stack": "#e377c2", "pool": "#8c564b",
-           "pool-unchecked": "#bcbd22", "bump": "#000000", "freelist": "#555555", "slotmap": "#999999", "glibc": "#1f77b4",
+           "pool-unchecked": "#bcbd22", "pool-heap": "#7f7f7f", "bump": "#000000", "freelist": "#555555", "slotmap": "#999999", "glibc": "#1f77b4",
            "jemalloc": "#17becf", "mimalloc": "#2ca02c", "mi-heap": "#98df8a", "tcmalloc": "#9467bd",
            "obstack": "#c5b0d5", "talloc": "#aec7e8", "apr": "#ffbb78", "boost-pool": "#c49c94"}
 

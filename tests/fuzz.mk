@@ -23,7 +23,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 6
 FUZZ_DEFS ?=
-FUZZERS := fuzz_arena fuzz_stack fuzz_pool fuzz_lifetimes
+FUZZERS := fuzz_arena fuzz_stack fuzz_pool fuzz_lifetimes fuzz_pool_heap
 FUZZ_DIR := $(B)/fuzz$(if $(strip $(FUZZ_DEFS)),-defs)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer $(WARN) $(FUZZ_DEFS)
@@ -103,10 +103,11 @@ fuzz-smoke: $(FUZZ_BINS) | $(B)
 # The ASan build is a release one (-DNDEBUG: no fill patterns, poisoning
 # alone must catch it); the memcheck build keeps the debug fill.
 CAUGHT_RUNS := use_after_reset use_after_rewind use_after_pop use_after_pool_free \
+               use_after_heap_free use_after_heap_free:large \
                one_past_newest:1 one_past_newest:13 one_past_newest:16 one_past_newest:100 \
                into_next:13 into_next:32 into_next:64 before_first
 CAUGHT_PROGS := use_after_reset use_after_rewind use_after_pop use_after_pool_free one_past_newest \
-                into_next before_first
+                into_next before_first use_after_heap_free
 CAUGHT_DIR := $(B)/caught
 CAUGHT_ASAN := -std=c99 -O1 -g -DNDEBUG -fsanitize=address -fno-omit-frame-pointer $(WARN)
 CAUGHT_VG := -std=c99 -O1 -g -DARENA_VALGRIND $(WARN)

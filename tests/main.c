@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include "test.h"
 
-#define SUITES(X) X(arena) X(stack) X(sprintf) X(scratch) X(pool) X(bad_input) X(faults) X(cpp) \
+#define SUITES(X) X(arena) X(stack) X(sprintf) X(scratch) X(pool) X(pool_heap) X(bad_input) X(faults) X(cpp) \
                   X(ring) X(deque) X(snapshot) X(builder)
 #define DECLARE(s) void suite_##s(void);
 SUITES(DECLARE)
