@@ -1278,10 +1278,15 @@ TEST(pool_shared_budget) {
     free(b);
 }
 
-/* Resident memory of this process (Linux), 0 where unknown. */
+/* Resident memory of this process (Linux), 0 where unknown (elsewhere,
+   Windows under Wine included: its /proc is the emulator's). */
 static size_t pt_rss(void) {
     size_t pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
+    FILE *f;
+#ifndef __linux__
+    return 0;
+#endif
+    f = fopen("/proc/self/statm", "r");
     if (!f) return 0;
     if (fscanf(f, "%lu %lu", (unsigned long *)&pages, (unsigned long *)&rss) != 2) rss = 0;
     fclose(f);
