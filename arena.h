@@ -995,9 +995,13 @@ static void arena__set_size(ArenaBlock *b, size_t size) {
     b->check = arena__block_check(b);
 }
 
-static bool arena__block_ok(const ArenaBlock *b) {
-    if (b->check == arena__block_check(b)) return true;
+/* A broken header is reported once: the block is then marked as one of
+   size 0 (with a matching check), which no call hands out from or gives
+   back. */
+static bool arena__block_ok(ArenaBlock *b) {
+    if (b->check == arena__block_check(b)) return b->size != 0;
     arena__report(ARENA_ERR_MISUSE, "arena: a block header was overwritten (a write before an allocation)");
+    arena__set_size(b, 0);
     return false;
 }
 
