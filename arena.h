@@ -58,7 +58,12 @@
        ARENA_VALGRIND            tell memcheck what is handed out (client
                                  requests; needs <valgrind/memcheck.h>)
        ARENA_DEBUG_FILL 0/1      fill handed-out memory with 0xCD and freed
-                                 memory with 0xDD (default: on unless NDEBUG)
+                                 memory with 0xDD (default: on only in
+                                 unoptimised builds without NDEBUG, i.e. no
+                                 NDEBUG and no __OPTIMIZE__; -O2 is a release
+                                 build). Under ARENA_VALGRIND handed-out
+                                 memory is left undefined instead, so that
+                                 memcheck reports reads of it
        ARENA_LOG(msg)            where misuse is printed without a handler
                                  (default: fputs to stderr)
        ARENA_MEMCPY, ARENA_MEMMOVE, ARENA_MEMSET, ARENA_MEMCHR, ARENA_STRLEN
@@ -169,12 +174,21 @@
 #ifndef ARENA__ASAN
 #define ARENA__ASAN 0
 #endif
+/* Release builds are the default: the fills (and the out-of-line path they
+   need) are on in unoptimised builds without NDEBUG, or when asked for.
+   -O2 without -DNDEBUG takes the inline fast paths. */
 #ifndef ARENA_DEBUG_FILL
-#ifdef NDEBUG
+#if defined(NDEBUG) || defined(__OPTIMIZE__)
 #define ARENA_DEBUG_FILL 0
 #else
 #define ARENA_DEBUG_FILL 1
 #endif
+#endif
+/* Handed-out memory is filled unless memcheck tracks it as undefined. */
+#if ARENA_DEBUG_FILL && !defined(ARENA_VALGRIND)
+#define ARENA__FILL_FRESH 1
+#else
+#define ARENA__FILL_FRESH 0
 #endif
 #if ARENA__ASAN || defined(ARENA_VALGRIND) || ARENA_DEBUG_FILL
 #define ARENA__CHECKED 1
@@ -669,7 +683,7 @@ static void *arena__fail(ArenaError err, const char *msg) {
 
 ARENA_DEF void arena__hand_out(void *p, size_t n) {
     ARENA__UNPOISON(p, n);
-#if ARENA_DEBUG_FILL
+#if ARENA__FILL_FRESH
     ARENA_MEMSET(p, ARENA__FRESH, n);
 #endif
 }
@@ -690,7 +704,9 @@ static void arena__resize_poison(char *p, size_t old_n, size_t new_n,
 #if ARENA_DEBUG_FILL
     ARENA__UNPOISON(p + old_n, (size_t)(hi - (p + old_n)));
     if (new_n < old_n) ARENA_MEMSET(p + new_n, ARENA__FREED, old_n - new_n);
+#if ARENA__FILL_FRESH
     else ARENA_MEMSET(p + old_n, ARENA__FRESH, new_n - old_n);
+#endif
 #endif
 #if ARENA__ASAN
     ARENA__POISON(p, (size_t)(hi - p));
@@ -698,9 +714,6 @@ static void arena__resize_poison(char *p, size_t old_n, size_t new_n,
 #elif defined(ARENA_VALGRIND)
     if (new_n < old_n) VALGRIND_MAKE_MEM_NOACCESS(p + new_n, (size_t)(hi - (p + new_n)));
     else VALGRIND_MAKE_MEM_UNDEFINED(p + old_n, new_n - old_n);
-#if ARENA_DEBUG_FILL
-    if (new_n > old_n) VALGRIND_MAKE_MEM_DEFINED(p + old_n, new_n - old_n);
-#endif
 #endif
     (void)p; (void)old_n; (void)new_n; (void)hi;
 }

@@ -2383,7 +2383,7 @@ TEST(test_arena_array_fail_buffer) {
 
 /* ---- debug fill patterns ----------------------------------------------------- */
 
-#if ARENA_DEBUG_FILL
+#if ARENA__FILL_FRESH
 TEST(test_arena_debug_fill) {
     /* fresh memory carries one non-zero pattern */
     Arena a = zero_arena();
@@ -2410,6 +2410,29 @@ TEST(test_arena_debug_fill) {
     CHECK_NO_ERR();
 }
 #endif
+
+/* An optimised build is a release build, NDEBUG or not (DESIGN.md): no
+   fill, and (without a sanitizer) the inline fast paths. Memory handed out
+   again after a rewind still holds what was written there. */
+TEST(test_arena_optimised_is_release) {
+#if defined(__OPTIMIZE__)
+    CHECK_EQ(ARENA_DEBUG_FILL, 0);
+#if !ARENA__ASAN && !defined(ARENA_VALGRIND)
+    CHECK_EQ(ARENA__CHECKED, 0);
+    Arena a = zero_arena();
+    ArenaMark m = arena_mark(&a);
+    unsigned char *p = (unsigned char *)arena_alloc(&a, 64);
+    CHECK(p != NULL);
+    memset(p, 0x11, 64);
+    arena_rewind(&a, m);
+    unsigned char *q = (unsigned char *)arena_alloc(&a, 64);
+    CHECK(q == p);
+    CHECK(all_bytes(q, 64, 0x11));
+    arena_release(&a);
+#endif
+#endif
+    CHECK_NO_ERR();
+}
 
 /* ---- the error handler ------------------------------------------------------ */
 
@@ -2556,8 +2579,9 @@ void suite_arena(void) {
     RUN(test_arena_array_interleaved);
     RUN(test_arena_array_reserve);
     RUN(test_arena_array_fail_buffer);
-#if ARENA_DEBUG_FILL
+#if ARENA__FILL_FRESH
     RUN(test_arena_debug_fill);
 #endif
+    RUN(test_arena_optimised_is_release);
     RUN(test_arena_error_handler);
 }
