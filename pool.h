@@ -325,6 +325,13 @@ static bool pool__tagged_free(const Pool *p, const pool__Slot *s) {
 #else
     bool tagged;
 #ifdef ARENA_VALGRIND
+    /* A free slot's tag is always written: a tag word that memcheck holds
+       undefined (a live object never written) is not the tag. */
+    unsigned char vbits[sizeof s->tag];
+    size_t k;
+    if (VALGRIND_GET_VBITS(&s->tag, vbits, sizeof vbits) == 1)
+        for (k = 0; k < sizeof vbits; k++)
+            if (vbits[k]) return false;
     VALGRIND_DISABLE_ERROR_REPORTING;
 #endif
     tagged = s->tag == pool__tag(p, s);
