@@ -41,8 +41,10 @@
                                  only buffers, virtual memory and callbacks
        ARENA_BLOCK_SIZE          first block, in bytes (default 64 KiB)
        ARENA_MAX_BLOCK_SIZE      growth stops doubling here (default 64 MiB)
-       ARENA_KEEP_BYTES          most memory arena_reset keeps (default: what
-                                 the cycle that just ended used, no more)
+       ARENA_KEEP_BYTES          most memory arena_reset keeps (default: no
+                                 cap beyond the ARENA_KEEP_CYCLES rule)
+       ARENA_KEEP_CYCLES         arena_reset keeps what one of the last this
+                                 many cycles used (default 4)
        ARENA_VIRTUAL_RESERVE     default reservation (64 GiB; 1 GiB on 32-bit)
        ARENA_MIN_ALIGN           alignment of every allocation (default 16,
                                  at least alignof(max_align_t))
@@ -135,6 +137,9 @@
 #endif
 #ifndef ARENA_KEEP_BYTES
 #define ARENA_KEEP_BYTES SIZE_MAX
+#endif
+#ifndef ARENA_KEEP_CYCLES
+#define ARENA_KEEP_CYCLES 4
 #endif
 #ifndef ARENA_SCRATCH_COUNT
 #define ARENA_SCRATCH_COUNT 2
@@ -253,6 +258,8 @@ typedef struct Arena {
     size_t next_size;       /* bytes of the next block to grab */
     size_t bytes_held, peak_used, grab_count, block_count;
     size_t cycle_peak;      /* the most bytes_used since the last reset */
+    size_t cycles;          /* resets so far: what reset keeps (see there) */
+    size_t recent_peaks[ARENA_KEEP_CYCLES];  /* cycle_peak of the last cycles */
     size_t epoch;           /* bumped by reset and release: old marks die */
     size_t cut_serial;      /* rewinds so far */
     ArenaCut cuts[ARENA_MARK_HISTORY];  /* rewinds, rising pos: stale marks */
@@ -547,6 +554,9 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #if ARENA_SCRATCH_COUNT < 2
 #error "arena.h: ARENA_SCRATCH_COUNT must be at least 2"
 #endif
+#if ARENA_KEEP_CYCLES < 1
+#error "arena.h: ARENA_KEEP_CYCLES must be at least 1"
+#endif
 #if ARENA_MARK_HISTORY < 2
 #error "arena.h: ARENA_MARK_HISTORY must be at least 2"
 #endif
@@ -611,7 +621,8 @@ struct ArenaBlock {
     ArenaBlock *prev;
     size_t size;   /* bytes grabbed (virtual: reserved) */
     size_t base;
-    size_t cycle;  /* the arena's epoch when it last became the top block */
+    size_t cycle;  /* the arena's reset count when it last became the top block */
+    size_t dedicated;   /* grabbed for one request larger than a block */
 };
 
 struct ArenaDefer {
@@ -821,7 +832,7 @@ static size_t arena__next_block_size(const Arena *a) {
 
 static void arena__push_block(Arena *a, ArenaBlock *b) {
     arena__note_peak(a);
-    b->cycle = a->epoch;
+    b->cycle = a->cycles;
     b->base = arena__pos(a);
     b->prev = a->block;
     a->block = b;
@@ -831,12 +842,14 @@ static void arena__push_block(Arena *a, ArenaBlock *b) {
 
 /* The first kept block with room for `need` data bytes, unlinked. Kept
    blocks are in the order they were used, so a cycle that allocates as
-   the last one did takes them one after the other. */
-static ArenaBlock *arena__take_spare(Arena *a, size_t need) {
+   the last one did takes them one after the other. A block dedicated to
+   one oversized request serves only oversized requests: ordinary ones
+   never spill into it (which would keep it alive). */
+static ArenaBlock *arena__take_spare(Arena *a, size_t need, bool oversized) {
     ArenaBlock **link = &a->spare;
     for (; *link; link = &(*link)->prev) {
         ArenaBlock *b = *link;
-        if ((size_t)(arena__limit(b) - arena__data(b)) >= need) {
+        if ((oversized || !b->dedicated) && (size_t)(arena__limit(b) - arena__data(b)) >= need) {
             *link = b->prev;
             return b;
         }
@@ -850,7 +863,7 @@ static ArenaBlock *arena__take_spare(Arena *a, size_t need) {
 static bool arena__new_block(Arena *a, size_t need) {
     size_t min = need + arena__block_overhead(), size = arena__next_block_size(a);
     bool dedicated = size < min;
-    ArenaBlock *b = arena__take_spare(a, need);
+    ArenaBlock *b = arena__take_spare(a, need, dedicated);
     if (b) {
         arena__push_block(a, b);
         return true;
@@ -870,6 +883,7 @@ static bool arena__new_block(Arena *a, size_t need) {
         return false;
     }
     b->size = size;
+    b->dedicated = dedicated;
     a->bytes_held += size;
     a->block_count++;
     if (!dedicated) {
@@ -1007,9 +1021,18 @@ static bool arena__reserve(Arena *a) {
     return true;
 }
 
-/* Reset keeps committed what the cycle used (at most keep_bytes). */
+/* The most bytes_used of the last ARENA_KEEP_CYCLES cycles. */
+static size_t arena__recent_peak(const Arena *a) {
+    size_t i, most = 0;
+    for (i = 0; i < ARENA_KEEP_CYCLES; i++)
+        if (a->recent_peaks[i] > most) most = a->recent_peaks[i];
+    return most;
+}
+
+/* Reset keeps committed the most that one of the last ARENA_KEEP_CYCLES
+   cycles used (at most keep_bytes). */
 static void arena__virtual_trim(Arena *a) {
-    size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), used = a->cycle_peak;
+    size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), used = arena__recent_peak(a);
     char *keep_end = (char *)a->block + arena__align_up(
         (used < keep ? used : keep) + (size_t)(arena__data(a->block) - (char *)a->block),
         arena__page_size());
@@ -1275,21 +1298,27 @@ ARENA_DEF void arena_temp_end(ArenaTemp t) {
         arena_rewind(t.arena, t.mark);
 }
 
-/* Reset keeps the blocks the cycle that just ended used, in the order it
-   used them, so that a loop filling the arena to the same peak makes no
-   source call after its first cycle; blocks that cycle did not use, and
-   whatever passes keep_bytes, go back to the source. */
-static void arena__keep_used(Arena *a) {
+/* Reset keeps the blocks that one of the last ARENA_KEEP_CYCLES cycles
+   used (the one that just ended included), in the order they were used,
+   so that frames of different sizes run warm: a loop whose frames vary
+   below the same peak makes no source call after its first large frame.
+   A block dedicated to one oversized request is kept only if the cycle
+   that just ended used it. Everything else, and whatever passes
+   keep_bytes, goes back to the source. The bottom block is kept like the
+   others: the next cycle takes it back first (it was used first). */
+static void arena__keep_recent(Arena *a) {
     size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), kept = 0;
     ArenaBlock **link;
-    if (a->block && a->block->size > keep) {   /* then nothing is kept */
-        arena__drop_chain(a);
-        return;
+    if (a->block) {
+        a->block->prev = a->spare;
+        a->spare = a->block;
+        a->block = NULL;
+        a->cur = a->end = NULL;
     }
-    if (a->block) kept = a->block->size;
     for (link = &a->spare; *link;) {
         ArenaBlock *b = *link;
-        if (b->cycle == a->epoch && b->size <= keep - kept) {
+        size_t age = a->cycles - b->cycle;
+        if (age < (b->dedicated ? 1 : ARENA_KEEP_CYCLES) && b->size <= keep - kept) {
             kept += b->size;
             link = &b->prev;
         } else {
@@ -1301,15 +1330,16 @@ static void arena__keep_used(Arena *a) {
 
 ARENA_DEF void arena_reset(Arena *a) {
     arena__rewind_to(a, 0);
+    a->recent_peaks[a->cycles % ARENA_KEEP_CYCLES] = a->cycle_peak;
     if (a->kind == ARENA__VIRTUAL) {
         if (a->block) arena__virtual_trim(a);
     } else if (a->kind != ARENA__BUFFER) {
-        arena__keep_used(a);
+        arena__keep_recent(a);
     }
+    a->cycles++;
     a->epoch++;
     a->cut_count = 0;
     a->cycle_peak = 0;
-    if (a->block) a->block->cycle = a->epoch;
 }
 
 ARENA_DEF void arena_release(Arena *a) {
