@@ -293,9 +293,9 @@ ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve);
 
 static inline void *arena_alloc(Arena *a, size_t size);
 static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align);
-ARENA_DEF void *arena_calloc(Arena *a, size_t count, size_t size);
-ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size,
-                                     size_t align);
+static inline void *arena_calloc(Arena *a, size_t count, size_t size);
+static inline void *arena_calloc_aligned(Arena *a, size_t count, size_t size,
+                                         size_t align);
 static inline void *arena_realloc(Arena *a, void *p, size_t old_size,
                                   size_t new_size);
 ARENA_DEF char *arena_strdup(Arena *a, const char *s);
@@ -361,16 +361,16 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap,
 typedef struct ArenaStack {
     Arena arena;
     void *top;          /* the newest live push */
-    void *top_header;   /* internal: its bookkeeping */
+    char *top_end;      /* internal: the end of its header (see below) */
     size_t depth;       /* live pushes */
 } ArenaStack;
 
 ARENA_DEF void arena_stack_init(ArenaStack *s, const ArenaOptions *opt);
 ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size);
-ARENA_DEF void *arena_stack_push(ArenaStack *s, size_t size);
-ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size,
-                                         size_t align);
-ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p);
+static inline void *arena_stack_push(ArenaStack *s, size_t size);
+static inline void *arena_stack_push_aligned(ArenaStack *s, size_t size,
+                                             size_t align);
+static inline bool arena_stack_pop(ArenaStack *s, void *p);
 ARENA_DEF void arena_stack_reset(ArenaStack *s);
 ARENA_DEF void arena_stack_release(ArenaStack *s);
 
@@ -436,6 +436,95 @@ static inline void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new
     }
 #endif
     return arena__realloc_slow(a, p, old_size, new_size);
+}
+
+/* Zeroed allocations (arena_new, arena_new_array): the bump inline, then
+   a clear the compiler sees the size of. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ARENA__MUL_OVERFLOW(x, y, r) __builtin_mul_overflow((x), (y), (r))
+#else
+#define ARENA__MUL_OVERFLOW(x, y, r) \
+    ((y) && (x) > SIZE_MAX / (y) ? true : (*(r) = (x) * (y), false))
+#endif
+
+static inline void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t align) {
+    size_t n;
+    void *p;
+    if (ARENA__MUL_OVERFLOW(count, size, &n)) {
+        arena__report(ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
+        return NULL;
+    }
+    p = arena_alloc_aligned(a, n, align);
+    if (p && n <= (size_t)PTRDIFF_MAX) ARENA_MEMSET(p, 0, n);   /* always: tells the compiler */
+    return p;
+}
+
+static inline void *arena_calloc(Arena *a, size_t count, size_t size) {
+    return arena_calloc_aligned(a, count, size, ARENA_MIN_ALIGN);
+}
+
+/* ---- the stack's fast paths ----------------------------------------------
+   A push is one allocation: the object, then a header just after it, whose
+   end is s->top_end. A push made inline (room in the current block, and
+   nothing allocated since the last push or pop: arena.cur == top_end)
+   records in `back` where arena.cur was before it, so that its pop, also
+   inline, is a compare and a few stores. Pushes made out of line (a new
+   block, a sanitizer or fill build, an arena used directly in between)
+   mark `back` with ARENA__STACK_SLOW and keep their arena position in a
+   record before the header; their pops take the general rewind. */
+typedef struct arena__StackHead {
+    void *prev_top;     /* the push below */
+    uintptr_t back;     /* arena.cur before the push, or ARENA__STACK_SLOW */
+} arena__StackHead;
+#define ARENA__STACK_HEAD ARENA__ROUND(sizeof(arena__StackHead))
+#define ARENA__STACK_SLOW ((uintptr_t)1)   /* arena.cur is always aligned: bit 0 is free */
+
+ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align);
+ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p);
+ARENA_DEF void arena__stack_lower(Arena *a, char *to);
+
+static inline void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
+#if !ARENA__CHECKED
+    char *c = s->arena.cur;
+    size_t pad = align <= ARENA_MIN_ALIGN ? 0 : (size_t)(0 - (uintptr_t)c) & (align - 1);
+    size_t avail = (size_t)((uintptr_t)s->arena.end - (uintptr_t)c);
+    if (ARENA__LIKELY(c == s->top_end && align && !(align & (align - 1)) &&
+                      pad + ARENA__STACK_HEAD < avail && size < avail - pad - ARENA__STACK_HEAD)) {
+        char *p = c + pad;
+        arena__StackHead *h = (arena__StackHead *)((uintptr_t)p + ARENA__ROUND(size));
+        h->prev_top = s->top;
+        h->back = (uintptr_t)c;
+        s->top = p;
+        s->arena.cur = s->top_end = (char *)h + ARENA__STACK_HEAD;
+        s->depth++;
+        return p;
+    }
+#endif
+    return arena__stack_push_slow(s, size, align);
+}
+
+static inline void *arena_stack_push(ArenaStack *s, size_t size) {
+    return arena_stack_push_aligned(s, size, ARENA_MIN_ALIGN);
+}
+
+/* Inline: p is the top (the LIFO check), and it was pushed inline with
+   nothing allocated since, so the arena goes back to where it was. */
+static inline bool arena_stack_pop(ArenaStack *s, void *p) {
+#if !ARENA__CHECKED
+    char *cur = s->arena.cur;
+    if (ARENA__LIKELY(p == s->top && p && cur == s->top_end)) {
+        const arena__StackHead *h = (const arena__StackHead *)(const void *)(cur - ARENA__STACK_HEAD);
+        uintptr_t back = h->back;
+        if (ARENA__LIKELY(!(back & ARENA__STACK_SLOW))) {
+            s->top = h->prev_top;
+            s->top_end = (char *)back;
+            s->depth--;
+            arena__stack_lower(&s->arena, (char *)back);
+            return true;
+        }
+    }
+#endif
+    return arena__stack_pop_slow(s, p);
 }
 
 /* ---- C++: objects with destructors, and an STL allocator ----------------
@@ -631,11 +720,6 @@ struct ArenaDefer {
     void *ctx;
     size_t pos;    /* arena position when registered */
 };
-
-typedef struct arena__StackHeader {
-    void *prev_top, *prev_header;
-    size_t pos;
-} arena__StackHeader;
 
 enum { ARENA__HEAP = 0, ARENA__SOURCE, ARENA__BUFFER, ARENA__VIRTUAL };
 
@@ -1304,17 +1388,18 @@ ARENA_DEF void arena_temp_end(ArenaTemp t) {
    below the same peak makes no source call after its first large frame.
    A block dedicated to one oversized request is kept only if the cycle
    that just ended used it. Everything else, and whatever passes
-   keep_bytes, goes back to the source. The bottom block is kept like the
-   others: the next cycle takes it back first (it was used first). */
+   keep_bytes, goes back to the source. The bottom blocks are kept like
+   the others: the next cycle takes them back first (used first). */
 static void arena__keep_recent(Arena *a) {
     size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), kept = 0;
     ArenaBlock **link;
-    if (a->block) {
-        a->block->prev = a->spare;
-        a->spare = a->block;
-        a->block = NULL;
-        a->cur = a->end = NULL;
+    while (a->block) {   /* position 0 may span empty blocks below the top */
+        ArenaBlock *b = a->block;
+        a->block = b->prev;
+        b->prev = a->spare;
+        a->spare = b;
     }
+    a->cur = a->end = NULL;
     for (link = &a->spare; *link;) {
         ArenaBlock *b = *link;
         size_t age = a->cycles - b->cycle;
@@ -1398,21 +1483,6 @@ ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
 
 /* ---- calloc, realloc, strings ---------------------------------------------- */
 
-ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t align) {
-    void *p;
-    size_t n;
-    if (size && count > SIZE_MAX / size)
-        return arena__fail(ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
-    n = count * size;
-    p = arena_alloc_aligned(a, n, align);
-    if (p && n) ARENA_MEMSET(p, 0, n);
-    return p;
-}
-
-ARENA_DEF void *arena_calloc(Arena *a, size_t count, size_t size) {
-    return arena_calloc_aligned(a, count, size, ARENA_MIN_ALIGN);
-}
-
 /* Is p, of old_size bytes, the newest allocation of the newest block? */
 static bool arena__is_last(const Arena *a, const void *p, size_t old_size) {
     uintptr_t u = (uintptr_t)p, cur = (uintptr_t)a->cur;
@@ -1422,17 +1492,18 @@ static bool arena__is_last(const Arena *a, const void *p, size_t old_size) {
     return old_size <= d && arena__align_up(old_size + ARENA__REDZONE, ARENA_MIN_ALIGN) == d;
 }
 
-/* Does [p, p + n) lie in what this arena has handed out? */
-static bool arena__owns(const Arena *a, const void *p, size_t n) {
+/* The arena position of p when [p, p + n) lies in what this arena has
+   handed out; SIZE_MAX otherwise. */
+static size_t arena__pos_of(const Arena *a, const void *p, size_t n) {
     uintptr_t u = (uintptr_t)p;
     ArenaBlock *b;
     uintptr_t top = (uintptr_t)a->cur;
     for (b = a->block; b; b = b->prev) {
         uintptr_t lo = (uintptr_t)arena__data(b);
-        if (u >= lo && u <= top && n <= top - u) return true;
+        if (u >= lo && u <= top && n <= top - u) return b->base + (size_t)(u - lo);
         if (b->prev) top = (uintptr_t)arena__data(b->prev) + (b->base - b->prev->base);
     }
-    return false;
+    return SIZE_MAX;
 }
 
 /* Resizes p in place when it is the newest allocation and the room is
@@ -1456,7 +1527,7 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
             return p;
         }
     }
-    if (old_size && !arena__owns(a, p, old_size))
+    if (old_size && arena__pos_of(a, p, old_size) == SIZE_MAX)
         return arena__fail(ARENA_ERR_MISUSE, "arena_realloc: the pointer is not an allocation of this arena");
     {
         void *q = arena_alloc_aligned(a, new_size, align);
@@ -1919,36 +1990,51 @@ ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
     return arena_init_buffer(&s->arena, buf, size);
 }
 
-ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
-    size_t pos = arena__pos(&s->arena), span, need;
-    arena__StackHeader *h;
-    void *p;
+/* Out of line: a new block, alignment or size errors, checked builds, or
+   an arena used directly since the last push or pop. The object is
+   followed by its redzone (sanitizer builds), then a record of the arena
+   position and of top_end before the push, then the header. */
+typedef struct arena__StackRec {
+    char *prev_end;
+    size_t pos;
+} arena__StackRec;
+
+ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align) {
+    Arena *a = &s->arena;
+    size_t pos = arena__pos(a), span, need, tail = ARENA__STACK_HEAD + ARENA__ROUND(sizeof(arena__StackRec));
+    arena__StackRec *rec;
+    arena__StackHead *h;
+    char *p;
     if (!align || (align & (align - 1)))
         return arena__fail(ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
-    if (!arena__span(size, align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align, &span, &need))
+    if (!arena__span(size, align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align, &span, &need) ||
+        span > ARENA__MAX_REQUEST - tail)
         return arena__fail(ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
-    h = (arena__StackHeader *)arena_alloc(&s->arena, sizeof *h);
-    if (!h) return NULL;
-    p = arena_alloc_aligned(&s->arena, size ? size : 1, align);  /* distinct pointers */
-    if (!p) {
-        arena__rewind_to(&s->arena, pos);
-        return NULL;
-    }
+    p = (char *)arena__alloc_slow(a, span + tail, align);
+    if (!p) return NULL;
+    ARENA__POISON(p + size, span - size);   /* the redzone, between object and header */
+    rec = (arena__StackRec *)(void *)(p + span);
+    rec->prev_end = s->top_end;
+    rec->pos = pos;
+    h = (arena__StackHead *)(void *)(p + span + tail - ARENA__STACK_HEAD);
     h->prev_top = s->top;
-    h->prev_header = s->top_header;
-    h->pos = pos;
+    h->back = ARENA__STACK_SLOW;
     s->top = p;
-    s->top_header = h;
+    s->top_end = p + span + tail;
     s->depth++;
     return p;
 }
 
-ARENA_DEF void *arena_stack_push(ArenaStack *s, size_t size) {
-    return arena_stack_push_aligned(s, size, ARENA_MIN_ALIGN);
+/* An inline pop: the top goes down to `to`, within the block. */
+ARENA_DEF void arena__stack_lower(Arena *a, char *to) {
+    arena__note_peak(a);
+    a->cur = to;
+    arena__cut(a, arena__pos(a));
 }
 
-ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p) {
-    arena__StackHeader h;
+ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p) {
+    arena__StackHead h;
+    arena__StackRec rec;
     if (!s->top) {
         arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: the stack is empty");
         return false;
@@ -1957,24 +2043,36 @@ ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p) {
         arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: not the newest live push (pops must be LIFO)");
         return false;
     }
-    ARENA_MEMCPY(&h, s->top_header, sizeof h);
+    ARENA_MEMCPY(&h, s->top_end - ARENA__STACK_HEAD, sizeof h);
+    if (h.back & ARENA__STACK_SLOW) {
+        ARENA_MEMCPY(&rec, s->top_end - ARENA__STACK_HEAD - ARENA__ROUND(sizeof rec), sizeof rec);
+    } else {   /* pushed inline; the arena was used directly since */
+        rec.prev_end = (char *)h.back;
+        rec.pos = arena__pos_of(&s->arena, rec.prev_end, 0);
+        if (rec.pos == SIZE_MAX) {
+            arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: the stack's arena was rewound under it");
+            return false;
+        }
+    }
     s->top = h.prev_top;
-    s->top_header = h.prev_header;
+    s->top_end = rec.prev_end;
     s->depth--;
-    arena__cut(&s->arena, h.pos);
-    arena__rewind_to(&s->arena, h.pos);
+    arena__cut(&s->arena, rec.pos);
+    arena__rewind_to(&s->arena, rec.pos);
     return true;
 }
 
 ARENA_DEF void arena_stack_reset(ArenaStack *s) {
     arena_reset(&s->arena);
-    s->top = s->top_header = NULL;
+    s->top = NULL;
+    s->top_end = NULL;
     s->depth = 0;
 }
 
 ARENA_DEF void arena_stack_release(ArenaStack *s) {
     arena_release(&s->arena);
-    s->top = s->top_header = NULL;
+    s->top = NULL;
+    s->top_end = NULL;
     s->depth = 0;
 }
 
