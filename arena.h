@@ -266,6 +266,7 @@ typedef struct Arena {
     size_t cut_count;
     ArenaOptions opt;       /* as given; zero fields mean defaults */
     int kind;               /* internal: where blocks come from */
+    bool stack_owned;       /* internal: an ArenaStack's: its marks are refused */
 } Arena;
 
 typedef struct ArenaMark {
@@ -363,6 +364,8 @@ typedef struct ArenaStack {
     void *top;          /* the newest live push */
     char *top_end;      /* internal: the end of its header (see below) */
     size_t depth;       /* live pushes */
+    char *high;         /* internal: in the current block, the highest top
+                           whose position the arena's peak counts */
 } ArenaStack;
 
 ARENA_DEF void arena_stack_init(ArenaStack *s, const ArenaOptions *opt);
@@ -471,7 +474,11 @@ static inline void *arena_calloc(Arena *a, size_t count, size_t size) {
    inline, is a compare and a few stores. Pushes made out of line (a new
    block, a sanitizer or fill build, an arena used directly in between)
    mark `back` with ARENA__STACK_SLOW and keep their arena position in a
-   record before the header; their pops take the general rewind. */
+   record before the header; their pops take the general rewind. An inline
+   pop records no cut for stale marks (arena__cut): a stack's arena refuses
+   every mark (arena_rewind reports ARENA_ERR_MISUSE), so none can be
+   stale; it notes the arena's peak only when the top is above any it
+   noted in this block (s->high). */
 typedef struct arena__StackHead {
     void *prev_top;     /* the push below */
     uintptr_t back;     /* arena.cur before the push, or ARENA__STACK_SLOW */
@@ -481,7 +488,7 @@ typedef struct arena__StackHead {
 
 ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align);
 ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p);
-ARENA_DEF void arena__stack_lower(Arena *a, char *to);
+ARENA_DEF void arena__stack_note(ArenaStack *s);
 
 static inline void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
 #if !ARENA__CHECKED
@@ -516,10 +523,10 @@ static inline bool arena_stack_pop(ArenaStack *s, void *p) {
         const arena__StackHead *h = (const arena__StackHead *)(const void *)(cur - ARENA__STACK_HEAD);
         uintptr_t back = h->back;
         if (ARENA__LIKELY(!(back & ARENA__STACK_SLOW))) {
+            if ((uintptr_t)cur > (uintptr_t)s->high) arena__stack_note(s);
             s->top = h->prev_top;
-            s->top_end = (char *)back;
+            s->arena.cur = s->top_end = (char *)back;
             s->depth--;
-            arena__stack_lower(&s->arena, (char *)back);
             return true;
         }
     }
@@ -1359,6 +1366,8 @@ ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
         arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
     else if (m.epoch != a->epoch)
         arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was taken before a reset or release");
+    else if (a->stack_owned)
+        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the arena is an ArenaStack's (pop its pushes instead)");
     else if (m.pos > arena__pos(a) || arena__cut_below(a, m))
         arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
     else
@@ -2012,6 +2021,8 @@ ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align)
         return arena__fail(ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
     p = (char *)arena__alloc_slow(a, span + tail, align);
     if (!p) return NULL;
+    a->stack_owned = true;
+    s->high = NULL;   /* perhaps a new block */
     ARENA__POISON(p + size, span - size);   /* the redzone, between object and header */
     rec = (arena__StackRec *)(void *)(p + span);
     rec->prev_end = s->top_end;
@@ -2025,11 +2036,10 @@ ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align)
     return p;
 }
 
-/* An inline pop: the top goes down to `to`, within the block. */
-ARENA_DEF void arena__stack_lower(Arena *a, char *to) {
-    arena__note_peak(a);
-    a->cur = to;
-    arena__cut(a, arena__pos(a));
+/* An inline pop from a top above any noted in this block. */
+ARENA_DEF void arena__stack_note(ArenaStack *s) {
+    arena__note_peak(&s->arena);
+    s->high = s->arena.cur;
 }
 
 ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p) {
@@ -2056,8 +2066,8 @@ ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p) {
     }
     s->top = h.prev_top;
     s->top_end = rec.prev_end;
+    s->high = NULL;   /* perhaps another block */
     s->depth--;
-    arena__cut(&s->arena, rec.pos);
     arena__rewind_to(&s->arena, rec.pos);
     return true;
 }
@@ -2065,14 +2075,14 @@ ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p) {
 ARENA_DEF void arena_stack_reset(ArenaStack *s) {
     arena_reset(&s->arena);
     s->top = NULL;
-    s->top_end = NULL;
+    s->top_end = s->high = NULL;
     s->depth = 0;
 }
 
 ARENA_DEF void arena_stack_release(ArenaStack *s) {
     arena_release(&s->arena);
     s->top = NULL;
-    s->top_end = NULL;
+    s->top_end = s->high = NULL;
     s->depth = 0;
 }
 
