@@ -362,7 +362,6 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap,
 typedef struct ArenaStack {
     Arena arena;
     void *top;          /* the newest live push */
-    char *top_end;      /* internal: the end of its header (see below) */
     size_t depth;       /* live pushes */
     char *high;         /* internal: in the current block, the highest top
                            whose position the arena's peak counts */
@@ -445,9 +444,12 @@ static inline void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new
    a clear the compiler sees the size of. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ARENA__MUL_OVERFLOW(x, y, r) __builtin_mul_overflow((x), (y), (r))
+#define ARENA__ADD_OVERFLOW(x, y, r) __builtin_add_overflow((x), (y), (r))
 #else
 #define ARENA__MUL_OVERFLOW(x, y, r) \
     ((y) && (x) > SIZE_MAX / (y) ? true : (*(r) = (x) * (y), false))
+#define ARENA__ADD_OVERFLOW(x, y, r) \
+    ((x) > SIZE_MAX - (y) ? true : (*(r) = (x) + (y), false))
 #endif
 
 static inline void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t align) {
@@ -467,24 +469,24 @@ static inline void *arena_calloc(Arena *a, size_t count, size_t size) {
 }
 
 /* ---- the stack's fast paths ----------------------------------------------
-   A push is one allocation: the object, then a header just after it, whose
-   end is s->top_end. A push made inline (room in the current block, and
-   nothing allocated since the last push or pop: arena.cur == top_end)
-   records in `back` where arena.cur was before it, so that its pop, also
-   inline, is a compare and a few stores. Pushes made out of line (a new
-   block, a sanitizer or fill build, an arena used directly in between)
-   mark `back` with ARENA__STACK_SLOW and keep their arena position in a
-   record before the header; their pops take the general rewind. An inline
-   pop records no cut for stale marks (arena__cut): a stack's arena refuses
-   every mark (arena_rewind reports ARENA_ERR_MISUSE), so none can be
-   stale; it notes the arena's peak only when the top is above any it
-   noted in this block (s->high). */
+   A push is one allocation: a header, then the object. A push made inline
+   (alignment up to ARENA_MIN_ALIGN, room in the current block) puts the
+   header where arena.cur was and records in it the end of the push, so
+   that its pop, also inline, is two compares (the LIFO check, and that
+   nothing was allocated since) and a few stores: arena.cur goes back to
+   the header. Pushes made out of line (a new block, a larger alignment, a
+   sanitizer or fill build) record end NULL and keep their arena position
+   in a record before the header; their pops, and pops after the arena was
+   used directly, take the general rewind. An inline pop records no cut
+   for stale marks (arena__cut): a stack's arena refuses every mark
+   (arena_rewind reports ARENA_ERR_MISUSE), so none can be stale; it notes
+   the arena's peak only when the top is above any noted in this block
+   (s->high). */
 typedef struct arena__StackHead {
     void *prev_top;     /* the push below */
-    uintptr_t back;     /* arena.cur before the push, or ARENA__STACK_SLOW */
+    char *end;          /* arena.cur right after this push; NULL: out of line */
 } arena__StackHead;
 #define ARENA__STACK_HEAD ARENA__ROUND(sizeof(arena__StackHead))
-#define ARENA__STACK_SLOW ((uintptr_t)1)   /* arena.cur is always aligned: bit 0 is free */
 
 ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align);
 ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p);
@@ -493,16 +495,17 @@ ARENA_DEF void arena__stack_note(ArenaStack *s);
 static inline void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
 #if !ARENA__CHECKED
     char *c = s->arena.cur;
-    size_t pad = align <= ARENA_MIN_ALIGN ? 0 : (size_t)(0 - (uintptr_t)c) & (align - 1);
-    size_t avail = (size_t)((uintptr_t)s->arena.end - (uintptr_t)c);
-    if (ARENA__LIKELY(c == s->top_end && align && !(align & (align - 1)) &&
-                      pad + ARENA__STACK_HEAD < avail && size < avail - pad - ARENA__STACK_HEAD)) {
-        char *p = c + pad;
-        arena__StackHead *h = (arena__StackHead *)((uintptr_t)p + ARENA__ROUND(size));
+    size_t avail = (size_t)((uintptr_t)s->arena.end - (uintptr_t)c), need;
+    /* avail and ARENA__STACK_HEAD are multiples of ARENA_MIN_ALIGN, so
+       need <= avail leaves room for the rounded size too */
+    if (ARENA__LIKELY(align - 1 < ARENA_MIN_ALIGN && !(align & (align - 1)) &&
+                      !ARENA__ADD_OVERFLOW(size, ARENA__STACK_HEAD, &need) && need <= avail)) {
+        arena__StackHead *h = (arena__StackHead *)(void *)c;
+        char *p = c + ARENA__STACK_HEAD;
         h->prev_top = s->top;
-        h->back = (uintptr_t)c;
+        h->end = s->arena.cur = (char *)((uintptr_t)p + ARENA__ROUND(size));
+        s->arena.stack_owned = true;
         s->top = p;
-        s->arena.cur = s->top_end = (char *)h + ARENA__STACK_HEAD;
         s->depth++;
         return p;
     }
@@ -514,18 +517,15 @@ static inline void *arena_stack_push(ArenaStack *s, size_t size) {
     return arena_stack_push_aligned(s, size, ARENA_MIN_ALIGN);
 }
 
-/* Inline: p is the top (the LIFO check), and it was pushed inline with
-   nothing allocated since, so the arena goes back to where it was. */
 static inline bool arena_stack_pop(ArenaStack *s, void *p) {
 #if !ARENA__CHECKED
-    char *cur = s->arena.cur;
-    if (ARENA__LIKELY(p == s->top && p && cur == s->top_end)) {
-        const arena__StackHead *h = (const arena__StackHead *)(const void *)(cur - ARENA__STACK_HEAD);
-        uintptr_t back = h->back;
-        if (ARENA__LIKELY(!(back & ARENA__STACK_SLOW))) {
+    if (ARENA__LIKELY(p == s->top && p)) {
+        arena__StackHead *h = (arena__StackHead *)((uintptr_t)p - ARENA__STACK_HEAD);
+        char *cur = s->arena.cur;
+        if (ARENA__LIKELY(h->end == cur)) {
             if ((uintptr_t)cur > (uintptr_t)s->high) arena__stack_note(s);
             s->top = h->prev_top;
-            s->arena.cur = s->top_end = (char *)back;
+            s->arena.cur = (char *)h;
             s->depth--;
             return true;
         }
@@ -1999,39 +1999,36 @@ ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
     return arena_init_buffer(&s->arena, buf, size);
 }
 
-/* Out of line: a new block, alignment or size errors, checked builds, or
-   an arena used directly since the last push or pop. The object is
-   followed by its redzone (sanitizer builds), then a record of the arena
-   position and of top_end before the push, then the header. */
+/* Out of line: a new block, a larger alignment, alignment or size errors,
+   checked builds. Before the header, a record of the arena position to
+   go back to (the allocation may have started a new block). */
 typedef struct arena__StackRec {
-    char *prev_end;
     size_t pos;
 } arena__StackRec;
+#define ARENA__STACK_REC ARENA__ROUND(sizeof(arena__StackRec))
 
 ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align) {
     Arena *a = &s->arena;
-    size_t pos = arena__pos(a), span, need, tail = ARENA__STACK_HEAD + ARENA__ROUND(sizeof(arena__StackRec));
-    arena__StackRec *rec;
+    size_t pos = arena__pos(a), span, need, pre;
     arena__StackHead *h;
     char *p;
     if (!align || (align & (align - 1)))
         return arena__fail(ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
-    if (!arena__span(size, align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align, &span, &need) ||
-        span > ARENA__MAX_REQUEST - tail)
+    if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
+    pre = arena__align_up(ARENA__STACK_REC + ARENA__STACK_HEAD, align);
+    if (!arena__span(size, align, &span, &need) || pre > ARENA__MAX_REQUEST - span)
         return arena__fail(ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
-    p = (char *)arena__alloc_slow(a, span + tail, align);
+    p = (char *)arena__alloc_slow(a, pre + size, align);
     if (!p) return NULL;
+    ARENA__POISON(p, pre - ARENA__STACK_REC - ARENA__STACK_HEAD);   /* alignment padding */
+    p += pre;
+    h = (arena__StackHead *)(void *)(p - ARENA__STACK_HEAD);
+    ((arena__StackRec *)(void *)((char *)h - ARENA__STACK_REC))->pos = pos;
+    h->prev_top = s->top;
+    h->end = NULL;
     a->stack_owned = true;
     s->high = NULL;   /* perhaps a new block */
-    ARENA__POISON(p + size, span - size);   /* the redzone, between object and header */
-    rec = (arena__StackRec *)(void *)(p + span);
-    rec->prev_end = s->top_end;
-    rec->pos = pos;
-    h = (arena__StackHead *)(void *)(p + span + tail - ARENA__STACK_HEAD);
-    h->prev_top = s->top;
-    h->back = ARENA__STACK_SLOW;
     s->top = p;
-    s->top_end = p + span + tail;
     s->depth++;
     return p;
 }
@@ -2044,7 +2041,7 @@ ARENA_DEF void arena__stack_note(ArenaStack *s) {
 
 ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p) {
     arena__StackHead h;
-    arena__StackRec rec;
+    size_t pos;
     if (!s->top) {
         arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: the stack is empty");
         return false;
@@ -2053,36 +2050,36 @@ ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p) {
         arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: not the newest live push (pops must be LIFO)");
         return false;
     }
-    ARENA_MEMCPY(&h, s->top_end - ARENA__STACK_HEAD, sizeof h);
-    if (h.back & ARENA__STACK_SLOW) {
-        ARENA_MEMCPY(&rec, s->top_end - ARENA__STACK_HEAD - ARENA__ROUND(sizeof rec), sizeof rec);
+    ARENA_MEMCPY(&h, (char *)p - ARENA__STACK_HEAD, sizeof h);
+    if (!h.end) {
+        arena__StackRec rec;
+        ARENA_MEMCPY(&rec, (char *)p - ARENA__STACK_HEAD - ARENA__STACK_REC, sizeof rec);
+        pos = rec.pos;
     } else {   /* pushed inline; the arena was used directly since */
-        rec.prev_end = (char *)h.back;
-        rec.pos = arena__pos_of(&s->arena, rec.prev_end, 0);
-        if (rec.pos == SIZE_MAX) {
-            arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: the stack's arena was rewound under it");
+        pos = arena__pos_of(&s->arena, (char *)p - ARENA__STACK_HEAD, 0);
+        if (pos == SIZE_MAX) {
+            arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: the stack's arena was reset under it");
             return false;
         }
     }
     s->top = h.prev_top;
-    s->top_end = rec.prev_end;
     s->high = NULL;   /* perhaps another block */
     s->depth--;
-    arena__rewind_to(&s->arena, rec.pos);
+    arena__rewind_to(&s->arena, pos);
     return true;
 }
 
 ARENA_DEF void arena_stack_reset(ArenaStack *s) {
     arena_reset(&s->arena);
     s->top = NULL;
-    s->top_end = s->high = NULL;
+    s->high = NULL;
     s->depth = 0;
 }
 
 ARENA_DEF void arena_stack_release(ArenaStack *s) {
     arena_release(&s->arena);
     s->top = NULL;
-    s->top_end = s->high = NULL;
+    s->high = NULL;
     s->depth = 0;
 }
 
