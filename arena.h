@@ -1214,14 +1214,35 @@ static bool arena__grow(Arena *a, size_t need) {
     }
 }
 
-static char *arena__fit(Arena *a, size_t span, size_t align) {
+/* Room at the top for `lead` bytes, then `span` bytes at `align`: the
+   aligned start of the span, or NULL. */
+static char *arena__fit(Arena *a, size_t lead, size_t span, size_t align) {
     size_t pad, avail;
     if (!a->cur) return NULL;
-    pad = (size_t)(0 - (uintptr_t)a->cur) & (align - 1);
     avail = (size_t)(a->end - a->cur);
-    if (pad > avail || span > avail - pad) return NULL;
-    a->cur += pad + span;
+    if (lead > avail) return NULL;
+    pad = (size_t)(0 - (uintptr_t)(a->cur + lead)) & (align - 1);
+    if (pad > avail - lead || span > avail - lead - pad) return NULL;
+    a->cur += lead + pad + span;
     return a->cur - span;
+}
+
+/* `lead` bytes, then `size` bytes at `align` (a power of two, at least
+   ARENA_MIN_ALIGN), at the top or in a new block, handed out together;
+   the aligned start, or NULL after one report. */
+static char *arena__place(Arena *a, size_t lead, size_t size, size_t align) {
+    size_t span, need;
+    char *p;
+    if (!arena__span(size, align, &span, &need) || need > ARENA__MAX_REQUEST - lead)
+        return (char *)arena__fail(ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
+    p = arena__fit(a, lead, span, align);
+    if (!p) {
+        if (!arena__grow(a, need + lead)) return NULL;
+        p = arena__fit(a, lead, span, align);
+    }
+    ARENA_ASSERT(p);
+    arena__hand_out(p - lead, lead + size);
+    return p;
 }
 
 ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
@@ -1230,28 +1251,17 @@ ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
     if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
     if (!size || !arena__span(size, align, &span, &need)) return NULL;
     arena__resume_buffer(a);
-    p = arena__fit(a, span, align);
+    p = arena__fit(a, 0, span, align);
     if (p) arena__hand_out(p, size);
     return p;
 }
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
-    size_t span, need;
-    char *p;
     if (!align || (align & (align - 1)))
         return arena__fail(ARENA_ERR_ALIGN, "arena_alloc_aligned: the alignment is not a power of two");
     if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
     if (!size) return (void *)(uintptr_t)align;   /* non-NULL, never dereferenced */
-    if (!arena__span(size, align, &span, &need))
-        return arena__fail(ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
-    p = arena__fit(a, span, align);
-    if (!p) {
-        if (!arena__grow(a, need)) return NULL;
-        p = arena__fit(a, span, align);
-    }
-    ARENA_ASSERT(p);
-    arena__hand_out(p, size);
-    return p;
+    return arena__place(a, 0, size, align);
 }
 
 /* ---- init ----------------------------------------------------------------- */
@@ -2009,19 +2019,14 @@ typedef struct arena__StackRec {
 
 ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align) {
     Arena *a = &s->arena;
-    size_t pos = arena__pos(a), span, need, pre;
+    size_t pos = arena__pos(a);
     arena__StackHead *h;
     char *p;
     if (!align || (align & (align - 1)))
         return arena__fail(ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
-    if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
-    pre = arena__align_up(ARENA__STACK_REC + ARENA__STACK_HEAD, align);
-    if (!arena__span(size, align, &span, &need) || pre > ARENA__MAX_REQUEST - span)
-        return arena__fail(ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
-    p = (char *)arena__alloc_slow(a, pre + size, align);
+    p = arena__place(a, ARENA__STACK_REC + ARENA__STACK_HEAD, size,
+                     align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align);
     if (!p) return NULL;
-    ARENA__POISON(p, pre - ARENA__STACK_REC - ARENA__STACK_HEAD);   /* alignment padding */
-    p += pre;
     h = (arena__StackHead *)(void *)(p - ARENA__STACK_HEAD);
     ((arena__StackRec *)(void *)((char *)h - ARENA__STACK_REC))->pos = pos;
     h->prev_top = s->top;
