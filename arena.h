@@ -414,6 +414,8 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
     return arena__alloc_slow(a, size, align);
 #else
     uintptr_t p = (uintptr_t)a->cur;
+    if (align - 1 < ARENA_MIN_ALIGN && !(align & (align - 1)))   /* folded for constants */
+        return arena_alloc(a, size);
     size_t pad = (size_t)(0 - p) & (align - 1);
     size_t avail = (size_t)((uintptr_t)a->end - p);
     if (ARENA__LIKELY(align && !(align & (align - 1)) && pad < avail &&
