@@ -630,13 +630,13 @@ ARENA_DEF char *arena_builder_finish(ArenaBuilder *b);
     ((x) > SIZE_MAX - (y) ? true : (*(r) = (x) + (y), false))
 #endif
 
+/* Reports count * size overflowing, with the arena busy (see "re-entry"). */
+ARENA_DEF void *arena__calloc_overflow(Arena *a);
+
 static inline void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t align) {
     size_t n;
     void *p;
-    if (ARENA__MUL_OVERFLOW(count, size, &n)) {
-        arena__report(ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
-        return NULL;
-    }
+    if (ARENA__MUL_OVERFLOW(count, size, &n)) return arena__calloc_overflow(a);
     p = arena_alloc_aligned(a, n, align);
     if (p && n <= (size_t)PTRDIFF_MAX) ARENA_MEMSET(p, 0, n);   /* always: tells the compiler */
     return p;
@@ -1903,6 +1903,10 @@ ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
 }
 
 /* ---- calloc, realloc, strings ---------------------------------------------- */
+
+ARENA_DEF void *arena__calloc_overflow(Arena *a) {
+    return arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
+}
 
 /* Is p, of old_size bytes, the newest allocation of the newest block?
    (Not when a cut record is: growing p would overwrite it.) */
