@@ -45,8 +45,10 @@
                                  only buffers, virtual memory and callbacks
        ARENA_BLOCK_SIZE          first block, in bytes (default 64 KiB)
        ARENA_MAX_BLOCK_SIZE      growth stops doubling here (default 64 MiB)
-       ARENA_KEEP_BYTES          most memory arena_reset keeps (default: what
-                                 the cycle that just ended used, no more)
+       ARENA_KEEP_BYTES          most memory arena_reset keeps (default: no
+                                 cap beyond the ARENA_KEEP_CYCLES rule)
+       ARENA_KEEP_CYCLES         arena_reset keeps what one of the last this
+                                 many cycles used (default 4)
        ARENA_VIRTUAL_RESERVE     default reservation (64 GiB; 1 GiB on 32-bit)
        ARENA_MIN_ALIGN           alignment of every allocation (default 16,
                                  at least alignof(max_align_t))
@@ -62,7 +64,12 @@
        ARENA_VALGRIND            tell memcheck what is handed out (client
                                  requests; needs <valgrind/memcheck.h>)
        ARENA_DEBUG_FILL 0/1      fill handed-out memory with 0xCD and freed
-                                 memory with 0xDD (default: on unless NDEBUG)
+                                 memory with 0xDD (default: on only in
+                                 unoptimised builds without NDEBUG, i.e. no
+                                 NDEBUG and no __OPTIMIZE__; -O2 is a release
+                                 build). Under ARENA_VALGRIND handed-out
+                                 memory is left undefined instead, so that
+                                 memcheck reports reads of it
        ARENA_LOG(msg)            where misuse is printed without a handler
                                  (default: fputs to stderr)
        ARENA_MEMCPY, ARENA_MEMMOVE, ARENA_MEMSET, ARENA_MEMCHR, ARENA_STRLEN
@@ -142,6 +149,9 @@
 #ifndef ARENA_KEEP_BYTES
 #define ARENA_KEEP_BYTES SIZE_MAX
 #endif
+#ifndef ARENA_KEEP_CYCLES
+#define ARENA_KEEP_CYCLES 4
+#endif
 #ifndef ARENA_SCRATCH_COUNT
 #define ARENA_SCRATCH_COUNT 2
 #endif
@@ -180,12 +190,21 @@
 #ifndef ARENA__ASAN
 #define ARENA__ASAN 0
 #endif
+/* Release builds are the default: the fills (and the out-of-line path they
+   need) are on in unoptimised builds without NDEBUG, or when asked for.
+   -O2 without -DNDEBUG takes the inline fast paths. */
 #ifndef ARENA_DEBUG_FILL
-#ifdef NDEBUG
+#if defined(NDEBUG) || defined(__OPTIMIZE__)
 #define ARENA_DEBUG_FILL 0
 #else
 #define ARENA_DEBUG_FILL 1
 #endif
+#endif
+/* Handed-out memory is filled unless memcheck tracks it as undefined. */
+#if ARENA_DEBUG_FILL && !defined(ARENA_VALGRIND)
+#define ARENA__FILL_FRESH 1
+#else
+#define ARENA__FILL_FRESH 0
 #endif
 #if ARENA__ASAN || defined(ARENA_VALGRIND) || ARENA_DEBUG_FILL
 #define ARENA__CHECKED 1
@@ -244,6 +263,8 @@ typedef struct Arena {
     size_t next_size;       /* bytes of the next block to grab */
     size_t bytes_held, peak_used, grab_count, block_count;
     size_t cycle_peak;      /* the most bytes_used since the last reset */
+    size_t cycles;          /* resets so far: what reset keeps (see there) */
+    size_t recent_peaks[ARENA_KEEP_CYCLES];  /* cycle_peak of the last cycles */
     size_t epoch;           /* bumped by reset: old marks die */
     uint64_t life;          /* unique in the process, taken by the first
                                mark of each life (0: none yet) */
@@ -255,6 +276,7 @@ typedef struct Arena {
     ArenaOptions opt;       /* as given; zero fields mean defaults */
     int kind;               /* internal: where blocks come from */
     int busy;               /* running its cleanups or the error handler */
+    bool stack_owned;       /* internal: an ArenaStack's: its marks are refused */
 } Arena;
 
 typedef struct ArenaMark {
@@ -283,9 +305,9 @@ ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve);
 
 static inline void *arena_alloc(Arena *a, size_t size);
 static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align);
-ARENA_DEF void *arena_calloc(Arena *a, size_t count, size_t size);
-ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size,
-                                     size_t align);
+static inline void *arena_calloc(Arena *a, size_t count, size_t size);
+static inline void *arena_calloc_aligned(Arena *a, size_t count, size_t size,
+                                         size_t align);
 static inline void *arena_realloc(Arena *a, void *p, size_t old_size,
                                   size_t new_size);
 ARENA_DEF char *arena_strdup(Arena *a, const char *s);
@@ -360,16 +382,17 @@ ARENA_DEF bool arena__array_empty(void);
 typedef struct ArenaStack {
     Arena arena;
     void *top;          /* the newest live push */
-    void *top_header;   /* internal: its bookkeeping */
     size_t depth;       /* live pushes */
+    char *high;         /* internal: in the current block, the highest top
+                           whose position the arena's peak counts */
 } ArenaStack;
 
 ARENA_DEF void arena_stack_init(ArenaStack *s, const ArenaOptions *opt);
 ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size);
-ARENA_DEF void *arena_stack_push(ArenaStack *s, size_t size);
-ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size,
-                                         size_t align);
-ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p);
+static inline void *arena_stack_push(ArenaStack *s, size_t size);
+static inline void *arena_stack_push_aligned(ArenaStack *s, size_t size,
+                                             size_t align);
+static inline bool arena_stack_pop(ArenaStack *s, void *p);
 ARENA_DEF void arena_stack_reset(ArenaStack *s);
 ARENA_DEF void arena_stack_release(ArenaStack *s);
 
@@ -415,6 +438,8 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
     return arena__alloc_slow(a, size, align);
 #else
     uintptr_t p = (uintptr_t)a->cur;
+    if (align - 1 < ARENA_MIN_ALIGN && !(align & (align - 1)))   /* folded for constants */
+        return arena_alloc(a, size);
     size_t pad = (size_t)(0 - p) & (align - 1);
     size_t avail = (size_t)((uintptr_t)a->end - p);
     if (ARENA__LIKELY(align && !(align & (align - 1)) && pad < avail &&
@@ -593,6 +618,102 @@ ARENA_DEF bool arena_builder_vappendf(ArenaBuilder *b, const char *fmt, va_list 
    allocation; b->len is its length. NULL if the NUL does not fit. */
 ARENA_DEF char *arena_builder_finish(ArenaBuilder *b);
 
+/* Zeroed allocations (arena_new, arena_new_array): the bump inline, then
+   a clear the compiler sees the size of. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ARENA__MUL_OVERFLOW(x, y, r) __builtin_mul_overflow((x), (y), (r))
+#define ARENA__ADD_OVERFLOW(x, y, r) __builtin_add_overflow((x), (y), (r))
+#else
+#define ARENA__MUL_OVERFLOW(x, y, r) \
+    ((y) && (x) > SIZE_MAX / (y) ? true : (*(r) = (x) * (y), false))
+#define ARENA__ADD_OVERFLOW(x, y, r) \
+    ((x) > SIZE_MAX - (y) ? true : (*(r) = (x) + (y), false))
+#endif
+
+/* Reports count * size overflowing, with the arena busy (see "re-entry"). */
+ARENA_DEF void *arena__calloc_overflow(Arena *a);
+
+static inline void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t align) {
+    size_t n;
+    void *p;
+    if (ARENA__MUL_OVERFLOW(count, size, &n)) return arena__calloc_overflow(a);
+    p = arena_alloc_aligned(a, n, align);
+    if (p && n <= (size_t)PTRDIFF_MAX) ARENA_MEMSET(p, 0, n);   /* always: tells the compiler */
+    return p;
+}
+
+static inline void *arena_calloc(Arena *a, size_t count, size_t size) {
+    return arena_calloc_aligned(a, count, size, ARENA_MIN_ALIGN);
+}
+
+/* ---- the stack's fast paths ----------------------------------------------
+   A push is one allocation: a header, then the object. A push made inline
+   (alignment up to ARENA_MIN_ALIGN, room in the current block) puts the
+   header where arena.cur was and records in it the end of the push, so
+   that its pop, also inline, is two compares (the LIFO check, and that
+   nothing was allocated since) and a few stores: arena.cur goes back to
+   the header. Pushes made out of line (a new block, a larger alignment, a
+   sanitizer or fill build) record end NULL and keep their arena position
+   in a record before the header; their pops, and pops after the arena was
+   used directly, take the general rewind. An inline pop records no cut
+   for stale marks (arena__cut): a stack's arena refuses every mark
+   (arena_rewind reports ARENA_ERR_MISUSE), so none can be stale; it notes
+   the arena's peak only when the top is above any noted in this block
+   (s->high). */
+typedef struct arena__StackHead {
+    void *prev_top;     /* the push below */
+    char *end;          /* arena.cur right after this push; NULL: out of line */
+} arena__StackHead;
+#define ARENA__STACK_HEAD ARENA__ROUND(sizeof(arena__StackHead))
+
+ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align);
+ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p);
+ARENA_DEF void arena__stack_note(ArenaStack *s);
+
+static inline void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
+#if !ARENA__CHECKED
+    char *c = s->arena.cur;
+    size_t avail = (size_t)((uintptr_t)s->arena.end - (uintptr_t)c), need;
+    /* avail and ARENA__STACK_HEAD are multiples of ARENA_MIN_ALIGN, so
+       need <= avail leaves room for the rounded size too */
+    if (ARENA__LIKELY(align - 1 < ARENA_MIN_ALIGN && !(align & (align - 1)) &&
+                      !ARENA__ADD_OVERFLOW(size, ARENA__STACK_HEAD, &need) && need <= avail)) {
+        arena__StackHead *h = (arena__StackHead *)(void *)c;
+        char *p = c + ARENA__STACK_HEAD;
+        h->prev_top = s->top;
+        h->end = s->arena.cur = (char *)((uintptr_t)p + ARENA__ROUND(size));
+        s->arena.stack_owned = true;
+        s->top = p;
+        s->depth++;
+        return p;
+    }
+#endif
+    return arena__stack_push_slow(s, size, align);
+}
+
+static inline void *arena_stack_push(ArenaStack *s, size_t size) {
+    return arena_stack_push_aligned(s, size, ARENA_MIN_ALIGN);
+}
+
+static inline bool arena_stack_pop(ArenaStack *s, void *p) {
+#if !ARENA__CHECKED
+    if (ARENA__LIKELY(p == s->top && p)) {
+        arena__StackHead *h = (arena__StackHead *)((uintptr_t)p - ARENA__STACK_HEAD);
+        char *cur = s->arena.cur;
+        /* cur == end: the arena may be busy (see "re-entry": its end is
+           its top), or the block is full; the slow path tells */
+        if (ARENA__LIKELY(h->end == cur && cur != s->arena.end)) {
+            if ((uintptr_t)cur > (uintptr_t)s->high) arena__stack_note(s);
+            s->top = h->prev_top;
+            s->arena.cur = (char *)h;
+            s->depth--;
+            return true;
+        }
+    }
+#endif
+    return arena__stack_pop_slow(s, p);
+}
+
 /* ---- C++: objects with destructors, and an STL allocator ----------------
 
        Widget *w = arena_make<Widget>(&a, args...);   // ~Widget runs on reset
@@ -710,6 +831,9 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #if ARENA_SCRATCH_COUNT < 2
 #error "arena.h: ARENA_SCRATCH_COUNT must be at least 2"
 #endif
+#if ARENA_KEEP_CYCLES < 1
+#error "arena.h: ARENA_KEEP_CYCLES must be at least 1"
+#endif
 
 #if ARENA__ASAN
 #include <sanitizer/asan_interface.h>
@@ -771,7 +895,8 @@ struct ArenaBlock {
     size_t size;   /* bytes grabbed (virtual: reserved) */
     ArenaBlock *prev;
     size_t base;
-    size_t cycle;  /* the arena's epoch when it last became the top block */
+    size_t cycle;  /* the arena's reset count when it last became the top block */
+    size_t dedicated;   /* grabbed for one request larger than a block */
     size_t check;  /* arena__block_check: a write before the data shows */
 };
 
@@ -781,11 +906,6 @@ struct ArenaDefer {
     void *ctx;
     size_t pos;    /* arena position when registered */
 };
-
-typedef struct arena__StackHeader {
-    void *prev_top, *prev_header;
-    size_t pos;
-} arena__StackHeader;
 
 enum { ARENA__HEAP = 0, ARENA__SOURCE, ARENA__BUFFER, ARENA__VIRTUAL };
 
@@ -915,7 +1035,7 @@ ARENA_DEF uint64_t arena__unique(void) {
 
 ARENA_DEF void arena__hand_out(void *p, size_t n) {
     ARENA__UNPOISON(p, n);
-#if ARENA_DEBUG_FILL
+#if ARENA__FILL_FRESH
     ARENA_MEMSET(p, ARENA__FRESH, n);
 #endif
 }
@@ -936,7 +1056,9 @@ static void arena__resize_poison(char *p, size_t old_n, size_t new_n,
 #if ARENA_DEBUG_FILL
     ARENA__UNPOISON(p + old_n, (size_t)(hi - (p + old_n)));
     if (new_n < old_n) ARENA_MEMSET(p + new_n, ARENA__FREED, old_n - new_n);
+#if ARENA__FILL_FRESH
     else ARENA_MEMSET(p + old_n, ARENA__FRESH, new_n - old_n);
+#endif
 #endif
 #if ARENA__ASAN
     ARENA__POISON(p, (size_t)(hi - p));
@@ -944,9 +1066,6 @@ static void arena__resize_poison(char *p, size_t old_n, size_t new_n,
 #elif defined(ARENA_VALGRIND)
     if (new_n < old_n) VALGRIND_MAKE_MEM_NOACCESS(p + new_n, (size_t)(hi - (p + new_n)));
     else VALGRIND_MAKE_MEM_UNDEFINED(p + old_n, new_n - old_n);
-#if ARENA_DEBUG_FILL
-    if (new_n > old_n) VALGRIND_MAKE_MEM_DEFINED(p + old_n, new_n - old_n);
-#endif
 #endif
     (void)p; (void)old_n; (void)new_n; (void)hi;
 }
@@ -993,6 +1112,11 @@ static size_t arena__block_check(const ArenaBlock *b) {
 static void arena__set_size(ArenaBlock *b, size_t size) {
     b->size = size;
     b->check = arena__block_check(b);
+}
+
+/* Does the header still check, and is it not a known broken one? Quiet. */
+static bool arena__block_intact(const ArenaBlock *b) {
+    return b->check == arena__block_check(b) && b->size != 0;
 }
 
 /* A broken header is reported once: the block is then marked as one of
@@ -1086,7 +1210,7 @@ static size_t arena__next_block_size(const Arena *a) {
 
 static void arena__push_block(Arena *a, ArenaBlock *b) {
     arena__note_peak(a);
-    b->cycle = a->epoch;
+    b->cycle = a->cycles;
     b->base = arena__pos(a);
     b->prev = a->block;
     a->block = b;
@@ -1096,12 +1220,16 @@ static void arena__push_block(Arena *a, ArenaBlock *b) {
 
 /* The first kept block with room for `need` data bytes, unlinked. Kept
    blocks are in the order they were used, so a cycle that allocates as
-   the last one did takes them one after the other. */
-static ArenaBlock *arena__take_spare(Arena *a, size_t need) {
+   the last one did takes them one after the other. A block dedicated to
+   one oversized request serves only oversized requests: ordinary ones
+   never spill into it (which would keep it alive). A block whose header
+   was overwritten is passed over. */
+static ArenaBlock *arena__take_spare(Arena *a, size_t need, bool oversized) {
     ArenaBlock **link = &a->spare;
     for (; *link; link = &(*link)->prev) {
         ArenaBlock *b = *link;
-        if ((size_t)(arena__limit(b) - arena__data(b)) >= need) {
+        if (arena__block_intact(b) && (oversized || !b->dedicated) &&
+            (size_t)(arena__limit(b) - arena__data(b)) >= need) {
             *link = b->prev;
             return b;
         }
@@ -1115,7 +1243,7 @@ static ArenaBlock *arena__take_spare(Arena *a, size_t need) {
 static bool arena__new_block(Arena *a, size_t need) {
     size_t min = need + arena__block_overhead(), size = arena__next_block_size(a);
     bool dedicated = size < min;
-    ArenaBlock *b = arena__take_spare(a, need);
+    ArenaBlock *b = arena__take_spare(a, need, dedicated);
     if (b) {
         arena__push_block(a, b);
         return true;
@@ -1135,6 +1263,7 @@ static bool arena__new_block(Arena *a, size_t need) {
         return false;
     }
     arena__set_size(b, size);
+    b->dedicated = dedicated;
     a->bytes_held += size;
     a->block_count++;
     if (!dedicated) {
@@ -1274,9 +1403,18 @@ static bool arena__reserve(Arena *a) {
     return true;
 }
 
-/* Reset keeps committed what the cycle used (at most keep_bytes). */
+/* The most bytes_used of the last ARENA_KEEP_CYCLES cycles. */
+static size_t arena__recent_peak(const Arena *a) {
+    size_t i, most = 0;
+    for (i = 0; i < ARENA_KEEP_CYCLES; i++)
+        if (a->recent_peaks[i] > most) most = a->recent_peaks[i];
+    return most;
+}
+
+/* Reset keeps committed the most that one of the last ARENA_KEEP_CYCLES
+   cycles used (at most keep_bytes). */
 static void arena__virtual_trim(Arena *a) {
-    size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), used = a->cycle_peak;
+    size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), used = arena__recent_peak(a);
     char *keep_end = (char *)a->block + arena__align_up(
         (used < keep ? used : keep) + (size_t)(arena__data(a->block) - (char *)a->block),
         arena__page_size());
@@ -1367,14 +1505,38 @@ static bool arena__grow(Arena *a, size_t need) {
     }
 }
 
-static char *arena__fit(Arena *a, size_t span, size_t align) {
+/* Room at the top for `lead` bytes, then `span` bytes at `align`: the
+   aligned start of the span, or NULL. */
+static char *arena__fit(Arena *a, size_t lead, size_t span, size_t align) {
     size_t pad, avail;
     if (!a->cur) return NULL;
-    pad = (size_t)(0 - (uintptr_t)a->cur) & (align - 1);
     avail = (size_t)(a->end - a->cur);
-    if (pad > avail || span > avail - pad) return NULL;
-    a->cur += pad + span;
+    if (lead > avail) return NULL;
+    pad = (size_t)(0 - (uintptr_t)(a->cur + lead)) & (align - 1);
+    if (pad > avail - lead || span > avail - lead - pad) return NULL;
+    a->cur += lead + pad + span;
     return a->cur - span;
+}
+
+/* `lead` bytes, then `size` bytes at `align` (a power of two, at least
+   ARENA_MIN_ALIGN), at the top or in a new block, handed out together;
+   the aligned start, or NULL after one report. Refused while the arena
+   is busy; the start becomes a->last. */
+static char *arena__place(Arena *a, size_t lead, size_t size, size_t align) {
+    size_t span, need;
+    char *p;
+    if (arena__refused(a)) return NULL;
+    if (!arena__span(size, align, &span, &need) || need > ARENA__MAX_REQUEST - lead)
+        return (char *)arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
+    p = arena__fit(a, lead, span, align);
+    if (!p) {
+        if (!arena__grow(a, need + lead)) return NULL;
+        p = arena__fit(a, lead, span, align);
+    }
+    ARENA_ASSERT(p);
+    arena__hand_out(p - lead, lead + size);
+    a->last = p;   /* every out-of-line allocation (see arena__check_realloc) */
+    return p;
 }
 
 ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
@@ -1383,30 +1545,18 @@ ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
     if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
     if (!size || !arena__span(size, align, &span, &need)) return NULL;
     arena__resume_buffer(a);
-    p = arena__fit(a, span, align);
+    p = arena__fit(a, 0, span, align);
     if (p) arena__hand_out(p, size);
     return p;
 }
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
-    size_t span, need;
-    char *p;
     if (arena__refused(a)) return NULL;
     if (!align || (align & (align - 1)))
         return arena__fail_in(a, ARENA_ERR_ALIGN, "arena_alloc_aligned: the alignment is not a power of two");
     if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
     if (!size) return (void *)(uintptr_t)align;   /* non-NULL, never dereferenced */
-    if (!arena__span(size, align, &span, &need))
-        return arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
-    p = arena__fit(a, span, align);
-    if (!p) {
-        if (!arena__grow(a, need)) return NULL;
-        p = arena__fit(a, span, align);
-    }
-    ARENA_ASSERT(p);
-    arena__hand_out(p, size);
-    a->last = p;
-    return p;
+    return arena__place(a, 0, size, align);
 }
 
 /* ---- init ----------------------------------------------------------------- */
@@ -1629,6 +1779,8 @@ ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
     else if (m.life != a->life || m.epoch != a->epoch)
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark was taken before a reset or release");
+    else if (a->stack_owned)
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the arena is an ArenaStack's (pop its pushes instead)");
     else if (m.pos > arena__top(a) || arena__cut_below(a, m))
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
     else if (!arena__refused(a) && m.pos < arena__top(a))
@@ -1649,21 +1801,31 @@ ARENA_DEF void arena_temp_end(ArenaTemp t) {
         arena_rewind(t.arena, t.mark);
 }
 
-/* Reset keeps the blocks the cycle that just ended used, in the order it
-   used them, so that a loop filling the arena to the same peak makes no
-   source call after its first cycle; blocks that cycle did not use, and
-   whatever passes keep_bytes, go back to the source. */
-static void arena__keep_used(Arena *a) {
+/* Reset keeps the blocks that one of the last ARENA_KEEP_CYCLES cycles
+   used (the one that just ended included), in the order they were used,
+   so that frames of different sizes run warm: a loop whose frames vary
+   below the same peak makes no source call after its first large frame.
+   A block dedicated to one oversized request is kept only if the cycle
+   that just ended used it. Everything else, and whatever passes
+   keep_bytes, goes back to the source. The bottom blocks are kept like
+   the others: the next cycle takes them back first (used first). */
+static void arena__keep_recent(Arena *a) {
     size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), kept = 0;
     ArenaBlock **link;
-    if (a->block && a->block->size > keep) {   /* then nothing is kept */
-        arena__drop_chain(a);
-        return;
+    while (a->block) {   /* position 0 may span empty blocks below the top */
+        ArenaBlock *b = a->block;
+        a->block = b->prev;
+        b->prev = a->spare;
+        a->spare = b;
     }
-    if (a->block) kept = a->block->size;
+    a->cur = a->end = NULL;
     for (link = &a->spare; *link;) {
         ArenaBlock *b = *link;
-        if (b->cycle == a->epoch && b->size <= keep - kept) {
+        size_t age = a->cycles - b->cycle;
+        if (!arena__block_intact(b)) {   /* reported when found; never used
+                                            again, nor given back (arena__drop) */
+            link = &b->prev;
+        } else if (age < (b->dedicated ? 1 : ARENA_KEEP_CYCLES) && b->size <= keep - kept) {
             kept += b->size;
             link = &b->prev;
         } else {
@@ -1676,17 +1838,18 @@ static void arena__keep_used(Arena *a) {
 ARENA_DEF void arena_reset(Arena *a) {
     if (arena__refused(a)) return;
     arena__rewind_to(a, 0);
+    a->recent_peaks[a->cycles % ARENA_KEEP_CYCLES] = a->cycle_peak;
     if (a->kind == ARENA__VIRTUAL) {
         if (a->block) arena__virtual_trim(a);
     } else if (a->kind != ARENA__BUFFER) {
-        arena__keep_used(a);
+        arena__keep_recent(a);
     }
+    a->cycles++;
     a->epoch++;
     a->cut_top = 0;
     a->cut_pos = a->mark_hi = 0;
     a->last = NULL;
     a->cycle_peak = 0;
-    if (a->block) a->block->cycle = a->epoch;
 }
 
 ARENA_DEF void arena_release(Arena *a) {
@@ -1746,19 +1909,8 @@ ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
 
 /* ---- calloc, realloc, strings ---------------------------------------------- */
 
-ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t align) {
-    void *p;
-    size_t n;
-    if (size && count > SIZE_MAX / size)
-        return arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
-    n = count * size;
-    p = arena_alloc_aligned(a, n, align);
-    if (p && n) ARENA_MEMSET(p, 0, n);
-    return p;
-}
-
-ARENA_DEF void *arena_calloc(Arena *a, size_t count, size_t size) {
-    return arena_calloc_aligned(a, count, size, ARENA_MIN_ALIGN);
+ARENA_DEF void *arena__calloc_overflow(Arena *a) {
+    return arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
 }
 
 /* Is p, of old_size bytes, the newest allocation of the newest block?
@@ -1772,20 +1924,21 @@ static bool arena__is_last(const Arena *a, const void *p, size_t old_size) {
     return old_size <= d && arena__align_up(old_size + ARENA__REDZONE, ARENA_MIN_ALIGN) == d;
 }
 
-/* Does [p, p + n) lie in what this arena has handed out? (n == 0: in one
-   of its blocks at all: a size-0 allocation may lie above the top since
-   the top went down.) */
-static bool arena__owns(const Arena *a, const void *p, size_t n) {
+/* The arena position of p when [p, p + n) lies in what this arena has
+   handed out; SIZE_MAX otherwise. (n == 0: p in one of its blocks at all:
+   a size-0 allocation may lie above the top since the top went down, so
+   the position may be above arena__pos.) */
+static size_t arena__pos_of(const Arena *a, const void *p, size_t n) {
     uintptr_t u = (uintptr_t)p;
     ArenaBlock *b;
     uintptr_t top = (uintptr_t)a->cur;
     for (b = a->block; b; b = b->prev) {
         uintptr_t lo = (uintptr_t)arena__data(b);
-        if (!n && u >= lo && u <= (uintptr_t)b + b->size) return true;
-        if (u >= lo && u <= top && n <= top - u) return true;
+        if (u >= lo && u <= top && n <= top - u) return b->base + (size_t)(u - lo);
+        if (!n && u >= lo && u <= (uintptr_t)b + b->size) return b->base + (size_t)(u - lo);
         if (b->prev) top = (uintptr_t)arena__data(b->prev) + (b->base - b->prev->base);
     }
-    return false;
+    return SIZE_MAX;
 }
 
 /* Is p an allocation of this arena that realloc may take? Every start is
@@ -1799,7 +1952,7 @@ static bool arena__owns(const Arena *a, const void *p, size_t n) {
 static bool arena__check_realloc(Arena *a, const char *p, size_t old_size) {
     uintptr_t u = (uintptr_t)p, last = (uintptr_t)a->last;
     if (!old_size && u >= ARENA_MIN_ALIGN && !(u & (u - 1)) && u <= ARENA__MAX_REQUEST) return true;
-    if (u % ARENA_MIN_ALIGN || !arena__owns(a, p, old_size)) {
+    if (u % ARENA_MIN_ALIGN || arena__pos_of(a, p, old_size) == SIZE_MAX) {
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_realloc: the pointer is not an allocation of this arena");
         return false;
     }
@@ -2347,36 +2500,45 @@ ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
     return arena_init_buffer(&s->arena, buf, size);
 }
 
-ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
-    size_t pos = arena__pos(&s->arena), span, need;
-    arena__StackHeader *h;
-    void *p;
+/* Out of line: a new block, a larger alignment, alignment or size errors,
+   checked builds. Before the header, a record of the arena position to
+   go back to (the allocation may have started a new block). */
+typedef struct arena__StackRec {
+    size_t pos;
+} arena__StackRec;
+#define ARENA__STACK_REC ARENA__ROUND(sizeof(arena__StackRec))
+
+ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align) {
+    Arena *a = &s->arena;
+    size_t pos = arena__pos(a);
+    arena__StackHead *h;
+    char *p;
+    if (arena__refused(a)) return NULL;
     if (!align || (align & (align - 1)))
-        return arena__fail_in(&s->arena, ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
-    if (!arena__span(size, align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align, &span, &need))
-        return arena__fail_in(&s->arena, ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
-    h = (arena__StackHeader *)arena_alloc(&s->arena, sizeof *h);
-    if (!h) return NULL;
-    p = arena_alloc_aligned(&s->arena, size ? size : 1, align);  /* distinct pointers */
-    if (!p) {
-        arena__cut(&s->arena, pos);
-        return NULL;
-    }
+        return arena__fail_in(a, ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
+    p = arena__place(a, ARENA__STACK_REC + ARENA__STACK_HEAD, size,
+                     align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align);
+    if (!p) return NULL;
+    h = (arena__StackHead *)(void *)(p - ARENA__STACK_HEAD);
+    ((arena__StackRec *)(void *)((char *)h - ARENA__STACK_REC))->pos = pos;
     h->prev_top = s->top;
-    h->prev_header = s->top_header;
-    h->pos = pos;
+    h->end = NULL;
+    a->stack_owned = true;
+    s->high = NULL;   /* perhaps a new block */
     s->top = p;
-    s->top_header = h;
     s->depth++;
     return p;
 }
 
-ARENA_DEF void *arena_stack_push(ArenaStack *s, size_t size) {
-    return arena_stack_push_aligned(s, size, ARENA_MIN_ALIGN);
+/* An inline pop from a top above any noted in this block. */
+ARENA_DEF void arena__stack_note(ArenaStack *s) {
+    arena__note_peak(&s->arena);
+    s->high = s->arena.cur;
 }
 
-ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p) {
-    arena__StackHeader h;
+ARENA_DEF bool arena__stack_pop_slow(ArenaStack *s, void *p) {
+    arena__StackHead h;
+    size_t pos;
     if (!s->top) {
         arena__report_in(&s->arena, ARENA_ERR_MISUSE, "arena_stack_pop: the stack is empty");
         return false;
@@ -2386,25 +2548,38 @@ ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p) {
         return false;
     }
     if (arena__refused(&s->arena)) return false;
-    ARENA_MEMCPY(&h, s->top_header, sizeof h);
+    ARENA_MEMCPY(&h, (char *)p - ARENA__STACK_HEAD, sizeof h);
+    if (!h.end) {
+        arena__StackRec rec;
+        ARENA_MEMCPY(&rec, (char *)p - ARENA__STACK_HEAD - ARENA__STACK_REC, sizeof rec);
+        pos = rec.pos;
+    } else {   /* pushed inline; the arena was used directly since */
+        pos = arena__pos_of(&s->arena, (char *)p - ARENA__STACK_HEAD, ARENA__STACK_HEAD);
+        if (pos == SIZE_MAX) {
+            arena__report_in(&s->arena, ARENA_ERR_MISUSE, "arena_stack_pop: the stack's arena was reset under it");
+            return false;
+        }
+    }
     s->top = h.prev_top;
-    s->top_header = h.prev_header;
+    s->high = NULL;   /* perhaps another block */
     s->depth--;
-    arena__cut(&s->arena, h.pos);
+    arena__cut(&s->arena, pos);   /* cleanups, a->last; no marks can be rewound */
     return true;
 }
 
 ARENA_DEF void arena_stack_reset(ArenaStack *s) {
     if (arena__refused(&s->arena)) return;
     arena_reset(&s->arena);
-    s->top = s->top_header = NULL;
+    s->top = NULL;
+    s->high = NULL;
     s->depth = 0;
 }
 
 ARENA_DEF void arena_stack_release(ArenaStack *s) {
     if (arena__refused(&s->arena)) return;
     arena_release(&s->arena);
-    s->top = s->top_header = NULL;
+    s->top = NULL;
+    s->high = NULL;
     s->depth = 0;
 }
 
@@ -2910,7 +3085,7 @@ static void arena__snap_rebuild(Arena *a, const ArenaSnapshot *s) {
         arena__unlink(&kept, b);
         b->prev = chain;
         b->base = rec[i].base;
-        b->cycle = rec[i].cycle;
+        b->cycle = now.cycles;   /* in use in this cycle (see arena__keep_recent) */
         chain = b;
         arena__snap_load(arena__data(b), rec[i].used, (const char *)s->copy + b->base,
                          map + b->base / ARENA_MIN_ALIGN);
@@ -2936,6 +3111,9 @@ static void arena__snap_rebuild(Arena *a, const ArenaSnapshot *s) {
     a->cycle_peak = now.cycle_peak > a->cycle_peak ? now.cycle_peak : a->cycle_peak;
     a->cut_serial = now.cut_serial;   /* serials only rise: later cut records stay told apart */
     a->busy = now.busy;
+    a->cycles = now.cycles;   /* reset history: the live arena's */
+    ARENA_MEMCPY(a->recent_peaks, now.recent_peaks, sizeof a->recent_peaks);
+    a->stack_owned = now.stack_owned;   /* configuration */
 }
 
 ARENA_DEF bool arena_restore(Arena *a, const ArenaSnapshot *s) {

@@ -14,6 +14,8 @@
      AD_SPRINTF               ad_sprintf(c, fmt, ...) formats into the allocator
      AD_MALLOC                is the process malloc (vasprintf/snprintf apply)
      AD_GROW                  obstack's growing-object API (realloc-grow)
+     AD_NEW                   ad_new(c, T): a zeroed T its own way (else
+                              ad_alloc + memset)
      AD_OURS                  one of ours: ad_grabs(c) = source calls so far
      AD_ONLY                  if defined, a string "|w1|w2|": the only
                               workloads this row runs (variants of ours)
@@ -72,12 +74,14 @@ static char *ad_sprintf(AdCtx *c, const char *fmt, ...) {
     return s;
 }
 static inline size_t ad_grabs(AdCtx *c) { return arena_stats(&c->a).grab_count; }
+#define AD_NEW 1
+#define ad_new(c, T) arena_new(&(c)->a, T)
 
 #elif defined(BENCH_ARENA_MARKS)
 /* The arena freed by marks: a mark per frame / per LIFO push, rewound. */
 #define AD_NAME "arena-marks"
 #define AD_LIFO 1
-#define AD_ONLY "|frame-scratch|stack|"
+#define AD_ONLY "|frame-scratch|frames-alt|stack|"
 #define AD_MAX_DEPTH 256
 typedef struct { Arena a; ArenaMark base; ArenaMark marks[AD_MAX_DEPTH]; int depth; } AdCtx;
 static inline void ad_init(AdCtx *c, size_t fixed) {
@@ -102,7 +106,7 @@ static inline size_t ad_grabs(AdCtx *c) { return arena_stats(&c->a).grab_count; 
 #elif defined(BENCH_STACK)
 #define AD_NAME "stack"
 #define AD_LIFO 1
-#define AD_ONLY "|frame-scratch|small-bump|stack|"
+#define AD_ONLY "|frame-scratch|frames-alt|small-bump|stack|"
 typedef struct { ArenaStack s; } AdCtx;
 static inline void ad_init(AdCtx *c, size_t fixed) { (void)fixed; arena_stack_init(&c->s, NULL); }
 static inline void *ad_alloc(AdCtx *c, size_t n) { return arena_stack_push(&c->s, n); }

@@ -119,12 +119,16 @@ static size_t scaled(const Run *r, double full, double min) {
 /* ---------------------------------------------------- 1. frame-scratch */
 #if defined(AD_VAR) && (defined(AD_BULK) || defined(AD_FREE))
 #define HAS_FRAME 1
-static uint64_t w_frame(AdCtx *c, Run *run, Rng *rng) {
-    size_t frames = scaled(run, 10000, 10), per = 1000, f, i;
-    void **ptr = (void **)xmalloc(per * sizeof *ptr);
-    uint16_t *len = (uint16_t *)xmalloc(per * sizeof *len);
+/* Frames of allocations of 16..256 bytes, each written, read back, and all
+   freed at the end of the frame; even frames make `even` allocations, odd
+   ones `odd`. For ours, the source calls after frame 2 are counted. */
+static uint64_t frames(AdCtx *c, Run *run, Rng *rng, size_t nframes, size_t even, size_t odd) {
+    size_t most = even > odd ? even : odd, f, i, ops = 0;
+    void **ptr = (void **)xmalloc(most * sizeof *ptr);
+    uint16_t *len = (uint16_t *)xmalloc(most * sizeof *len);
     uint64_t h = 0;
-    for (f = 0; f < frames; f++) {
+    for (f = 0; f < nframes; f++) {
+        size_t per = f % 2 ? odd : even;
         for (i = 0; i < per; i++) {
             uint32_t n = rng_range(rng, 16, 241);   /* 16..256 bytes */
             char *p = (char *)ad_alloc(c, n);
@@ -142,6 +146,7 @@ static uint64_t w_frame(AdCtx *c, Run *run, Rng *rng) {
 #else
         for (i = 0; i < per; i++) ad_free(c, ptr[i], len[i]);
 #endif
+        ops += per;
 #ifdef AD_OURS
         if (run->pass == 0 && f == 1) run->grabs_warm = ad_grabs(c);
 #endif
@@ -151,7 +156,54 @@ static uint64_t w_frame(AdCtx *c, Run *run, Rng *rng) {
 #endif
     free(ptr);
     free(len);
-    run->ops = frames * per;
+    run->ops = ops;
+    return h;
+}
+
+static uint64_t w_frame(AdCtx *c, Run *run, Rng *rng) {
+    return frames(c, run, rng, scaled(run, 10000, 10), 1000, 1000);
+}
+
+/* Frames alternating about 200 KB and 600 KB (1,500 and 4,500 allocations
+   of 136 B on average): what reset keeps must serve both. */
+static uint64_t w_frame_alt(AdCtx *c, Run *run, Rng *rng) {
+    return frames(c, run, rng, scaled(run, 4000, 10), 1500, 4500);
+}
+#endif
+
+/* --------------------------------------------------------- 1b. arena-new */
+#if defined(AD_VAR) && (defined(AD_BULK) || defined(AD_FREE)) && !defined(AD_ONLY)
+#define HAS_NEW 1
+typedef struct NewNode { struct NewNode *next; uint64_t key; uint32_t a, b; double w; } NewNode;   /* 32 B */
+#ifndef AD_NEW
+/* the quick-start idiom elsewhere: allocate, then clear */
+#define ad_new(c, T) ((T *)memset(ad_alloc((c), sizeof(T)), 0, sizeof(T)))
+#endif
+/* Zeroed nodes (arena_new for ours), 1,000 per frame, linked, walked. */
+static uint64_t w_new(AdCtx *c, Run *run, Rng *rng) {
+    size_t nframes = scaled(run, 10000, 10), per = 1000, f, i;
+    uint64_t h = 0;
+    for (f = 0; f < nframes; f++) {
+        NewNode *head = NULL, *n;
+        for (i = 0; i < per; i++) {
+            n = ad_new(c, NewNode);
+            h += n->key + n->a;   /* zero: read back, so the clear is not dropped */
+            n->key = rng_next(rng);
+            n->next = head;
+            head = n;
+        }
+        for (n = head; n; n = n->next) h = mix(h, n->key);
+#ifdef AD_BULK
+        ad_reset(c);
+#else
+        while (head) {
+            n = head->next;
+            ad_free(c, head, sizeof *head);
+            head = n;
+        }
+#endif
+    }
+    run->ops = nframes * per;
     return h;
 }
 #endif
@@ -850,6 +902,10 @@ typedef struct Workload {
 static const Workload workloads[] = {
 #ifdef HAS_FRAME
     {"frame-scratch", w_frame, 0},
+    {"frames-alt", w_frame_alt, 0},
+#endif
+#ifdef HAS_NEW
+    {"arena-new", w_new, 0},
 #endif
 #ifdef HAS_CHURN
     {"pool-churn", w_churn, 0},
@@ -996,7 +1052,8 @@ int main(int argc, char **argv) {
        realloc-grow, small-bump, scaling) run the whole workload cold. */
     cold_scale = run.scale;
     if (!run.smoke && !run.cg &&
-        (!strncmp(w, "pool-churn", 10) || !strcmp(w, "entity") || !strcmp(w, "frame-scratch") || !strcmp(w, "stack") ||
+        (!strncmp(w, "pool-churn", 10) || !strcmp(w, "entity") || !strcmp(w, "frame-scratch") ||
+         !strcmp(w, "frames-alt") || !strcmp(w, "arena-new") || !strcmp(w, "stack") ||
          !strcmp(w, "sprintf") || !strcmp(w, "snprintf") || !strcmp(w, "json")))
         cold_scale = run.scale / 10;
     run.perf_fd = perf ? insn_open() : -1;

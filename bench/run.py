@@ -34,13 +34,15 @@ COMPS = ["arena", "arena-marks", "stack", "pool", "pool-unchecked", "pool-heap",
          "boost-pool"]
 OURS = {"arena", "arena-marks", "stack", "pool", "pool-unchecked", "pool-heap"}
 REFS = {"bump", "freelist", "slotmap"}
-WORKS = ["frame-scratch", "pool-churn", "pool-churn-barrier", "entity", "double-free-top",
+WORKS = ["frame-scratch", "frames-alt", "arena-new", "pool-churn", "pool-churn-barrier", "entity", "double-free-top",
          "double-free-bottom", "parser-like", "realloc-grow", "small-bump", "sprintf",
          "snprintf", "json", "stack", "scaling-1e3", "scaling-1e4", "scaling-1e5", "scaling-1e6",
          "scaling-1e7", "scaling-1e8"]
 SCALING = [w for w in WORKS if w.startswith("scaling-")]
 OP = {
     "frame-scratch": "allocation (10,000 frames x 1,000, 16-256 B, reset per frame)",
+    "frames-alt": "allocation (4,000 frames alternating 1,500 and 4,500 allocations, about 200 KB and 600 KB)",
+    "arena-new": "zeroed 32-byte node (10,000 frames x 1,000; ours: arena_new, others: alloc + memset)",
     "pool-churn": "free+alloc pair (64 B, 100,000 live, 20 M pairs)",
     "pool-churn-barrier": "free+alloc pair as pool-churn, a compiler barrier between the two",
     "entity": "step (get by handle and move; every 4th: despawn + spawn; 10,000 live 64-byte entities, 20 M steps)",
@@ -531,6 +533,20 @@ def full(args):
     targets.append(("frame-scratch: zero source calls after warm-up", a is not None and a["grabs_after"] == 0,
                     "arena_stats().grab_count: %s after frame 2 of the first pass, +%s over the remaining "
                     "%s frames (warm-up and measured passes)" % (a and a["grabs_warm"], a and a["grabs_after"], frames)))
+    a = get("arena", "frames-alt")
+    targets.append(("frames-alt: zero source calls after warm-up", a is not None and a["grabs_after"] == 0,
+                    "arena_stats().grab_count: +%s after frame 2" % (a and a["grabs_after"])))
+    for w, who, limit in (("arena-new", "arena", 1.15), ("stack", "stack", 1.3), ("json", "arena", 1.05)):
+        a, lim = get(who, w), limit_of(w)
+        r, ir = ratio(a, lim), iratio(a, lim)
+        targets.append(("%s <= %sx the inline bump on %s" % (who, limit, w), r is not None and r <= limit,
+                        "%s x by time, %s x by instructions" % (fmt_ratio(r), fmt_ratio(ir))))
+    st = get("stack", "stack")
+    mallocs = [(ratio(st, get(c, "stack")), c) for c in COMPS if c not in OURS and c not in REFS and get(c, "stack")]
+    mallocs = [m for m in mallocs if m[0] is not None]
+    worst = max(mallocs) if mallocs else (None, "-")
+    targets.append(("stack faster than every other allocator on stack", worst[0] is not None and worst[0] < 1.0,
+                    "slowest margin: %s x %s" % (fmt_ratio(worst[0]), worst[1])))
     a, g = get("arena", "parser-like"), get("glibc", "parser-like")
     targets.append(("peak RSS on parser-like no higher than glibc malloc's", a is not None and g is not None and a["rss"] <= g["rss"],
                     "arena %.0f MiB vs glibc %.0f MiB" % (a["rss"] if a else 0, g["rss"] if g else 0)))

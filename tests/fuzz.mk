@@ -35,7 +35,7 @@ FUZZ_REL_BINS := $(addprefix $(FUZZ_REL_DIR)/,$(FUZZERS))
 # libFuzzer options for every run: a hang is a failure too
 FUZZ_OPTS := -timeout=60 -rss_limit_mb=2048
 
-.PHONY: fuzz fuzz-release fuzz-smoke fuzz-build test-caught
+.PHONY: fuzz fuzz-release fuzz-smoke fuzz-build test-caught test-caught-uninit
 
 $(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(HEADERS)
 	@mkdir -p $(FUZZ_DIR)
@@ -146,4 +146,23 @@ test-caught: $(CAUGHT_PROGS:%=$(CAUGHT_DIR)/%-asan) $(CAUGHT_PROGS:%=$(CAUGHT_DI
 	echo "caught: $$pass passed, $$fail failed"; \
 	test $$fail -eq 0
 
-TEST_EXTRA += fuzz-smoke test-caught
+# Uninitialised reads, memcheck only (ASan does not track them): a debug
+# build (-O0, fills on) must still leave handed-out memory undefined.
+CAUGHT_UNINIT_RUNS := 0 1 2 3
+$(CAUGHT_DIR)/uninit_read-vgdebug: tests/caught/uninit_read.c tests/caught/caught.h tests/caught/impl.c $(HEADERS)
+	@mkdir -p $(CAUGHT_DIR)
+	$(CC) -std=c99 -O0 -g -DARENA_VALGRIND $(WARN) tests/caught/uninit_read.c tests/caught/impl.c -o $@
+
+test-caught-uninit: $(CAUGHT_DIR)/uninit_read-vgdebug | $(B)
+	@echo "== caught-uninit"
+	@mkdir -p $(B)/results; pass=0; fail=0; \
+	for arg in $(CAUGHT_UNINIT_RUNS); do \
+	  valgrind -q --error-exitcode=7 $(CAUGHT_DIR)/uninit_read-vgdebug $$arg > $(CAUGHT_DIR)/uninit$$arg.out 2>&1; rc=$$?; \
+	  if [ $$rc -eq 7 ] && grep -q 'uninitialised value' $(CAUGHT_DIR)/uninit$$arg.out; then pass=$$((pass + 1)); \
+	  else fail=$$((fail + 1)); echo "  uninit_read $$arg: NOT reported by memcheck (exit $$rc)"; fi; \
+	done; \
+	echo "$$pass passed, $$fail failed" > $(B)/results/caught-uninit.txt; \
+	echo "caught-uninit: $$pass passed, $$fail failed"; \
+	test $$fail -eq 0
+
+TEST_EXTRA += fuzz-smoke test-caught test-caught-uninit

@@ -1567,6 +1567,152 @@ TEST(test_arena_reset_keep_bytes) {
     CHECK_NO_ERR();
 }
 
+/* A frame of `kib` KiB in 1000-byte allocations, each written. */
+static void frame_of(Arena *a, size_t kib) {
+    for (size_t i = 0; i < kib * 1024 / 1000; i++) {
+        char *p = (char *)arena_alloc(a, 1000);
+        CHECK(p != NULL);
+        if (!p) return;
+        p[0] = p[999] = (char)i;
+    }
+}
+
+/* Frames alternating 200 KB and 600 KB make no source call once warm:
+   reset keeps what the big frame needs across the small one (the old
+   policy kept only what the last cycle used: 50 grabs per 100 frames). */
+TEST(test_arena_reset_alternating_frames_warm) {
+    Arena a;
+    ArenaOptions o = source_opts(&src, 0);
+    o.keep_bytes = (size_t)1 << 30;
+    arena_init(&a, &o);
+    for (int f = 0; f < 4; f++) {
+        frame_of(&a, f % 2 ? 600 : 200);
+        arena_reset(&a);
+    }
+    size_t grabs = src.grabs;
+    for (int f = 0; f < 100; f++) {
+        frame_of(&a, f % 2 ? 600 : 200);
+        arena_reset(&a);
+        CHECK_STATS_MATCH(a, src);
+    }
+    CHECK_EQ(src.grabs, grabs);
+    CHECK_EQ(src.drops, (size_t)0);
+    arena_release(&a);
+    CHECK_SOURCE_CLEAN(src);
+    CHECK_NO_ERR();
+}
+
+/* What no cycle has needed for ARENA_KEEP_CYCLES resets goes back. */
+TEST(test_arena_reset_gives_back_after_cycles) {
+    Arena a;
+    ArenaOptions o = source_opts(&src, 0);
+    arena_init(&a, &o);
+    frame_of(&a, 600);
+    arena_reset(&a);
+    size_t big = arena_stats(&a).bytes_held;
+    for (int c = 1; c <= ARENA_KEEP_CYCLES; c++) {
+        frame_of(&a, 100);
+        arena_reset(&a);
+        CHECK_STATS_MATCH(a, src);
+        if (c < ARENA_KEEP_CYCLES) CHECK_EQ(arena_stats(&a).bytes_held, big);
+    }
+    CHECK(arena_stats(&a).bytes_held < big);
+    CHECK(arena_stats(&a).bytes_held <= (size_t)400 << 10);   /* 64 + 128 + 256 KiB blocks */
+    CHECK_EQ(src.grabs, src.live + src.drops);
+    arena_release(&a);
+    CHECK_SOURCE_CLEAN(src);
+    CHECK_NO_ERR();
+}
+
+/* One 100 MB request, then small cycles: the dedicated block never serves
+   ordinary requests and goes back at the first reset of a cycle that did
+   not use it; the right-sized blocks stay, so the small cycles make no
+   source call (the old policy spilled the next cycle into the big block,
+   kept it, and held 104.9 MB). */
+TEST(test_arena_reset_one_off_huge_given_back) {
+    const size_t huge = (size_t)100 << 20;
+    for (int first = 0; first < 2; first++) {   /* the arena's first request, or a later one */
+        Arena a;
+        ArenaOptions o = source_opts(&src, 0);
+        arena_init(&a, &o);
+        if (!first) frame_of(&a, 224);
+        char *big = (char *)arena_alloc(&a, huge);
+        CHECK(big != NULL);
+        if (big) big[0] = big[huge - 1] = 1;
+        frame_of(&a, 224);
+        arena_reset(&a);
+        CHECK(arena_stats(&a).bytes_held > huge);       /* used by the cycle that ended */
+        frame_of(&a, 224);
+        arena_reset(&a);
+        size_t grabs = src.grabs;
+        for (int c = 0; c < 4; c++) {
+            for (size_t i = 0; i < 224; i++) {
+                char *p = (char *)arena_alloc(&a, 1000);
+                CHECK(p != NULL);
+                CHECK(!(p >= big && p < big + huge));   /* never inside the big block */
+            }
+            arena_reset(&a);
+            CHECK(arena_stats(&a).bytes_held < (size_t)1 << 20);
+            CHECK_STATS_MATCH(a, src);
+        }
+        CHECK_EQ(src.grabs, grabs);
+        arena_release(&a);
+        CHECK_SOURCE_CLEAN(src);
+    }
+    CHECK_NO_ERR();
+}
+
+/* An oversized request every cycle stays warm: its block is kept while a
+   cycle uses it, and serves the next oversized request. */
+TEST(test_arena_reset_oversized_every_cycle_warm) {
+    const size_t big = (size_t)3 << 20;
+    Arena a;
+    ArenaOptions o = source_opts(&src, 4096);
+    o.max_block_size = (size_t)1 << 20;
+    arena_init(&a, &o);
+    size_t grabs = 0;
+    for (int c = 0; c < 10; c++) {
+        frame_of(&a, 50);
+        char *p = (char *)arena_alloc(&a, big - (size_t)c * 1000);
+        CHECK(p != NULL);
+        if (p) p[0] = 1;
+        frame_of(&a, 50);
+        arena_reset(&a);
+        CHECK_STATS_MATCH(a, src);
+        if (c == 1) grabs = src.grabs;
+    }
+    CHECK_EQ(src.grabs, grabs);
+    arena_release(&a);
+    CHECK_SOURCE_CLEAN(src);
+    CHECK_NO_ERR();
+}
+
+/* A virtual arena follows the same rule: it keeps committed the most one
+   of the last ARENA_KEEP_CYCLES cycles used. */
+TEST(test_arena_virtual_keeps_recent_peak) {
+    Arena a;
+    CHECK(arena_init_virtual(&a, (size_t)256 << 20));
+    for (int f = 0; f < 4; f++) {
+        frame_of(&a, f % 2 ? 600 : 200);
+        arena_reset(&a);
+    }
+    size_t grabs = arena_stats(&a).grab_count, held = arena_stats(&a).bytes_held;
+    CHECK(held >= (size_t)600 << 10);
+    for (int f = 0; f < 20; f++) {
+        frame_of(&a, f % 2 ? 600 : 200);
+        arena_reset(&a);
+    }
+    CHECK_EQ(arena_stats(&a).grab_count, grabs);     /* no commit once warm */
+    for (int c = 0; c < ARENA_KEEP_CYCLES; c++) {
+        CHECK(arena_stats(&a).bytes_held >= (size_t)600 << 10);
+        frame_of(&a, 100);
+        arena_reset(&a);
+    }
+    CHECK(arena_stats(&a).bytes_held < (size_t)300 << 10);   /* back to what 100 KB needs */
+    arena_release(&a);
+    CHECK_NO_ERR();
+}
+
 TEST(test_arena_release_returns_all) {
     Arena a;
     ArenaOptions o = source_opts(&src, 4096);
@@ -2377,7 +2523,7 @@ TEST(test_arena_array_fail_buffer) {
 
 /* ---- debug fill patterns ----------------------------------------------------- */
 
-#if ARENA_DEBUG_FILL
+#if ARENA__FILL_FRESH
 TEST(test_arena_debug_fill) {
     /* fresh memory carries one non-zero pattern */
     Arena a = zero_arena();
@@ -2404,6 +2550,29 @@ TEST(test_arena_debug_fill) {
     CHECK_NO_ERR();
 }
 #endif
+
+/* An optimised build is a release build, NDEBUG or not (DESIGN.md): no
+   fill, and (without a sanitizer) the inline fast paths. Memory handed out
+   again after a rewind still holds what was written there. */
+TEST(test_arena_optimised_is_release) {
+#if defined(__OPTIMIZE__)
+    CHECK_EQ(ARENA_DEBUG_FILL, 0);
+#if !ARENA__ASAN && !defined(ARENA_VALGRIND)
+    CHECK_EQ(ARENA__CHECKED, 0);
+    Arena a = zero_arena();
+    ArenaMark m = arena_mark(&a);
+    unsigned char *p = (unsigned char *)arena_alloc(&a, 64);
+    CHECK(p != NULL);
+    memset(p, 0x11, 64);
+    arena_rewind(&a, m);
+    unsigned char *q = (unsigned char *)arena_alloc(&a, 64);
+    CHECK(q == p);
+    CHECK(all_bytes(q, 64, 0x11));
+    arena_release(&a);
+#endif
+#endif
+    CHECK_NO_ERR();
+}
 
 /* ---- the error handler ------------------------------------------------------ */
 
@@ -2527,6 +2696,11 @@ void suite_arena(void) {
     RUN(test_arena_reset_keeps_memory);
     RUN(test_arena_reset_keeps_memory_malloc);
     RUN(test_arena_reset_keep_bytes);
+    RUN(test_arena_reset_alternating_frames_warm);
+    RUN(test_arena_reset_gives_back_after_cycles);
+    RUN(test_arena_reset_one_off_huge_given_back);
+    RUN(test_arena_reset_oversized_every_cycle_warm);
+    RUN(test_arena_virtual_keeps_recent_peak);
     RUN(test_arena_release_returns_all);
     RUN(test_arena_stats);
     RUN(test_arena_stats_peak_after_shrink);
@@ -2550,8 +2724,9 @@ void suite_arena(void) {
     RUN(test_arena_array_interleaved);
     RUN(test_arena_array_reserve);
     RUN(test_arena_array_fail_buffer);
-#if ARENA_DEBUG_FILL
+#if ARENA__FILL_FRESH
     RUN(test_arena_debug_fill);
 #endif
+    RUN(test_arena_optimised_is_release);
     RUN(test_arena_error_handler);
 }

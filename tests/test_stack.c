@@ -601,6 +601,85 @@ TEST(stack_failing_source) {
     arena_stack_release(&s);
 }
 
+/* Marks of a stack's arena are refused: a rewind under the stack would
+   free its pushes while they stay its top (the old code let it happen). */
+TEST(stack_arena_marks_refused) {
+    ArenaStack s;
+    char *x, *y;
+    ArenaMark m;
+    memset(&s, 0, sizeof s);
+    x = (char *)arena_stack_push(&s, 100);
+    m = arena_mark(&s.arena);
+    y = (char *)arena_stack_push(&s, 200);
+    CHECK(x && y);
+    if (!x || !y) return;
+    test_fill(y, 200, 7);
+    arena_rewind(&s.arena, m);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK_EQ(s.depth, (size_t)2);
+    CHECK(s.top == y);
+    CHECK(test_holds(y, 200, 7));
+    CHECK(arena_stack_pop(&s, y));
+    CHECK(arena_stack_pop(&s, x));
+    CHECK_NO_ERR();
+    arena_stack_release(&s);
+}
+
+static int stack_defer_runs;
+static void stack_defer(void *ctx) { (void)ctx; stack_defer_runs++; }
+
+/* The arena used directly between pushes and pops: a pop still gives back
+   everything since its push and runs the cleanups registered since. */
+TEST(stack_arena_used_directly) {
+    ArenaStack s;
+    char *x, *y, *z;
+    size_t before_x, before_y;
+    memset(&s, 0, sizeof s);
+    stack_defer_runs = 0;
+    x = (char *)arena_stack_push(&s, 64);
+    before_y = used_of(&s);
+    y = (char *)arena_stack_push(&s, 64);
+    CHECK(x && y);
+    if (!x || !y) return;
+    CHECK(arena_alloc(&s.arena, 500) != NULL);
+    CHECK(arena_defer(&s.arena, stack_defer, NULL));
+    CHECK(arena_stack_pop(&s, y));
+    CHECK_EQ(stack_defer_runs, 1);
+    CHECK_EQ(used_of(&s), before_y);
+    /* again below the bottom push's neighbour: direct use, then a push */
+    CHECK(arena_defer(&s.arena, stack_defer, NULL));
+    z = (char *)arena_stack_push(&s, 32);
+    CHECK(z != NULL);
+    CHECK(arena_stack_pop(&s, z));
+    CHECK_EQ(stack_defer_runs, 1);
+    before_x = 0;
+    CHECK(arena_stack_pop(&s, x));
+    CHECK_EQ(stack_defer_runs, 2);
+    CHECK_EQ(used_of(&s), before_x);
+    CHECK_NO_ERR();
+    arena_stack_release(&s);
+}
+
+/* peak_used counts the highest top, also when pops are inline. */
+TEST(stack_peak_counted) {
+    ArenaStack s;
+    void *p[8];
+    size_t top = 0;
+    int i, round;
+    memset(&s, 0, sizeof s);
+    for (round = 0; round < 3; round++) {
+        for (i = 0; i < 8; i++) {
+            p[i] = arena_stack_push(&s, (size_t)(round + 1) * 500);
+            CHECK(p[i] != NULL);
+        }
+        if (used_of(&s) > top) top = used_of(&s);
+        for (i = 8; i-- > 0;) CHECK(arena_stack_pop(&s, p[i]));
+        CHECK_EQ(arena_stats(&s.arena).peak_used, top);
+    }
+    CHECK_NO_ERR();
+    arena_stack_release(&s);
+}
+
 void suite_stack(void) {
     RUN(stack_lifo_sizes_and_alignments);
     RUN(stack_older_contents_survive);
@@ -613,4 +692,7 @@ void suite_stack(void) {
     RUN(stack_random_model);
     RUN(stack_reset_release_reuse);
     RUN(stack_failing_source);
+    RUN(stack_arena_marks_refused);
+    RUN(stack_arena_used_directly);
+    RUN(stack_peak_counted);
 }

@@ -16,12 +16,16 @@
        and changes nothing;
      - every live push holds its pattern; depth and top match the model;
      - with a source, the stats agree with it, and after release every
-       block went back once with its size.
+       block went back once with its size;
+     - S's arena used directly (an allocation, a cleanup) between pushes:
+       the pop of the push below frees the allocation and runs the
+       cleanup; a rewind to a mark of S's arena is refused once S has
+       pushed.
    Per input, the error handler may call back into S (push, pop, reset,
    release): each such call must be refused once. Marks taken on S's arena
-   (never rewound) make pops leave cut records. Each operation checks the
-   pushes it touched and one other; all are checked at the end (cost
-   proportional to the operations, at most MAXOPS per input).
+   (never rewound) make out-of-line pops leave cut records. Each operation
+   checks the pushes it touched and one other; all are checked at the end
+   (cost proportional to the operations, at most MAXOPS per input).
    Any mismatch abort()s. */
 #define ARENA_IMPLEMENTATION
 #include "../../arena.h"
@@ -59,6 +63,9 @@ static struct {
     size_t src_failed_before;
     unsigned op;
     int cb_calls;            /* calls the handler made back into S */
+    int pushed;              /* S pushed since its init or release */
+    size_t defer_depth[64];  /* cleanups on S's arena: S.ne when registered */
+    size_t ndefer, defer_runs, defer_due;
 } S;
 
 static FuzzBuf fbuf;
@@ -90,9 +97,24 @@ static void check_all(int full) {
         FUZZ_REQUIRE(fz_holds(S.te[i].p, S.te[i].fill_n, S.te[i].size, S.te[i].id, full));
 }
 
+/* Cleanups registered above the current depth have run (a pop, reset or
+   release went below them), and only those. */
+static void defers_due(size_t depth) {
+    while (S.ndefer && S.defer_depth[S.ndefer - 1] > depth) {
+        S.ndefer--;
+        S.defer_due++;
+    }
+}
+
+static void defers_all(void) {
+    S.defer_due += S.ndefer;
+    S.ndefer = 0;
+}
+
 static void after_op(void) {
     ArenaStats st = arena_stats(&S.s.arena);
     fz_expect_none();
+    FUZZ_REQUIRE(S.defer_runs == S.defer_due);
     FUZZ_REQUIRE(S.s.depth == S.ne);
     FUZZ_REQUIRE(S.s.top == (S.ne ? (void *)S.e[S.ne - 1].p : NULL));
     FUZZ_REQUIRE(S.t.depth == S.nte);
@@ -178,6 +200,8 @@ static void init_s(FuzzIn *in) {
 static void release_s(void) {
     arena_stack_release(&S.s);
     S.ne = 0;
+    S.pushed = 0;
+    defers_all();
     FUZZ_REQUIRE(S.s.depth == 0 && S.s.top == NULL);
     if (S.kind == K_SOURCE) {
         FUZZ_REQUIRE(S.src.n == 0 && S.src.bytes == 0);
@@ -213,6 +237,7 @@ static void op_push(FuzzIn *in, int aligned) {
         FUZZ_REQUIRE(pos_s() == before);
         return;
     }
+    S.pushed = 1;
     FUZZ_REQUIRE(((uintptr_t)p & (a16 - 1)) == 0);
     for (i = 0; i < S.ne; i++) {
         FUZZ_REQUIRE(p != S.e[i].p);                    /* distinct, even for size 0 */
@@ -245,6 +270,7 @@ static void op_pop_top(void) {
     fz_expect_none();
     S.ne--;
     FUZZ_REQUIRE(pos_s() == x.pos_before);          /* exactly what the push took */
+    defers_due(S.ne);
 }
 
 /* A pop the stack must refuse, changing nothing. */
@@ -306,12 +332,41 @@ static void op_other(FuzzIn *in) {
     fz_expect_none();
 }
 
+static void count_defer(void *ctx) { (void)ctx; S.defer_runs++; }
+
+/* S's arena used directly between pushes. */
+static void op_direct(FuzzIn *in) {
+    uint8_t k = in_u8(in);
+    if (k % 3 == 0) {
+        size_t n = 1 + in_u8(in), i;
+        char *p = (char *)arena_alloc(&S.s.arena, n);
+        if (!p) {
+            FUZZ_REQUIRE(fz_take() == ARENA_ERR_OOM && S.kind != K_HEAP);
+            return;
+        }
+        for (i = 0; i < S.ne; i++) FUZZ_REQUIRE(!fz_overlap(p, n, S.e[i].p, S.e[i].size));
+        memset(p, 0x5A, n);
+    } else if (k % 3 == 1) {
+        if (S.ndefer == 64) return;
+        if (arena_defer(&S.s.arena, count_defer, NULL)) S.defer_depth[S.ndefer++] = S.ne;
+        else FUZZ_REQUIRE(fz_take() == ARENA_ERR_OOM && S.kind != K_HEAP);
+    } else {
+        ArenaMark m = arena_mark(&S.s.arena);
+        size_t before = pos_s();
+        arena_rewind(&S.s.arena, m);
+        if (S.pushed) fz_expect(ARENA_ERR_MISUSE);
+        FUZZ_REQUIRE(pos_s() == before);
+    }
+}
+
 static void run(FuzzIn *in) {
     fz_unpoison(fbuf.b, sizeof fbuf.b);
     memset(&S.t, 0, sizeof S.t);
     S.ne = S.nte = 0;
     S.next_id = 0;
     S.cb_calls = 0;
+    S.pushed = 0;
+    S.ndefer = S.defer_runs = S.defer_due = 0;
     fz_err_reset();
     init_s(in);
     fz_callback = in_u8(in) & 1 ? handler_calls_back : NULL;
@@ -328,7 +383,10 @@ static void run(FuzzIn *in) {
             if (in_u8(in) % 4 == 0) {
                 arena_stack_reset(&S.s);
                 S.ne = 0;
+                defers_all();
                 FUZZ_REQUIRE(pos_s() == 0);
+            } else {
+                op_direct(in);
             }
             break;
         case 12:
