@@ -2151,7 +2151,7 @@ ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
 }
 
 ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t align) {
-    size_t pos = arena__pos(&s->arena), span, need;
+    size_t pos = arena__top(&s->arena), span, need;   /* as a mark sees it */
     arena__StackHeader *h;
     void *p;
     if (!align || (align & (align - 1)))
