@@ -1737,8 +1737,11 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
     }
     /* Just past the newest record is that record's position (the top a
        mark there would have seen; no live mark can be at pos itself unless
-       a record was at pos): cutting there keeps records from piling up. */
-    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos) {
+       a record was at pos): cutting there keeps records from piling up.
+       Not across blocks: the block at pos may hold a size-0 allocation
+       the caller still has. */
+    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos && a->block &&
+        a->block->base <= a->cut_pos) {
         pos = a->cut_pos;
         arena__cut_pop(a);
         record = true;

@@ -466,12 +466,10 @@ static uintptr_t rewind_mark_before_release_and_init(BadCtx *c) {
     return bad_used(&c->a) != used;
 }
 
-/* Rewound past, then ordinary work (a few arena_sprintf calls) before the
-   stale mark comes back: still stale. */
-static uintptr_t rewind_stale_mark_after_sprintfs(BadCtx *c) {
+/* A mark made stale after an earlier temp scope, with the arena grown
+   past it again. */
+static ArenaMark bad_stale_mark(BadCtx *c) {
     ArenaMark m0, m1, m2;
-    size_t used;
-    int i;
     c->a_used = 1;
     m0 = arena_mark(&c->a);
     arena_alloc(&c->a, 64);
@@ -483,6 +481,15 @@ static uintptr_t rewind_stale_mark_after_sprintfs(BadCtx *c) {
     arena_alloc(&c->a, 64);
     arena_rewind(&c->a, m1);                        /* m2 is stale from here on */
     bad_keep(c, arena_alloc(&c->a, 300), 300);     /* straddles m2's position */
+    return m2;
+}
+
+/* Rewound past, then ordinary work (a few arena_sprintf calls) before the
+   stale mark comes back: still stale. */
+static uintptr_t rewind_stale_mark_after_sprintfs(BadCtx *c) {
+    ArenaMark m2 = bad_stale_mark(c);
+    size_t used;
+    int i;
     for (i = 0; i < 12; i++) bad_keep(c, arena_sprintf(&c->a, "line %d", i + 10), 8);
     used = bad_used(&c->a);
     BAD_CALL();
@@ -620,20 +627,9 @@ static uintptr_t defer_on_full_buffer(BadCtx *c) {
    bounded history keeps), then a cleanup registered: the stale mark is
    still refused, and the cleanup's record is not cut in two. */
 static uintptr_t rewind_stale_mark_after_many_temp_scopes(BadCtx *c) {
-    ArenaMark m0, m1, m2;
+    ArenaMark m2 = bad_stale_mark(c);
     size_t used;
     int i;
-    c->a_used = 1;
-    m0 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    arena_rewind(&c->a, m0);                        /* an early temp scope */
-    bad_keep(c, arena_alloc(&c->a, 64), 64);
-    m1 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    m2 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    arena_rewind(&c->a, m1);                        /* m2 is stale from here on */
-    bad_keep(c, arena_alloc(&c->a, 300), 300);     /* straddles m2's position */
     for (i = 0; i < 20; i++) {
         ArenaTemp t;
         bad_keep(c, arena_alloc(&c->a, 32), 32);
@@ -790,7 +786,7 @@ static uintptr_t handler_resets_during_stack_push(BadCtx *c) {
 }
 
 #if !ARENA__ASAN && !defined(ARENA_VALGRIND)
-/* 24 bytes written just before a block's first allocation (the header):
+/* 16 bytes written just before a block's first allocation (the header):
    the arena notices at its next use of the block and never hands out
    from it (under sanitizers the write itself is reported: tests/caught). */
 static uintptr_t block_header_underflow(BadCtx *c) {
@@ -798,7 +794,7 @@ static uintptr_t block_header_underflow(BadCtx *c) {
     int overlap;
     bad_source_arena(c, 4096, 0, 0);
     p = (unsigned char *)arena_alloc(&c->a, 64);
-    memset(p - 24, 0x41, 24);
+    memset(p - 16, 0x41, 16);   /* the checked part of the header */
     arena_alloc(&c->a, 3000);
     arena_alloc(&c->a, 3000);                     /* a second block */
     BAD_CALL();
