@@ -220,7 +220,12 @@ typedef struct ArenaOptions {
     size_t max_bytes;       /* cap on bytes held from the source; 0 = none */
     size_t keep_bytes;      /* most that arena_reset keeps (0: no cap) */
     ArenaSource source;     /* all zero: malloc */
+    unsigned flags;         /* ARENA_SHARED */
 } ArenaOptions;
+
+/* Many threads may allocate (and, in pool.h, free) at once; reset,
+   release, rewind, trim and pool_each only at a frame boundary. */
+#define ARENA_SHARED 1u
 
 typedef struct ArenaBlock ArenaBlock;   /* internal */
 typedef struct ArenaDefer ArenaDefer;   /* internal */
@@ -245,6 +250,12 @@ typedef struct Arena {
     size_t cut_count;
     ArenaOptions opt;       /* as given; zero fields mean defaults */
     int kind;               /* internal: where blocks come from */
+    /* internal, ARENA_SHARED only (atomic words; must stay last): the bump
+       range [top, end) threads take from with a compare-and-swap (top 0:
+       none, or being replaced), the lock that guards growth, and how many
+       threads are allocating now. cur and end stay NULL, so every inline
+       allocation of a shared arena goes out of line. */
+    struct { size_t top, end, lock, inside; } shared;
 } Arena;
 
 typedef struct ArenaMark {
@@ -588,6 +599,84 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #endif
 #endif
 
+/* ---- threads: atomics and a lock (ARENA_SHARED) ---------------------------
+   Sequentially consistent operations on size_t words: the compiler's
+   __atomic builtins (gcc, clang, MinGW), Interlocked on MSVC, plain code
+   with ARENA_NO_THREADS. The lock is a spinlock over one such word (zero:
+   free, so it needs no init or destroy) that yields its time slice while
+   it waits: it guards rare, short work (a new block, a frame boundary). */
+#if defined(ARENA_NO_THREADS)
+static size_t arena__load(const size_t *p) { return *p; }
+static void arena__store(size_t *p, size_t v) { *p = v; }
+static size_t arena__xchg(size_t *p, size_t v) { size_t old = *p; *p = v; return old; }
+static size_t arena__add(size_t *p, size_t d) { return *p += d; }
+static bool arena__cas(size_t *p, size_t *expected, size_t desired) {
+    if (*p != *expected) { *expected = *p; return false; }
+    *p = desired;
+    return true;
+}
+#define arena__yield() ((void)0)
+#elif defined(__GNUC__) || defined(__clang__)
+static size_t arena__load(const size_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static void arena__store(size_t *p, size_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static size_t arena__xchg(size_t *p, size_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+static size_t arena__add(size_t *p, size_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+static bool arena__cas(size_t *p, size_t *expected, size_t desired) {
+    return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+#elif defined(_MSC_VER)
+#include <windows.h>
+#ifdef _WIN64
+typedef LONG64 arena__Word;
+#define ARENA__IL(f) f##64
+#else
+typedef LONG arena__Word;
+#define ARENA__IL(f) f
+#endif
+#define ARENA__W(p) ((volatile arena__Word *)(uintptr_t)(p))
+static size_t arena__load(const size_t *p) { return (size_t)ARENA__IL(InterlockedOr)(ARENA__W(p), 0); }
+static void arena__store(size_t *p, size_t v) { ARENA__IL(InterlockedExchange)(ARENA__W(p), (arena__Word)v); }
+static size_t arena__xchg(size_t *p, size_t v) {
+    return (size_t)ARENA__IL(InterlockedExchange)(ARENA__W(p), (arena__Word)v);
+}
+static size_t arena__add(size_t *p, size_t d) {
+    return (size_t)ARENA__IL(InterlockedExchangeAdd)(ARENA__W(p), (arena__Word)d) + d;
+}
+static bool arena__cas(size_t *p, size_t *expected, size_t desired) {
+    size_t old = (size_t)ARENA__IL(InterlockedCompareExchange)(ARENA__W(p), (arena__Word)desired,
+                                                               (arena__Word)*expected);
+    if (old == *expected) return true;
+    *expected = old;
+    return false;
+}
+#else
+#error "arena.h: no atomics known for this compiler; define ARENA_NO_THREADS"
+#endif
+
+#if defined(ARENA_NO_THREADS)
+#elif defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#define arena__yield() ((void)SwitchToThread())
+#elif defined(__unix__) || defined(__APPLE__)
+#include <sched.h>
+#define arena__yield() ((void)sched_yield())
+#else
+#define arena__yield() ((void)0)
+#endif
+
+static void arena__lock(size_t *lock) {
+    for (;;) {
+        size_t free_ = 0;
+        if (arena__cas(lock, &free_, 1)) return;
+        while (arena__load(lock)) arena__yield();
+    }
+}
+
+static void arena__unlock(size_t *lock) { arena__store(lock, 0); }
+
 /* ---- internal types ------------------------------------------------------ */
 
 /* Every block starts with this header; its data follows, aligned. `base` is
@@ -744,8 +833,13 @@ static char *arena__limit(ArenaBlock *b) {
     return (char *)b + (size_t)((end & ~(uintptr_t)(ARENA_MIN_ALIGN - 1)) - (uintptr_t)b);
 }
 
+/* The top: cur, or a shared arena's shared top (read at a frame boundary). */
+static char *arena__top(const Arena *a) {
+    return a->cur ? a->cur : (char *)(uintptr_t)arena__load(&a->shared.top);
+}
+
 static size_t arena__pos(const Arena *a) {
-    return a->block ? a->block->base + (size_t)(a->cur - arena__data(a->block)) : 0;
+    return a->block ? a->block->base + (size_t)(arena__top(a) - arena__data(a->block)) : 0;
 }
 
 static void arena__note_peak(Arena *a) {
@@ -1097,6 +1191,77 @@ static char *arena__fit(Arena *a, size_t span, size_t align) {
     return a->cur - span;
 }
 
+/* ---- sharing across threads (ARENA_SHARED) -----------------------------------
+   Threads allocate from the shared range [shared.top, shared.end) with one
+   compare-and-swap each, lock-free. Anything else that changes the arena
+   (a new block, arena_defer, realloc, reset ...) holds the lock and works
+   on a private unshared copy of the arena, whose range it has taken
+   (shared.top 0 closes it, so allocators wait for the lock), then
+   publishes the copy back: a new range is published end first, so a top
+   that is still current when a swap succeeds was checked against its own
+   end (ranges are distinct memory: a top value never comes back within a
+   frame). A frame-boundary call also refuses while a thread is inside. */
+
+static bool arena__shared(const Arena *a) { return (a->opt.flags & ARENA_SHARED) != 0; }
+
+static char *arena__shared_bump(Arena *a, size_t span, size_t align) {
+    size_t top = arena__load(&a->shared.top), end, pad;
+    do {
+        if (!top) return NULL;
+        end = arena__load(&a->shared.end);
+        pad = (size_t)(0 - top) & (align - 1);
+        if (pad > end - top || span > end - top - pad) return NULL;
+    } while (!arena__cas(&a->shared.top, &top, top + pad + span));
+    return (char *)(uintptr_t)(top + pad);
+}
+
+/* Publishes the copy t taken by arena__enter (the fields up to opt; cur
+   and end, which inline paths read, are never written) and unlocks. */
+static void arena__leave(Arena *a, const Arena *t) {
+    size_t from = offsetof(Arena, block);
+    if (t == a) return;
+    ARENA_MEMCPY((char *)a + from, (const char *)t + from, offsetof(Arena, opt) - from);
+    arena__store(&a->shared.end, (size_t)(uintptr_t)t->end);
+    arena__store(&a->shared.top, (size_t)(uintptr_t)t->cur);
+    arena__unlock(&a->shared.lock);
+}
+
+/* Takes the lock and the range into the unshared copy t: returns t, or
+   a itself when a is not shared, or NULL (after one report) when `misuse`
+   is given and a thread is inside (allocating). */
+static Arena *arena__enter(Arena *a, Arena *t, const char *misuse) {
+    size_t top;
+    if (!arena__shared(a)) return a;
+    arena__lock(&a->shared.lock);
+    top = arena__xchg(&a->shared.top, 0);
+    ARENA_MEMCPY(t, a, offsetof(Arena, shared));   /* cur, end, opt: never written */
+    ARENA_MEMSET(&t->shared, 0, sizeof t->shared);
+    t->opt.flags &= ~ARENA_SHARED;
+    t->cur = (char *)(uintptr_t)top;
+    t->end = top ? (char *)(uintptr_t)arena__load(&a->shared.end) : NULL;
+    if (!misuse || !arena__load(&a->shared.inside)) return t;
+    arena__leave(a, t);
+    arena__report(ARENA_ERR_MISUSE, misuse);
+    return NULL;
+}
+
+/* A shared allocation: the swap, or under the lock a fit on the range
+   (another thread may have grown it) or a new block. */
+static char *arena__shared_alloc(Arena *a, size_t span, size_t need, size_t align) {
+    char *p;
+    arena__add(&a->shared.inside, 1);
+    p = arena__shared_bump(a, span, align);
+    if (!p) {
+        Arena t;
+        arena__enter(a, &t, NULL);
+        if (!(p = arena__fit(&t, span, align)) && arena__grow(&t, need))
+            p = arena__fit(&t, span, align);
+        arena__leave(a, &t);
+    }
+    arena__add(&a->shared.inside, (size_t)-1);
+    return p;
+}
+
 ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
     size_t span, need;
     char *p;
@@ -1117,12 +1282,9 @@ ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
     if (!size) return (void *)(uintptr_t)align;   /* non-NULL, never dereferenced */
     if (!arena__span(size, align, &span, &need))
         return arena__fail(ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
-    p = arena__fit(a, span, align);
-    if (!p) {
-        if (!arena__grow(a, need)) return NULL;
-        p = arena__fit(a, span, align);
-    }
-    ARENA_ASSERT(p);
+    if (arena__shared(a)) p = arena__shared_alloc(a, span, need, align);
+    else if (!(p = arena__fit(a, span, align)) && arena__grow(a, need)) p = arena__fit(a, span, align);
+    if (!p) return NULL;
     arena__hand_out(p, size);
     return p;
 }
@@ -1134,6 +1296,10 @@ ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
     a->epoch = arena__new_epoch();
     if (!opt) return;
     a->opt = *opt;
+    if (a->opt.flags & ~ARENA_SHARED) {
+        a->opt.flags &= ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "arena_init: unknown bits in flags (ignored)");
+    }
     if (a->opt.block_size && a->opt.block_size < ARENA__MIN_BLOCK) a->opt.block_size = ARENA__MIN_BLOCK;
     if (a->opt.block_size > ARENA__MAX_REQUEST) a->opt.block_size = ARENA__MAX_REQUEST;
     if (a->opt.max_block_size && a->opt.max_block_size < arena__next_block_size(a))
@@ -1234,8 +1400,10 @@ ARENA_DEF ArenaMark arena_mark(const Arena *a) {
     return m;
 }
 
-ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
-    if (m.arena != a)
+ARENA_DEF void arena_rewind(Arena *arena, ArenaMark m) {
+    Arena t, *a = arena__enter(arena, &t, "arena_rewind: a thread is allocating from the shared arena");
+    if (!a) return;
+    if (m.arena != arena)
         arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
     else if (m.epoch != a->epoch)
         arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was taken before a reset or release");
@@ -1246,6 +1414,7 @@ ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
         arena__cut(a, m.pos);
         arena__rewind_to(a, m.pos);
     }
+    arena__leave(arena, a);
 }
 
 ARENA_DEF ArenaTemp arena_temp_begin(Arena *a) {
@@ -1286,7 +1455,9 @@ static void arena__keep_used(Arena *a) {
     }
 }
 
-ARENA_DEF void arena_reset(Arena *a) {
+ARENA_DEF void arena_reset(Arena *arena) {
+    Arena t, *a = arena__enter(arena, &t, "arena_reset: a thread is allocating from the shared arena");
+    if (!a) return;
     arena__rewind_to(a, 0);
     if (a->kind == ARENA__VIRTUAL) {
         if (a->block) arena__virtual_trim(a);
@@ -1297,10 +1468,12 @@ ARENA_DEF void arena_reset(Arena *a) {
     a->cut_count = 0;
     a->cycle_peak = 0;
     if (a->block) a->block->cycle = a->epoch;
+    arena__leave(arena, a);
 }
 
-ARENA_DEF void arena_release(Arena *a) {
-    Arena fresh;
+ARENA_DEF void arena_release(Arena *arena) {
+    Arena fresh, t, *a = arena__enter(arena, &t, "arena_release: a thread is allocating from the shared arena");
+    if (!a) return;
     arena__run_defers(a, 0);
     ARENA_MEMSET(&fresh, 0, sizeof fresh);
     if (a->kind == ARENA__BUFFER) {
@@ -1323,7 +1496,8 @@ ARENA_DEF void arena_release(Arena *a) {
     fresh.kind = a->kind;
     fresh.cut_serial = a->cut_serial;
     fresh.epoch = a->epoch + 1;
-    *a = fresh;
+    ARENA_MEMCPY(a, &fresh, offsetof(Arena, shared));   /* the lock is held */
+    arena__leave(arena, a);
 }
 
 ARENA_DEF ArenaStats arena_stats(const Arena *a) {
@@ -1336,21 +1510,26 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a) {
     return s;
 }
 
-ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
-    size_t pos = arena__pos(a);
+ARENA_DEF bool arena_defer(Arena *arena, void (*fn)(void *ctx), void *ctx) {
+    Arena t, *a;
     ArenaDefer *d;
+    size_t pos;
     if (!fn) {
         arena__report(ARENA_ERR_MISUSE, "arena_defer: the cleanup function is NULL");
         return false;
     }
+    a = arena__enter(arena, &t, NULL);
+    pos = arena__pos(a);
     d = (ArenaDefer *)arena_alloc_aligned(a, sizeof *d, ARENA_ALIGNOF(ArenaDefer));
-    if (!d) return false;
-    d->prev = a->defers;
-    d->fn = fn;
-    d->ctx = ctx;
-    d->pos = pos;
-    a->defers = d;
-    return true;
+    if (d) {
+        d->prev = a->defers;
+        d->fn = fn;
+        d->ctx = ctx;
+        d->pos = pos;
+        a->defers = d;
+    }
+    arena__leave(arena, a);
+    return d != NULL;
 }
 
 /* ---- calloc, realloc, strings ---------------------------------------------- */
@@ -1422,16 +1601,19 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
     }
 }
 
-ARENA_DEF void *arena__realloc_slow(Arena *a, void *p, size_t old_size, size_t new_size) {
+ARENA_DEF void *arena__realloc_slow(Arena *arena, void *p, size_t old_size, size_t new_size) {
+    Arena t, *a = arena__enter(arena, &t, NULL);
     size_t top = arena__pos(a);
     void *q = arena__resize(a, p, old_size, new_size,
                             old_size < new_size ? old_size : new_size, ARENA_MIN_ALIGN);
     if (q == p && arena__pos(a) < top) arena__cut(a, arena__pos(a));   /* shrunk in place */
+    arena__leave(arena, a);
     return q;
 }
 
-ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_t count,
+ARENA_DEF bool arena__array_grow(Arena *arena, void *items_field, size_t *cap, size_t count,
                                  size_t extra, size_t elem, size_t align) {
+    Arena t, *a;
     void *items, *p;
     size_t want, new_cap;
     ARENA_MEMCPY(&items, items_field, sizeof items);
@@ -1443,8 +1625,10 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_
     new_cap = *cap <= SIZE_MAX / 2 / elem ? *cap * 2 : want;
     if (new_cap < want) new_cap = want;
     if (new_cap < 8 && 8 <= SIZE_MAX / elem) new_cap = 8;
+    a = arena__enter(arena, &t, NULL);
     p = arena__resize(a, items, *cap * elem, new_cap * elem, count * elem,
                       align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align);
+    arena__leave(arena, a);
     if (!p) return false;
     ARENA_MEMCPY(items_field, &p, sizeof p);
     *cap = new_cap;
@@ -1831,14 +2015,10 @@ static char *arena__quick_sprintf(Arena *a, const char *fmt, va_list ap, bool *t
     return s;
 }
 
-ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
+static char *arena__stb_sprintf(Arena *a, const char *fmt, va_list ap) {
     arena__Print pr;
     size_t pos;
-    char *start, *quick;
-    bool tried;
-    if (!fmt) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
-    quick = arena__quick_sprintf(a, fmt, ap, &tried);
-    if (tried) return quick;
+    char *start;
     pos = arena__pos(a);
     pr.a = a;
     pr.str = NULL;
@@ -1852,6 +2032,19 @@ ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
     }
     pr.str[pr.len] = '\0';
     return (char *)arena__resize(a, pr.str, pr.cap, pr.len + 1, pr.len + 1, ARENA_MIN_ALIGN);
+}
+
+ARENA_DEF char *arena_vsprintf(Arena *arena, const char *fmt, va_list ap) {
+    Arena t, *a;
+    char *s;
+    bool tried;
+    if (!fmt) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
+    s = arena__quick_sprintf(arena, fmt, ap, &tried);
+    if (tried) return s;
+    a = arena__enter(arena, &t, NULL);   /* a shared arena: its lock, for the string's growth */
+    s = arena__stb_sprintf(a, fmt, ap);
+    arena__leave(arena, a);
+    return s;
 }
 
 ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
@@ -1869,6 +2062,10 @@ ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
 ARENA_DEF void arena_stack_init(ArenaStack *s, const ArenaOptions *opt) {
     ARENA_MEMSET(s, 0, sizeof *s);
     arena_init(&s->arena, opt);
+    if (arena__shared(&s->arena)) {   /* one LIFO order: one thread */
+        s->arena.opt.flags &= ~ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "arena_stack_init: a stack cannot be ARENA_SHARED (ignored)");
+    }
 }
 
 ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
