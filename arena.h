@@ -1232,15 +1232,17 @@ static void arena__leave(Arena *a, const Arena *t) {
 static Arena *arena__enter(Arena *a, Arena *t, const char *misuse) {
     size_t top;
     if (!arena__shared(a)) return a;
-    arena__lock(&a->shared.lock);
-    top = arena__xchg(&a->shared.top, 0);
-    ARENA_MEMCPY(t, a, offsetof(Arena, shared));   /* cur, end, opt: never written */
-    ARENA_MEMSET(&t->shared, 0, sizeof t->shared);
-    t->opt.flags &= ~ARENA_SHARED;
-    t->cur = (char *)(uintptr_t)top;
-    t->end = top ? (char *)(uintptr_t)arena__load(&a->shared.end) : NULL;
-    if (!misuse || !arena__load(&a->shared.inside)) return t;
-    arena__leave(a, t);
+    if (!misuse || !arena__load(&a->shared.inside)) {   /* (without waiting for the lock) */
+        arena__lock(&a->shared.lock);
+        top = arena__xchg(&a->shared.top, 0);
+        ARENA_MEMCPY(t, a, offsetof(Arena, shared));   /* cur, end, opt: never written */
+        ARENA_MEMSET(&t->shared, 0, sizeof t->shared);
+        t->opt.flags &= ~ARENA_SHARED;
+        t->cur = (char *)(uintptr_t)top;
+        t->end = top ? (char *)(uintptr_t)arena__load(&a->shared.end) : NULL;
+        if (!misuse || !arena__load(&a->shared.inside)) return t;
+        arena__leave(a, t);
+    }
     arena__report(ARENA_ERR_MISUSE, misuse);
     return NULL;
 }
