@@ -667,6 +667,14 @@ static bool arena__cas(size_t *p, size_t *expected, size_t desired) {
 #define arena__yield() ((void)0)
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define ARENA__NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define ARENA__NOINLINE __declspec(noinline)
+#else
+#define ARENA__NOINLINE
+#endif
+
 static void arena__lock(size_t *lock) {
     for (;;) {
         size_t free_ = 0;
@@ -1247,19 +1255,23 @@ static Arena *arena__enter(Arena *a, Arena *t, const char *misuse) {
     return NULL;
 }
 
-/* A shared allocation: the swap, or under the lock a fit on the range
-   (another thread may have grown it) or a new block. */
+/* Under the lock: a fit on the range (another thread may have grown it),
+   or a new block. Out of line: the swap's caller stays a leaf. */
+static ARENA__NOINLINE char *arena__shared_grow(Arena *a, size_t span, size_t need, size_t align) {
+    Arena t;
+    char *p;
+    arena__enter(a, &t, NULL);
+    if (!(p = arena__fit(&t, span, align)) && arena__grow(&t, need))
+        p = arena__fit(&t, span, align);
+    arena__leave(a, &t);
+    return p;
+}
+
 static char *arena__shared_alloc(Arena *a, size_t span, size_t need, size_t align) {
     char *p;
     arena__add(&a->shared.inside, 1);
     p = arena__shared_bump(a, span, align);
-    if (!p) {
-        Arena t;
-        arena__enter(a, &t, NULL);
-        if (!(p = arena__fit(&t, span, align)) && arena__grow(&t, need))
-            p = arena__fit(&t, span, align);
-        arena__leave(a, &t);
-    }
+    if (!p) p = arena__shared_grow(a, span, need, align);
     arena__add(&a->shared.inside, (size_t)-1);
     return p;
 }

@@ -630,6 +630,10 @@ POOL_DEF void pool_init_opts(Pool *p, size_t size, size_t align, const ArenaOpti
     ArenaOptions o;
     if (opt) o = *opt;
     else ARENA_MEMSET(&o, 0, sizeof o);
+    if (o.flags & ARENA_SHARED) {   /* the shared pool comes with the new pool storage */
+        o.flags &= ~ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "pool_init_opts: ARENA_SHARED pools are not supported yet (ignored)");
+    }
     if (!pool__setup(p, size, align)) return;
     /* Arena blocks several pool blocks large: only the first pool block of
        each arena block loses room to alignment. */
