@@ -29,6 +29,11 @@
        cleanups     arena_defer: destructors run on rewind, reset, release
        arrays       ArenaArray(T) + arena_array_push: grow in place
        ArenaStack   LIFO allocator that refuses a misordered pop
+       threads      ArenaOptions.flags = ARENA_SHARED: many threads allocate
+                    from one arena at once (lock-free bump, a lock only to
+                    add a block); reset/release/rewind/mark/stats at a
+                    frame boundary, refused (ARENA_ERR_MISUSE) while a
+                    thread allocates. See README "Threads".
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
 
