@@ -58,7 +58,7 @@ BENCH_LIB_apr      := -lapr-1
 
 BENCH_OURS := arena arena-marks stack pool pool-unchecked
 BENCH_BINS := $(addprefix $(BB)/bench_,$(BENCH_COMPS))
-BENCH_SRC  := bench/bench.c bench/adapters.h $(HEADERS)
+BENCH_SRC  := bench/bench.c bench/adapters.h bench/callgrind.h $(HEADERS)
 
 $(BB)/impl.o: bench/impl.c $(HEADERS)
 	@mkdir -p $(BB)
@@ -116,7 +116,7 @@ BENCH_THREAD_DEF_tcmalloc := -DROW='"tcmalloc"'
 BENCH_THREAD_BINS := $(addprefix $(BB)/threads_,$(BENCH_THREAD_ROWS))
 
 define bench_thread_rule
-$(BB)/threads_$(1): bench/threads.c $(HEADERS) $(if $(filter shared local,$(1)),$(BB)/impl.o)
+$(BB)/threads_$(1): bench/threads.c bench/callgrind.h $(HEADERS) $(if $(filter shared local,$(1)),$(BB)/impl.o)
 	@mkdir -p $(BB)
 	$(CC) $(BENCH_CFLAGS) $(BENCH_THREAD_DEF_$(1)) bench/threads.c \
 	  $(if $(filter shared local,$(1)),$(BB)/impl.o) -o $$@ -pthread $(BENCH_LIB_$(1))

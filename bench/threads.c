@@ -24,14 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#if defined(__has_include)
-#if __has_include(<valgrind/callgrind.h>)
-#include <valgrind/callgrind.h>
-#endif
-#endif
-#ifndef CALLGRIND_TOGGLE_COLLECT
-#define CALLGRIND_TOGGLE_COLLECT
-#endif
+#include "callgrind.h"
 
 #define FRAME_ALLOCS 1000
 #define CHURN_LIVE 256
