@@ -213,6 +213,8 @@ struct Stress {
     TBarrier bar;
     int nthreads, frames, per_frame;
     TFlag defers_run;
+    ArenaMark mark;      /* taken at a frame boundary after `head` */
+    unsigned char *head;
     Worker w[MAX_THREADS];
 };
 
@@ -242,7 +244,7 @@ static void record(Worker *w, void *p, size_t n, size_t align) {
 static void stress_op(Worker *w) {
     Arena *a = &w->st->a;
     size_t n = 1 + rnd(w, 300);
-    switch (rnd(w, 9)) {
+    switch (rnd(w, 10)) {
     case 0: {
         size_t align = (size_t)1 << rnd(w, 13);
         record(w, arena_alloc_aligned(a, n, align), n, align);
@@ -285,6 +287,10 @@ static void stress_op(Worker *w) {
     case 5:
         if (arena_defer(a, defer_ran, &w->st->defers_run)) w->defers++;
         else w->failures++;
+        break;
+    case 6:   /* larger than most blocks: a block of its own */
+        n = 1000 + rnd(w, 5000);
+        record(w, arena_alloc(a, n), n, ARENA_MIN_ALIGN);
         break;
     default:
         record(w, arena_alloc(a, n), n, ARENA_MIN_ALIGN);
@@ -336,9 +342,20 @@ static void stress_worker(void *arg) {
             w->failures += overlaps(st->w, st->nthreads);
             if (arena_stats(&st->a).bytes_used < bytes) w->failures++;
             tf_set(&st->defers_run, 0);
-            if (f % 4 == 3) arena_release(&st->a);
-            else arena_reset(&st->a);
-            if (tf_get(&st->defers_run) != defers || arena_stats(&st->a).bytes_used != 0) w->failures++;
+            if (f % 4 == 2) {   /* back to the mark: the head survives */
+                arena_rewind(&st->a, st->mark);
+                if (arena_stats(&st->a).bytes_used != st->mark.pos || !test_intact(st->head, 100, 5))
+                    w->failures++;
+            } else {
+                if (f % 4 == 3) arena_release(&st->a);
+                else arena_reset(&st->a);
+                if (arena_stats(&st->a).bytes_used != 0) w->failures++;
+                st->head = (unsigned char *)arena_alloc(&st->a, 100);
+                if (st->head) test_fill(st->head, 100, 5);
+                else w->failures++;
+                st->mark = arena_mark(&st->a);
+            }
+            if (tf_get(&st->defers_run) != defers) w->failures++;
         }
     }
 }
