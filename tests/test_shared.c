@@ -11,6 +11,7 @@
 #endif
 #include <stdlib.h>
 #include "threads.h"
+#include "../pool.h"
 
 void suite_shared(void);
 
@@ -184,6 +185,21 @@ TEST(shared_source_failure_and_cap) {
     arena_release(&a);
     CHECK_EQ(src.live, 0u);
     CHECK_EQ(src.bad_drops, 0u);
+    CHECK_NO_ERR();
+}
+
+/* Not yet for pools: refused, and the pool works for one thread. */
+TEST(shared_pool_refused_for_now) {
+    Pool p;
+    ArenaOptions o = shared_opts(0);
+    void *x;
+    pool_init_opts(&p, 48, 16, &o);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    x = pool_alloc(&p);
+    CHECK(x != NULL && pool_free(&p, x));
+    CHECK(!pool_free(&p, x));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    pool_release(&p);
     CHECK_NO_ERR();
 }
 
@@ -574,6 +590,7 @@ void suite_shared(void) {
     RUN(shared_edges);
     RUN(shared_marks_defers_and_reuse);
     RUN(shared_source_failure_and_cap);
+    RUN(shared_pool_refused_for_now);
 #if TEST_THREADS
     RUN(shared_stress_2_threads);
     RUN(shared_stress_4_threads);
