@@ -1237,14 +1237,17 @@ static void arena__leave(Arena *a, const Arena *t) {
     arena__store(&a->shared.end, (size_t)(uintptr_t)t->end);
     arena__store(&a->shared.top, (size_t)(uintptr_t)t->cur);
     arena__unlock(&a->shared.lock);
+    if (t->shared.inside) arena__add(&a->shared.inside, (size_t)-1);
 }
 
 /* Takes the lock and the range into the unshared copy t: returns t, or
-   a itself when a is not shared, or NULL (after one report) when `misuse`
-   is given and a thread is inside (allocating). */
+   a itself when a is not shared. An allocating call (misuse NULL) counts
+   itself inside until arena__leave; a frame-boundary call gets NULL
+   (after one report) while a thread is inside. */
 static Arena *arena__enter(Arena *a, Arena *t, const char *misuse) {
     size_t top;
     if (!arena__shared(a)) return a;
+    if (!misuse) arena__add(&a->shared.inside, 1);
     if (!misuse || !arena__load(&a->shared.inside)) {   /* (without waiting for the lock) */
         arena__lock(&a->shared.lock);
         top = arena__xchg(&a->shared.top, 0);
@@ -1253,6 +1256,7 @@ static Arena *arena__enter(Arena *a, Arena *t, const char *misuse) {
         t->opt.flags &= ~ARENA_SHARED;
         t->cur = (char *)(uintptr_t)top;
         t->end = top ? (char *)(uintptr_t)arena__load(&a->shared.end) : NULL;
+        t->shared.inside = misuse ? 0u : 1u;   /* for arena__leave */
         if (!misuse || !arena__load(&a->shared.inside)) return t;
         arena__leave(a, t);
     }

@@ -501,14 +501,18 @@ static void slow_drop(void *ctx, void *block, size_t size) {
     free(block);
 }
 
-typedef struct SlowAlloc { Arena *a; char *p; } SlowAlloc;
+typedef struct SlowAlloc { Arena *a; char *p; int how; } SlowAlloc;
 static void slow_alloc(void *arg) {
     SlowAlloc *s = (SlowAlloc *)arg;
-    s->p = (char *)arena_alloc(s->a, 300);
+    if (s->how == 0) s->p = (char *)arena_alloc(s->a, 300);             /* lock-free, then the lock */
+    else if (s->how == 1) s->p = (char *)arena_realloc(s->a, NULL, 0, 300);   /* under the lock */
+    else s->p = arena_sprintf(s->a, "%300.1f", 1.0);                    /* the general formatter */
     if (s->p) test_fill(s->p, 300, 77);
 }
 
-TEST(shared_reset_while_allocating_is_misuse) {
+/* A thread inside an allocating call (held in the source's grab): a
+   reset, release or rewind is refused without waiting, changes nothing. */
+static void reset_while_allocating(int how) {
     Arena a;
     ArenaOptions o = shared_opts(4096);
     SlowSource src;
@@ -524,6 +528,7 @@ TEST(shared_reset_while_allocating_is_misuse) {
     m = arena_mark(&a);
     job.a = &a;
     job.p = NULL;
+    job.how = how;
     CHECK(t_start(&th, slow_alloc, &job));
     tf_wait(&src.in_grab, 1);   /* the thread is inside arena_alloc */
     arena_reset(&a);
@@ -542,6 +547,12 @@ TEST(shared_reset_while_allocating_is_misuse) {
     CHECK_NO_ERR();
     tf_destroy(&src.in_grab);
     tf_destroy(&src.go);
+}
+
+TEST(shared_reset_while_allocating_is_misuse) {
+    reset_while_allocating(0);
+    reset_while_allocating(1);
+    reset_while_allocating(2);
 }
 
 /* Memory filled by one thread and handed to another through the user's
