@@ -608,8 +608,9 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
    Sequentially consistent operations on size_t words: the compiler's
    __atomic builtins (gcc, clang, MinGW), Interlocked on MSVC, plain code
    with ARENA_NO_THREADS. The lock is a spinlock over one such word (zero:
-   free, so it needs no init or destroy) that yields its time slice while
-   it waits: it guards rare, short work (a new block, a frame boundary). */
+   free, so it needs no init or destroy; unlocking is a release store)
+   that yields its time slice while it waits: it guards rare, short work
+   (a new block, a frame boundary). */
 #if defined(ARENA_NO_THREADS)
 static size_t arena__load(const size_t *p) { return *p; }
 static void arena__store(size_t *p, size_t v) { *p = v; }
@@ -620,6 +621,7 @@ static bool arena__cas(size_t *p, size_t *expected, size_t desired) {
     *p = desired;
     return true;
 }
+static void arena__unlock(size_t *lock) { *lock = 0; }
 #define arena__yield() ((void)0)
 #elif defined(__GNUC__) || defined(__clang__)
 static size_t arena__load(const size_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
@@ -629,6 +631,7 @@ static size_t arena__add(size_t *p, size_t d) { return __atomic_add_fetch(p, d, 
 static bool arena__cas(size_t *p, size_t *expected, size_t desired) {
     return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
+static void arena__unlock(size_t *lock) { __atomic_store_n(lock, 0, __ATOMIC_RELEASE); }
 #elif defined(_MSC_VER)
 #include <windows.h>
 #ifdef _WIN64
@@ -654,6 +657,7 @@ static bool arena__cas(size_t *p, size_t *expected, size_t desired) {
     *expected = old;
     return false;
 }
+static void arena__unlock(size_t *lock) { arena__store(lock, 0); }
 #else
 #error "arena.h: no atomics known for this compiler; define ARENA_NO_THREADS"
 #endif
@@ -688,7 +692,6 @@ static void arena__lock(size_t *lock) {
     }
 }
 
-static void arena__unlock(size_t *lock) { arena__store(lock, 0); }
 
 /* ---- internal types ------------------------------------------------------ */
 
