@@ -1,5 +1,5 @@
 /* pool.h - fixed-size object pools with checked frees and handles that
-   cannot dangle, for C and C++. Built on arena.h's block core.
+   cannot dangle, for C and C++. Built on arena.h.
 
    A Pool hands out objects of one size in O(1) and takes them back in O(1).
    Every pool_free is checked, in every build: a double free, a pointer of
@@ -15,37 +15,61 @@
 
    QUICK START
        Pool bullets;
-       POOL_INIT(&bullets, Bullet);             // malloc-backed, grows
+       POOL_INIT(&bullets, Bullet);             // grows on demand
        Bullet *b = pool_alloc(&bullets);        // pool_calloc: zeroed
        pool_free(&bullets, b);                  // false + error on misuse
-       PoolHandle h = pool_alloc_handle(&bullets);
+       PoolHandle h;
+       Bullet *c = pool_alloc_with_handle(&bullets, &h);
        Bullet *p = pool_get(&bullets, h);       // NULL once freed
        pool_free_handle(&bullets, h);
+       pool_trim(&bullets);                     // give back what is unused
        pool_release(&bullets);
 
    HOW IT WORKS
-       Objects live in blocks of a power-of-two size, aligned to that size,
-       carved from the pool's own Arena (so any ArenaSource, a byte cap, or a
-       fixed buffer can back a pool). A pointer finds its block by masking; a
-       small hash set of the pool's blocks, which also records how far each
-       block has been handed out, tells whether it is really ours before
-       anything is read from it. Freed slots go on an intrusive free list and
-       carry a tag (a per-pool secret mixed with their address) in their
-       second word: pool_free checks block, slot start and tag inline,
-       touching only the hash set and the object's own cache line; a tagged
-       slot is looked up on the free list out of line, so a double free is
-       refused exactly. Generations (32 bits per slot, odd = live) are kept from the
-       first handle on: pools that never use handles never pay for them.
+       Slots are numbered. Every slot has an 8-byte header just before its
+       object: its number and a 32-bit generation, odd while the object is
+       live. The header is the pool's alone (poisoned under ASan), so a
+       free reads no memory the pool does not own and liveness is exact.
+       Where the platform allows, a pool's slots form one contiguous run:
+       on 64-bit systems a pool reserves address space once and commits it
+       as it grows; a buffer pool is its buffer. Then slot n is at
+       run + n * stride, a free is a subtract, a compare, a multiply (the
+       header's number times the stride must give the offset back: this
+       proves the pointer is a slot's start) and the generation; a handle
+       resolves with one load. Pools on an ArenaSource, with
+       ARENA_NO_VIRTUAL and on 32-bit systems grow by blocks taken one by
+       one from the source; a pointer finds its block through a small hash
+       table of address granules, out of line, with the same guarantees.
+       Free slots form an intrusive list through their objects' first word.
 
    CONFIGURATION (besides arena.h's)
        POOL_UNCHECKED        pool_free trusts its argument (release builds:
-                             no block lookup, no double-free check; a free
-                             is a push, an alloc a pop). Any mix of files
-                             with and without it is fine
-       POOL_BLOCK_SIZE       smallest block, a power of two (default 16 KiB)
-       POOL_GEN_LIMIT        a slot whose generation reaches this is retired
-                             for good (default 0xFFFFFFFE), so an old handle
-                             can never come back to life
+                             no range or double-free check; a free is a
+                             push, an alloc a pop, each with a generation
+                             step). Any mix of files with and without it is
+                             fine
+       POOL_BLOCK_SIZE       block size of block pools, and the first commit
+                             of virtual pools (default 64 KiB)
+       POOL_VIRTUAL_RESERVE  address space a virtual pool reserves (default
+                             64 GiB; less if max_bytes is smaller)
+       POOL_GEN_LIMIT        a slot whose generation reaches this (even)
+                             value is retired for good (default 0xFFFFFFFE),
+                             so an old handle can never come back to life
+
+   FOR PoolHeap / THREADS (internal hooks, not API)
+       - Slot numbers: every slot's header holds its number (pool__Header
+         .index); a handle's index is p->index_base + that number. Run
+         pools: slot n is p->run + n * p->stride. Block pools: block
+         number >> p->index_shift, slot within it the low bits.
+         pool__slot_at(p, n) and pool__number_of(obj) convert both ways.
+       - Liveness is the header's generation (odd = live), changed only by
+         alloc (+1) and free (+1); a lock-free free list can link slot
+         numbers (32 bits) and keep a tag beside the head for ABA safety.
+       - p->budget (PoolBudget: held, max) is charged for every byte a pool
+         takes from its source or commits, and credited when given back:
+         point several pools at one PoolBudget to cap them together.
+       - pool_trim gives back whole empty blocks (block pools) and the
+         committed pages above the highest live slot (virtual pools).
 
    LICENSE: MIT (see the end of arena.h).
 */
@@ -63,10 +87,16 @@
 #endif
 
 #ifndef POOL_BLOCK_SIZE
-#define POOL_BLOCK_SIZE ((size_t)16 << 10)
+#define POOL_BLOCK_SIZE ((size_t)64 << 10)
+#endif
+#ifndef POOL_VIRTUAL_RESERVE
+#define POOL_VIRTUAL_RESERVE ((size_t)((uint64_t)1 << 36 & SIZE_MAX))   /* 64-bit only */
 #endif
 #ifndef POOL_GEN_LIMIT
 #define POOL_GEN_LIMIT 0xFFFFFFFEu
+#endif
+#if (POOL_GEN_LIMIT) & 1
+#error "pool.h: POOL_GEN_LIMIT must be even"
 #endif
 
 /* An object by index and generation; all zero is the null handle. */
@@ -74,48 +104,69 @@ typedef struct PoolHandle {
     uint32_t index, gen;
 } PoolHandle;
 
-typedef struct PoolBlock {   /* internal: the header of every block */
-    char *slots;
-    uint32_t *gens;          /* per slot, once the pool has handles; odd = live */
-    uint64_t *marks;         /* per slot, a bit: free, while pool_each walks */
-    uint32_t count, number;
+typedef struct pool__Header {   /* internal: the 8 bytes before every object */
+    uint32_t gen;               /* odd while live; POOL_GEN_LIMIT: retired */
+    uint32_t index;             /* the slot's number */
+} pool__Header;
+
+typedef struct PoolBlock {      /* internal: a run of slots */
+    char *slots;                /* slot 0's object */
+    size_t bytes;               /* block pools: bytes taken from the source */
+    uint32_t count;             /* slots it holds (a virtual run: committed) */
+    uint32_t carved;            /* slots handed out since the last reset */
+    uint32_t inited;            /* slots whose header was ever written */
+    uint32_t first;             /* number of slot 0 */
 } PoolBlock;
 
-typedef struct pool__Slot {  /* internal: a free slot */
-    struct pool__Slot *next;
-    uintptr_t tag;           /* secret ^ address: "probably free" */
-} pool__Slot;
+typedef struct PoolBudget {     /* internal: bytes held, and a cap (0: none) */
+    size_t held, max;
+} PoolBudget;
+
+typedef struct pool__Granule {  /* internal: block pools' address table */
+    uintptr_t granule;
+    uint32_t block;             /* block number + 1; 0: empty */
+} pool__Granule;
 
 typedef struct Pool {
-    pool__Slot *free;            /* the free list the inline paths use */
+    /* the inline paths */
+    void *free;                 /* free slots, linked through their objects */
+    char *run;                  /* run pools: slot 0's object */
+    size_t run_bytes;           /* run pools: bytes of the slots carved */
+    size_t stride;              /* bytes from one object to the next */
     size_t live;
-    int quick;                   /* pool_free may run inline (see pool__set_quick) */
-    unsigned block_shift;
-    uintptr_t block_mask;        /* ~(block bytes - 1) */
-    uintptr_t secret;            /* free slots hold secret ^ their address */
-    uintptr_t *table;            /* hash set of our blocks: address + carved bytes */
-    size_t table_mask;
-    size_t slots_offset;         /* from a block to its first slot */
-    uint64_t div_magic;          /* ceil(2^64 / stride): division by multiply */
-    size_t size, stride, peak_live;
-    pool__Slot *held;            /* the free list while handles are tracked */
-    bool tracked;                /* handles exist: generations kept per slot */
-    unsigned walking;            /* pool_each calls under way */
-    unsigned index_shift;
-    PoolBlock **blocks;          /* by number, for handles */
-    uint32_t block_count, block_cap, slots_per_block;
-    uint32_t fresh_block;        /* never-used slots start in this block */
-    uint32_t gen_floor;          /* generation of a new slot (even) */
-    uint32_t block_base;         /* number of the first block, in handles */
-    size_t align, capacity, retired;
-    bool fixed;                  /* a buffer pool: never grows */
-    Arena arena;
+    uint32_t run_slots;         /* run pools: slots carved since the reset */
+    uint32_t index_base;        /* handle index of slot 0 */
+    /* the rest */
+    size_t size, align, peak_live, capacity, retired;
+    uint64_t div_magic;         /* ceil(2^64 / stride): slow-path division */
+    uint32_t gen_floor;         /* generation of a new slot (even) */
+    unsigned index_shift;       /* block pools: slot number = block << shift | slot */
+    unsigned walking;           /* pool_each calls under way */
+    int kind;
+    PoolBlock run_block;        /* run pools: the run */
+    PoolBlock **blocks;         /* block pools: by number; NULL once trimmed */
+    uint32_t block_count, block_cap, fresh_block;
+    size_t block_bytes, blocks_held;
+    pool__Granule *table;       /* block pools: granule -> block, open addressing */
+    size_t table_mask, table_used;
+    unsigned granule_shift;
+    char *vm;                   /* virtual pools: the reservation */
+    size_t vm_reserved, vm_committed;
+    char *buf;                  /* buffer pools: the buffer */
+    size_t buf_bytes;
+    ArenaOptions opt;           /* source, max_bytes, block_size */
+    size_t bytes_held, grab_count;
+    PoolBudget own_budget, *budget;
+    /* internal, ARENA_SHARED only (must stay last): the free list and the
+       carved run, which the inline paths must find empty (so that every
+       inline call of a shared pool goes out of line), and the lock. */
+    struct { void *free; size_t run_bytes; uint32_t run_slots; size_t lock; } shared;
 } Pool;
 
 typedef struct PoolStats {
     size_t live, capacity, peak_live;
-    size_t block_count;   /* pool blocks */
-    size_t grab_count;    /* calls made to the source, ever */
+    size_t block_count;   /* blocks held (a virtual or buffer pool: its run, 1) */
+    size_t grab_count;    /* calls made to the source, ever (virtual: commits) */
     size_t bytes_held;    /* held from the source (or the buffer's size) */
     size_t retired;       /* slots retired because their generation ran out */
 } PoolStats;
@@ -131,60 +182,56 @@ static inline bool pool_free(Pool *p, void *obj);
 POOL_DEF bool pool_owns(const Pool *p, const void *obj);   /* a live object of p? */
 POOL_DEF void pool_reset(Pool *p);
 POOL_DEF void pool_release(Pool *p);
+POOL_DEF void pool_trim(Pool *p);
 POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx);
 POOL_DEF PoolStats pool_stats(const Pool *p);
 
 POOL_DEF PoolHandle pool_alloc_handle(Pool *p);
+static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h);
 static inline void *pool_get(const Pool *p, PoolHandle h);
 POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h);
 POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj);
 
 /* ---- the fast paths ------------------------------------------------------
-   They touch the Pool, one word of its small block hash set and the
-   object's own first 16 bytes, nothing else: no per-slot side table, so a
-   free costs no extra cache miss. Anything
-   unusual (a bad or already-free pointer, handles, a pool_each under way)
-   goes out of line, where every case is checked exactly. */
+   They touch the Pool and the object's own header and first word, nothing
+   else. Anything unusual (a block pool's free, a bad pointer, a slot whose
+   generation runs out, no free slot) goes out of line, where every case
+   is checked exactly. Sanitizer, Valgrind and debug-fill builds take the
+   out-of-line paths for everything (headers are poisoned there). */
 
 POOL_DEF void *pool__alloc_slow(Pool *p);
 POOL_DEF bool pool__free_slow(Pool *p, void *obj);
+POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h);
+POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h);
 
-/* The block hash set, open addressing with Fibonacci hashing. An entry is
-   a block's address plus the bytes of its slots handed out since the last
-   reset (always less than the block size, below which the address has
-   only zero bits), so one load answers "ours?" and "handed out?" without
-   reading the block (block headers, all aligned alike, would fight over
-   the same few cache sets). An empty entry is all ones. */
-#define POOL__EMPTY (~(uintptr_t)0)
-static inline size_t pool__hash(const Pool *p, uintptr_t block) {
-    return (size_t)(((uint64_t)(block >> p->block_shift) * 0x9E3779B97F4A7C15u) >> 32) & p->table_mask;
+#define POOL__HDR(obj) ((pool__Header *)((uintptr_t)(obj) - sizeof(pool__Header)))
+
+/* g is a generation just stepped by a free: even (the object was live)
+   and below the limit (the slot is not retiring). One compare: rotated
+   right by one, an odd g lands above every even one. */
+static inline bool pool__may_end(uint32_t g) {
+    return ((g >> 1) | (g << 31)) < (uint32_t)(POOL_GEN_LIMIT >> 1);
 }
 
-/* The block's entry in the hash set, or NULL if it is not one of ours.
-   (An empty entry lies in the topmost block's range too: a stray pointer
-   up there must not take it for its block.) */
-static inline uintptr_t *pool__entry(const Pool *p, uintptr_t block) {
-    size_t h = pool__hash(p, block);
-    uintptr_t *t = p->table;
-    for (;; h = (h + 1) & p->table_mask) {
-        if (t[h] - block <= ~p->block_mask && t[h] != POOL__EMPTY) return &t[h];
-        if (t[h] == POOL__EMPTY) return NULL;
-    }
-}
-
-/* What a free slot holds in its second word. */
-static inline uintptr_t pool__tag(const Pool *p, const void *slot) {
-    return p->secret ^ (uintptr_t)slot;
+/* A header word that may be misaligned (obj might be an interior pointer). */
+static inline uint32_t pool__load32(const uint32_t *w) {
+    uint32_t v;
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_memcpy(&v, w, sizeof v);
+#else
+    v = *w;
+#endif
+    return v;
 }
 
 static inline void *pool_alloc(Pool *p) {
 #if ARENA__CHECKED
     return pool__alloc_slow(p);
 #else
-    pool__Slot *s = p->free;
+    void *s = p->free;
     if (ARENA__LIKELY(s != NULL)) {
-        p->free = s->next;
-        s->tag = 0;
+        p->free = *(void **)s;
+        POOL__HDR(s)->gen++;
         p->live++;
         return s;
     }
@@ -192,43 +239,57 @@ static inline void *pool_alloc(Pool *p) {
 #endif
 }
 
-/* Inline: the block is one of ours (the hash set, nearly always at the
-   first probe: it is kept at most a quarter full), the slot was handed out
-   since the last reset, obj is at a slot's start (Lemire's test: n is a
-   multiple of d iff n * ceil(2^64/d) mod 2^64 is below ceil(2^64/d)), and
-   the slot does not carry the free tag. */
+/* Inline on a run pool: obj lies in the carved part of the run, the number
+   in the header before it times the stride is its offset (so obj is a
+   slot's start and the header is real: no division, no table), and the
+   generation says live. */
 static inline bool pool_free(Pool *p, void *obj) {
 #if ARENA__CHECKED
     return pool__free_slow(p, obj);
 #else
-    pool__Slot *s = (pool__Slot *)obj;
-    uintptr_t tag = pool__tag(p, obj);
+    pool__Header *h = POOL__HDR(obj);
+    uint32_t g;
 #ifdef POOL_UNCHECKED
-    if (!ARENA__LIKELY(p->quick && obj)) return pool__free_slow(p, obj);
+    if (!ARENA__LIKELY(obj != NULL && (g = h->gen + 1) != POOL_GEN_LIMIT)) return pool__free_slow(p, obj);
 #else
-    uintptr_t b = (uintptr_t)obj & p->block_mask, off = (uintptr_t)obj - b - p->slots_offset;
-    uintptr_t *entry;
-    if (!ARENA__LIKELY(p->quick && (entry = pool__entry(p, b)) != NULL &&
-                       off < *entry - b && (uint64_t)off * p->div_magic < p->div_magic &&
-                       s->tag != tag))
+    uintptr_t off = (uintptr_t)obj - (uintptr_t)p->run;
+    if (!ARENA__LIKELY(off < p->run_bytes && (uint64_t)pool__load32(&h->index) * p->stride == off &&
+                       pool__may_end(g = h->gen + 1)))
         return pool__free_slow(p, obj);
 #endif
-    s->next = p->free;
-    s->tag = tag;
-    p->free = s;
+    h->gen = g;
+    *(void **)obj = p->free;
+    p->free = obj;
     p->live--;
     return true;
 #endif
 }
 
+/* One load after the index: the slot's header. */
 static inline void *pool_get(const Pool *p, PoolHandle h) {
-    uint32_t n = (h.index >> p->index_shift) - p->block_base;
-    uint32_t i = h.index & ((1u << p->index_shift) - 1);
-    PoolBlock *b;
-    if (n >= p->block_count || !(h.gen & 1)) return NULL;
-    b = p->blocks[n];
-    if (i >= b->count || b->gens[i] != h.gen) return NULL;
-    return b->slots + (size_t)i * p->stride;
+#if ARENA__CHECKED
+    return pool__get_slow(p, h);
+#else
+    uint32_t n = h.index - p->index_base;
+    if (ARENA__LIKELY(n < p->run_slots)) {
+        char *s = p->run + (size_t)n * p->stride;
+        return POOL__HDR(s)->gen == h.gen && (h.gen & 1) ? s : NULL;
+    }
+    return pool__get_slow(p, h);
+#endif
+}
+
+static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h) {
+#if ARENA__CHECKED
+    return pool__alloc_with_handle_slow(p, h);
+#else
+    void *obj;
+    if (!ARENA__LIKELY(h != NULL)) return pool__alloc_with_handle_slow(p, h);
+    obj = pool_alloc(p);
+    h->index = obj ? p->index_base + POOL__HDR(obj)->index : 0;
+    h->gen = obj ? POOL__HDR(obj)->gen : 0;
+    return obj;
+#endif
 }
 
 #endif /* POOL_H */
@@ -257,293 +318,454 @@ static inline void *pool_get(const Pool *p, PoolHandle h) {
 #define POOL__VG_FREE(p, s) ((void)(p), (void)(s))
 #endif
 
-#define POOL__MAX_STRIDE ((size_t)1 << 27)
+#define POOL__MAX_SIZE ((size_t)1 << 27)
 #define POOL__MIN_SLOTS 8u
-#define POOL__LOAD 4u   /* hash set entries per block, at least */
+#define POOL__LOAD 4u   /* table entries per granule entry, at least */
 
-/* A pool with no blocks points at a one-entry empty set. */
-static uintptr_t pool__no_blocks[1] = {POOL__EMPTY};
+enum { POOL__BLOCKS = 0, POOL__VIRTUAL, POOL__BUFFER };
 
-/* A free slot's link is written and read by the pool only: it stays
-   poisoned for everyone else (memcheck keeps it defined, so reading it
-   back is clean). */
-static void pool__link_open(pool__Slot *s) {
+/* ---- the pool's private words: headers and free-list links ----------------
+   Poisoned for everyone else; opened for the pool's own access (memcheck
+   keeps them defined, so reading them back is clean). */
+
+static void pool__open(void *w, size_t n) {
 #if ARENA__ASAN
-    ASAN_UNPOISON_MEMORY_REGION(s, sizeof *s);
+    ASAN_UNPOISON_MEMORY_REGION(w, n);
 #elif defined(ARENA_VALGRIND)
-    VALGRIND_MAKE_MEM_DEFINED(s, sizeof *s);
+    VALGRIND_MAKE_MEM_DEFINED(w, n);
 #endif
-    (void)s;
+    (void)w; (void)n;
 }
 
-static void pool__link_close(const Pool *p, pool__Slot *s) {
-    ARENA__POISON(s, p->stride);
-    (void)p; (void)s;
+static void pool__close(void *w, size_t n) {
+    ARENA__POISON(w, n);
+    (void)w; (void)n;
 }
 
-/* The free list: `held` once the pool tracks handles (see pool__track). */
-static pool__Slot **pool__list(Pool *p) { return p->tracked ? &p->held : &p->free; }
-static pool__Slot *pool__first(const Pool *p) { return p->tracked ? p->held : p->free; }
-
-/* pool_free runs inline only on a set-up pool without handles and outside
-   pool_each (a zeroed Pool has quick == 0 too). */
-static void pool__set_quick(Pool *p) { p->quick = p->stride && !p->tracked && !p->walking; }
-
-static void pool__push(Pool *p, pool__Slot *s) {
-    pool__Slot **list = pool__list(p);
-    pool__link_open(s);
-    s->next = *list;
-    s->tag = pool__tag(p, s);
-    *list = s;
-    pool__link_close(p, s);
+static pool__Header pool__header(const void *slot) {
+    pool__Header *hp = POOL__HDR(slot), h;
+    pool__open(hp, sizeof *hp);
+    ARENA_MEMCPY(&h, hp, sizeof h);   /* an interior pointer's "header": any alignment */
+    pool__close(hp, sizeof *hp);
+    return h;
 }
 
-static pool__Slot *pool__next(const Pool *p, pool__Slot *s) {
-    pool__Slot *next;
-    pool__link_open(s);
-    next = s->next;
-    pool__link_close(p, s);
-    return next;
+static void pool__set_header(void *slot, uint32_t gen, uint32_t index) {
+    pool__Header *hp = POOL__HDR(slot);
+    pool__open(hp, sizeof *hp);
+    hp->gen = gen;
+    hp->index = index;
+    pool__close(hp, sizeof *hp);
 }
 
-static pool__Slot *pool__pop(Pool *p) {
-    pool__Slot **list = pool__list(p), *s = *list;
+static void pool__set_gen(void *slot, uint32_t gen) {
+    pool__set_header(slot, gen, pool__header(slot).index);
+}
+
+static void pool__push(Pool *p, void *s) {
+    pool__open(s, sizeof(void *));
+    *(void **)s = p->free;
+    pool__close(s, p->stride - sizeof(pool__Header));
+    p->free = s;
+}
+
+static void *pool__pop(Pool *p) {
+    void *s = p->free;
     if (!s) return NULL;
-    pool__link_open(s);
-    *list = s->next;
-    s->tag = 0;
-    pool__link_close(p, s);
+    pool__open(s, sizeof(void *));
+    p->free = *(void **)s;
+    pool__close(s, sizeof(void *));
     return s;
 }
 
-/* Does the slot carry the free tag? Free slots are poisoned under ASan (so
-   the poison itself tells), no-access under memcheck (read quietly). */
-static bool pool__tagged_free(const Pool *p, const pool__Slot *s) {
-#if ARENA__ASAN
-    (void)p;
-    return __asan_address_is_poisoned(s) != 0;
+/* ---- memory from the source, under the caps ------------------------------------ */
+
+static PoolBudget *pool__budget(Pool *p) { return p->budget ? p->budget : &p->own_budget; }
+
+/* May the pool take n more bytes (max_bytes, and a shared budget)? */
+static bool pool__may_take(Pool *p, size_t n) {
+    PoolBudget *b = pool__budget(p);
+    if (p->opt.max_bytes && (n > p->opt.max_bytes || p->bytes_held > p->opt.max_bytes - n)) return false;
+    return !b->max || (n <= b->max && b->held <= b->max - n);
+}
+
+static void pool__count(Pool *p, size_t n, bool taken) {
+    PoolBudget *b = pool__budget(p);
+    if (taken) { p->bytes_held += n; b->held += n; }
+    else { p->bytes_held -= n; b->held -= n; }
+}
+
+static void *pool__grab(Pool *p, size_t n) {
+    void *mem;
+    if (!pool__may_take(p, n))
+        return arena__report(ARENA_ERR_OOM, "pool: the pool's max_bytes (or its heap's) is reached"), (void *)NULL;
+    p->grab_count++;
+    if (p->opt.source.grab) mem = p->opt.source.grab(p->opt.source.ctx, n);
+    else {
+#ifdef ARENA_NO_MALLOC
+        mem = NULL;
 #else
-    bool tagged;
-#ifdef ARENA_VALGRIND
-    VALGRIND_DISABLE_ERROR_REPORTING;
+        mem = ARENA_MALLOC(n);
 #endif
-    tagged = s->tag == pool__tag(p, s);
-#ifdef ARENA_VALGRIND
-    VALGRIND_ENABLE_ERROR_REPORTING;
+    }
+    if (!mem) return arena__report(ARENA_ERR_OOM, "pool: the source is out of memory"), (void *)NULL;
+    pool__count(p, n, true);
+    return mem;
+}
+
+static void pool__drop(Pool *p, void *mem, size_t n) {
+    if (!mem) return;
+    ARENA__UNPOISON(mem, n);
+    pool__count(p, n, false);
+    if (p->opt.source.grab) {
+        if (p->opt.source.drop) p->opt.source.drop(p->opt.source.ctx, mem, n);
+    } else {
+#ifndef ARENA_NO_MALLOC
+        ARENA_FREE(mem);
 #endif
-    return tagged;
-#endif
-}
-
-/* The tag is a hint (a live object may hold the same bytes); the free list
-   is the truth. Only a tagged slot is looked up, so a double free costs
-   O(free slots) and an ordinary free nothing. */
-static bool pool__on_list(const Pool *p, const pool__Slot *s) {
-    pool__Slot *f = pool__first(p);
-    while (f && f != s) f = pool__next(p, f);
-    return f != NULL;
-}
-
-static unsigned pool__log2(size_t n) {   /* floor */
-    unsigned k = 0;
-    while (n >>= 1) k++;
-    return k;
-}
-
-/* n / stride for n < 2^32, as the high half of n * ceil(2^64 / stride). */
-static uint32_t pool__div(uint64_t magic, uint32_t n) {
-    uint64_t lo = (magic & 0xFFFFFFFFu) * n, hi = (magic >> 32) * n;
-    return (uint32_t)((hi + (lo >> 32)) >> 32);
-}
-
-static size_t pool__mark_words(uint32_t count) { return ((size_t)count + 63) / 64; }
-static void pool__mark(PoolBlock *b, uint32_t i) { b->marks[i / 64] |= (uint64_t)1 << (i % 64); }
-static bool pool__marked(const PoolBlock *b, uint32_t i) { return (b->marks[i / 64] >> (i % 64)) & 1; }
-
-/* Where a block of c slots keeps its slots: after the header, the marks
-   and the generations. */
-static size_t pool__slots_at(const Pool *p, size_t c) {
-    size_t gens = sizeof(PoolBlock) + pool__mark_words((uint32_t)c) * sizeof(uint64_t);
-    return arena__align_up(gens + c * sizeof(uint32_t), p->align);
-}
-
-/* Slots that fit a block of `bytes` (its header included). */
-static uint32_t pool__slots_in(const Pool *p, size_t bytes, size_t *slots_offset) {
-    size_t usable = bytes - ARENA__REDZONE, c;
-    if (usable < sizeof(PoolBlock)) return 0;
-    c = (usable - sizeof(PoolBlock)) / (p->stride + sizeof(uint32_t));
-    for (; c; c--) {
-        size_t off = pool__slots_at(p, c);
-        if (off <= usable && c * p->stride <= usable - off) break;
     }
-    *slots_offset = c ? pool__slots_at(p, c) : 0;
-    return (uint32_t)c;
 }
 
-static void pool__set_block_bytes(Pool *p, size_t bytes) {
-    uint32_t c = pool__slots_in(p, bytes, &p->slots_offset);
-    p->slots_per_block = c;
-    p->block_shift = pool__log2(bytes);
-    p->block_mask = ~(uintptr_t)(bytes - 1);
-    p->index_shift = 0;
-    while ((1u << p->index_shift) < c) p->index_shift++;
+/* ---- runs of slots ---------------------------------------------------------------- */
+
+/* The slots of a run whose slot 0 is at `slots` that end by `end`: slot n
+   takes [slots + n * stride - header, slots + (n + 1) * stride - header). */
+static uint32_t pool__fit(const Pool *p, const char *slots, const char *end) {
+    size_t n;
+    if (end < slots || (size_t)(end - slots) + sizeof(pool__Header) < p->stride) return 0;
+    n = ((size_t)(end - slots) + sizeof(pool__Header)) / p->stride;
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-/* Size, stride, the first generation and the secret; a pool that fails
-   here stays inert (stride 0) and refuses every allocation. */
-static bool pool__setup(Pool *p, size_t size, size_t align) {
-    static ARENA_THREAD_LOCAL uint32_t inits;
-    size_t bytes = POOL_BLOCK_SIZE;
-    uint64_t seed = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15u + ++inits * 0xBF58476D1CE4E5B9u;
-    ARENA_MEMSET(p, 0, sizeof *p);
-    p->table = pool__no_blocks;
-    if (!align || (align & (align - 1))) {
-        arena__report(ARENA_ERR_ALIGN, "pool_init: the alignment is not a power of two");
-        return false;
+static char *pool__slots_after(const Pool *p, char *lo) {
+    return arena__align_ptr(lo + sizeof(pool__Header), p->align);
+}
+
+static void pool__set_run(Pool *p, char *slots, uint32_t count) {
+    ARENA_MEMSET(&p->run_block, 0, sizeof p->run_block);
+    p->run_block.slots = p->run = slots;
+    p->run_block.count = count;
+    p->capacity = count;
+    p->run_bytes = 0;
+    p->run_slots = 0;
+}
+
+static bool pool__is_run(const Pool *p) { return p->kind != POOL__BLOCKS; }
+
+/* The block by number (the run is block 0 of a run pool), NULL if none. */
+static PoolBlock *pool__block(const Pool *p, uint32_t n) {
+    if (pool__is_run(p)) return n == 0 && p->run ? (PoolBlock *)(uintptr_t)&p->run_block : NULL;
+    return n < p->block_count ? p->blocks[n] : NULL;
+}
+
+static uint32_t pool__blocks(const Pool *p) { return pool__is_run(p) ? 1u : p->block_count; }
+
+static char *pool__slot(const Pool *p, const PoolBlock *b, uint32_t i) {
+    return b->slots + (size_t)i * p->stride;
+}
+
+/* ---- virtual pools ---------------------------------------------------------------- */
+
+#ifndef ARENA_NO_VIRTUAL
+static bool pool__reserve(Pool *p) {
+    size_t page = arena__page_size(), size = POOL_VIRTUAL_RESERVE;
+    size_t most = p->stride * (size_t)UINT32_MAX;   /* no more slots than numbers */
+    if (size > most) size = most;
+    if (p->opt.max_bytes && size > p->opt.max_bytes) size = p->opt.max_bytes;
+    /* Where address space is scarce (ulimit -v, Valgrind), less will do. */
+    for (;; size /= 2) {
+        size = arena__align_up(size + p->align, page);
+        p->vm = (char *)arena__os_reserve(size);
+        if (p->vm) break;
+        if (size < ((size_t)64 << 20) + p->align) return false;
     }
-    if (size > POOL__MAX_STRIDE || align > POOL__MAX_STRIDE) {
-        arena__report(ARENA_ERR_OVERFLOW, "pool_init: objects larger than 128 MiB do not go in a pool");
-        return false;
-    }
-    if (align < ARENA_ALIGNOF(pool__Slot)) align = ARENA_ALIGNOF(pool__Slot);
-    if (ARENA__ASAN && align < 8) align = 8;
-    p->size = size ? size : 1;
-    p->align = align;
-    p->stride = arena__align_up((p->size > sizeof(pool__Slot) ? p->size : sizeof(pool__Slot)) + ARENA__REDZONE, align);
-    p->div_magic = UINT64_MAX / p->stride + 1;
-    while (pool__slots_in(p, bytes, &p->slots_offset) < POOL__MIN_SLOTS) bytes *= 2;
-    pool__set_block_bytes(p, bytes);
-    /* Pools start their generations at different points, so that a handle
-       of another pool is very unlikely to match. The secret's low bit is
-       set: a tag is never 0, the tag of an allocated slot. */
-    seed ^= seed >> 31;
-    p->gen_floor = (uint32_t)(seed & 0x7FFFFFu) << 8;
-    p->secret = (uintptr_t)(seed * 0x94D049BB133111EBu >> 7) | 1u;
-    pool__set_quick(p);
-    POOL__VG_CREATE(p);
+    p->vm_reserved = size;
+    p->vm_committed = 0;
+    pool__set_run(p, pool__slots_after(p, p->vm), 0);
     return true;
 }
 
-static size_t pool__block_bytes(const Pool *p) { return ~(size_t)p->block_mask + 1; }
-
-/* Bytes of b's slots handed out since the last reset. */
-static size_t pool__carved(const Pool *p, const PoolBlock *b) {
-    return *pool__entry(p, (uintptr_t)b) - (uintptr_t)b;
+/* Commits so that at least one more slot fits, doubling what is
+   committed (steps of at most ARENA_MAX_BLOCK_SIZE). */
+static bool pool__commit(Pool *p) {
+    size_t page = arena__page_size(), have = p->vm_committed, step;
+    size_t need = (size_t)(pool__slot(p, &p->run_block, p->run_block.count + 1) - sizeof(pool__Header) - p->vm);
+    step = have ? (have < ARENA_MAX_BLOCK_SIZE ? have : ARENA_MAX_BLOCK_SIZE)
+                : arena__align_up(p->opt.block_size ? p->opt.block_size : POOL_BLOCK_SIZE, page);
+    if (step < need - have) step = need - have;
+    step = arena__align_up(step, page);
+    if (step > p->vm_reserved - have) step = p->vm_reserved - have;
+    if (have + step < need) {
+        arena__report(ARENA_ERR_OOM, "pool_alloc: the pool's reservation is used up");
+        return false;
+    }
+    if (!pool__may_take(p, step)) {   /* what is left under the caps, if a slot fits */
+        PoolBudget *b = pool__budget(p);
+        size_t left = p->opt.max_bytes ? p->opt.max_bytes - p->bytes_held : SIZE_MAX;
+        if (b->max && b->max - b->held < left) left = b->max - b->held;
+        step = left / page * page;
+        if (have + step < need || !pool__may_take(p, step)) {
+            arena__report(ARENA_ERR_OOM, "pool_alloc: the pool's max_bytes (or its heap's) is reached");
+            return false;
+        }
+    }
+    p->grab_count++;
+    if (!arena__os_commit(p->vm + have, step)) {
+        arena__report(ARENA_ERR_OOM, "pool_alloc: the OS refused to commit memory");
+        return false;
+    }
+    ARENA__POISON(p->vm + have, step);
+    p->vm_committed += step;
+    pool__count(p, step, true);
+    {
+        uint32_t count = pool__fit(p, p->run, p->vm + p->vm_committed);
+        p->capacity += count - p->run_block.count;
+        p->run_block.count = count;
+    }
+    return true;
 }
 
-static void pool__table_insert(Pool *p, uintptr_t entry) {
-    size_t h = pool__hash(p, entry & p->block_mask);
-    while (p->table[h] != POOL__EMPTY) h = (h + 1) & p->table_mask;
-    p->table[h] = entry;
+static void pool__unreserve(Pool *p) {
+    if (!p->vm) return;
+    ARENA__UNPOISON(p->vm, p->vm_committed);
+    arena__os_release(p->vm, p->vm_reserved);
+    pool__count(p, p->vm_committed, false);
+    p->vm = NULL;
+    p->vm_reserved = p->vm_committed = 0;
+}
+#else
+static bool pool__reserve(Pool *p) { (void)p; return false; }
+static bool pool__commit(Pool *p) { (void)p; return false; }
+static void pool__unreserve(Pool *p) { (void)p; }
+#endif
+
+/* ---- block pools ---------------------------------------------------------------- */
+
+static size_t pool__granule_hash(const Pool *p, uintptr_t g) {
+    return (size_t)(((uint64_t)g * 0x9E3779B97F4A7C15u) >> 32) & p->table_mask;
 }
 
-/* Room in the directory and the hash set (a quarter full at most, so that
-   nearly every free finds its block at the first probe) for n blocks;
-   the old copies stay behind in the pool's arena. */
-static bool pool__reserve_blocks(Pool *p, size_t n, bool quiet) {
-    if (n > p->block_cap) {
-        size_t cap = p->block_cap ? (size_t)p->block_cap * 2 : 8;
-        PoolBlock **dir;
-        if (cap < n) cap = n;
-        dir = (PoolBlock **)(quiet ? arena__try_alloc(&p->arena, cap * sizeof *dir, ARENA_MIN_ALIGN)
-                                   : arena_alloc(&p->arena, cap * sizeof *dir));
+static void pool__table_put(Pool *p, uintptr_t g, uint32_t block) {
+    size_t h = pool__granule_hash(p, g);
+    while (p->table[h].block) h = (h + 1) & p->table_mask;
+    p->table[h].granule = g;
+    p->table[h].block = block + 1;
+    p->table_used++;
+}
+
+/* Every granule a block touches (at most two: a block is at least a
+   granule long) names it. */
+static void pool__table_add(Pool *p, const PoolBlock *b, uint32_t n) {
+    uintptr_t lo = (uintptr_t)b >> p->granule_shift, hi = ((uintptr_t)b + b->bytes - 1) >> p->granule_shift;
+    pool__table_put(p, lo, n);
+    if (hi != lo) pool__table_put(p, hi, n);
+}
+
+static void pool__table_fill(Pool *p) {
+    uint32_t n;
+    ARENA_MEMSET(p->table, 0, (p->table_mask + 1) * sizeof *p->table);
+    p->table_used = 0;
+    for (n = 0; n < p->block_count; n++)
+        if (p->blocks[n]) pool__table_add(p, p->blocks[n], n);
+}
+
+/* The block pool's block holding obj, without reading anything but the
+   table and the directory; NULL if none. */
+static PoolBlock *pool__block_find(const Pool *p, const void *obj) {
+    uintptr_t u = (uintptr_t)obj, g = u >> p->granule_shift;
+    size_t h;
+    if (!p->table) return NULL;
+    for (h = pool__granule_hash(p, g); p->table[h].block; h = (h + 1) & p->table_mask) {
+        PoolBlock *b;
+        if (p->table[h].granule != g) continue;
+        b = p->blocks[p->table[h].block - 1];
+        if (u - (uintptr_t)b < b->bytes) return b;
+    }
+    return NULL;
+}
+
+/* Room in the directory and the table for block number n. */
+static bool pool__room_for_block(Pool *p, uint32_t n) {
+    if (n >= p->block_cap) {
+        uint32_t cap = p->block_cap ? p->block_cap * 2 : 8;
+        PoolBlock **dir = (PoolBlock **)pool__grab(p, cap * sizeof *dir);
         if (!dir) return false;
         if (p->block_count) ARENA_MEMCPY(dir, p->blocks, p->block_count * sizeof *dir);
+        pool__drop(p, p->blocks, p->block_cap * sizeof *dir);
         p->blocks = dir;
-        p->block_cap = (uint32_t)cap;
+        p->block_cap = cap;
     }
-    if (POOL__LOAD * n > p->table_mask + 1) {
-        size_t size = 16, i, old_size = p->table_mask + 1;
-        uintptr_t *t, *old = p->table;
-        while (size < POOL__LOAD * n) size *= 2;
-        t = (uintptr_t *)(quiet ? arena__try_alloc(&p->arena, size * sizeof *t, ARENA_MIN_ALIGN)
-                                : arena_alloc(&p->arena, size * sizeof *t));
+    if (POOL__LOAD * 2 * ((size_t)n + 1) > p->table_mask + 1 || !p->table) {
+        size_t size = 16;
+        pool__Granule *t;
+        while (size < POOL__LOAD * 2 * ((size_t)n + 1)) size *= 2;
+        t = (pool__Granule *)pool__grab(p, size * sizeof *t);
         if (!t) return false;
-        for (i = 0; i < size; i++) t[i] = POOL__EMPTY;
+        if (p->table) pool__drop(p, p->table, (p->table_mask + 1) * sizeof *p->table);
         p->table = t;
         p->table_mask = size - 1;
-        for (i = 0; i < old_size; i++)
-            if (old[i] != POOL__EMPTY) pool__table_insert(p, old[i]);
+        pool__table_fill(p);
     }
     return true;
 }
 
-static void pool__add_block(Pool *p, void *mem) {
-    PoolBlock *b = (PoolBlock *)mem;
-    uint32_t i;
-    b->marks = (uint64_t *)(b + 1);
-    b->gens = (uint32_t *)(b->marks + pool__mark_words(p->slots_per_block));
-    b->slots = (char *)mem + p->slots_offset;
-    b->count = p->slots_per_block;
-    b->number = p->block_count;
-    for (i = 0; i < b->count; i++) b->gens[i] = p->gen_floor;
-    ARENA__POISON(b->slots, (size_t)b->count * p->stride);
-    p->blocks[p->block_count++] = b;
-    pool__table_insert(p, (uintptr_t)b);
-    p->capacity += b->count;
-}
-
-static bool pool__carve_buffer(Pool *p);
-
-static bool pool__grow(Pool *p) {
-    size_t bytes = pool__block_bytes(p);
-    void *mem;
-    if (p->fixed) {   /* a released buffer pool takes its buffer up again */
-        if (!p->block_count) return pool__carve_buffer(p);
-        arena__report(ARENA_ERR_OOM, "pool_alloc: the buffer pool is full");
-        return false;
-    }
-    if (p->index_shift && ((size_t)p->block_base + p->block_count) >> (32 - p->index_shift)) {
+/* A new block, from the source; it takes the first free number. */
+static bool pool__add_block(Pool *p) {
+    uint32_t n = 0, count;
+    PoolBlock *b;
+    while (n < p->block_count && p->blocks[n]) n++;
+    if (((uint64_t)n + 1) << p->index_shift > (uint64_t)UINT32_MAX + 1 - p->index_base) {
         arena__report(ARENA_ERR_OOM, "pool_alloc: the pool has as many blocks as 32-bit handles can name");
         return false;
     }
-    if (!pool__reserve_blocks(p, (size_t)p->block_count + 1, false)) return false;
-    mem = arena_alloc_aligned(&p->arena, bytes - ARENA__REDZONE, bytes);
-    if (!mem) return false;
-    pool__add_block(p, mem);
+    if (!pool__room_for_block(p, n)) return false;
+    b = (PoolBlock *)pool__grab(p, p->block_bytes);
+    if (!b) return false;
+    ARENA_MEMSET(b, 0, sizeof *b);
+    b->bytes = p->block_bytes;
+    b->slots = pool__slots_after(p, (char *)(b + 1));
+    count = pool__fit(p, b->slots, (char *)b + b->bytes);
+    b->count = count < (1u << p->index_shift) ? count : (1u << p->index_shift);
+    b->first = n << p->index_shift;
+    ARENA__POISON(b + 1, b->bytes - sizeof *b);
+    p->blocks[n] = b;
+    if (n == p->block_count) p->block_count++;
+    p->blocks_held++;
+    pool__table_add(p, b, n);
+    p->capacity += b->count;
     return true;
 }
 
-/* The next never-used (or, after a reset, no longer used) slot. Slots are
-   handed out in order, block by block, so "handed out since the reset" is
-   one byte count per block. Retired slots are passed over. */
-static pool__Slot *pool__fresh(Pool *p) {
-    for (;;) {
-        while (p->fresh_block < p->block_count) {
-            PoolBlock *b = p->blocks[p->fresh_block];
-            uintptr_t *entry = pool__entry(p, (uintptr_t)b);
-            while (*entry - (uintptr_t)b < (size_t)b->count * p->stride) {
-                uint32_t i = (uint32_t)((*entry - (uintptr_t)b) / p->stride);
-                *entry += p->stride;
-                if (b->gens[i] != POOL_GEN_LIMIT) return (pool__Slot *)(b->slots + (size_t)i * p->stride);
-            }
-            p->fresh_block++;
+static void pool__drop_block(Pool *p, uint32_t n) {
+    PoolBlock *b = p->blocks[n];
+    p->capacity -= b->count;
+    p->blocks[n] = NULL;
+    p->blocks_held--;
+    pool__drop(p, b, b->bytes);
+}
+
+/* ---- carving fresh slots --------------------------------------------------------- */
+
+/* More room: a commit, a new block, or (a released buffer pool) the
+   buffer again. */
+static bool pool__grow(Pool *p) {
+    switch (p->kind) {
+    case POOL__BUFFER:
+        if (!p->run) {
+            pool__set_run(p, pool__slots_after(p, p->buf), pool__fit(p, pool__slots_after(p, p->buf), p->buf + p->buf_bytes));
+            ARENA__POISON(p->buf, p->buf_bytes);
+            return true;
         }
-        if (!pool__grow(p)) return NULL;
+        arena__report(ARENA_ERR_OOM, "pool_alloc: the buffer pool is full");
+        return false;
+    case POOL__VIRTUAL:
+        if (!p->vm && !pool__reserve(p)) {
+            /* no address space to reserve: this pool grows by blocks */
+            p->kind = POOL__BLOCKS;
+            return pool__add_block(p);
+        }
+        return pool__commit(p);
+    default:
+        return pool__add_block(p);
     }
 }
 
-static PoolBlock *pool__block_of(const Pool *p, const void *obj) {
-    return (PoolBlock *)((uintptr_t)obj & p->block_mask);
+/* The next slot never handed out since the reset, in order, block by
+   block (retired slots are passed over); its header says free. */
+static void *pool__carve(Pool *p) {
+    for (;;) {
+        PoolBlock *b;
+        while ((b = pool__block(p, p->fresh_block)) != NULL || p->fresh_block < pool__blocks(p)) {
+            if (b) {
+                while (b->carved < b->count) {
+                    uint32_t i = b->carved++;
+                    char *s = pool__slot(p, b, i);
+                    if (b == &p->run_block) {
+                        p->run_slots = b->carved;
+                        p->run_bytes += p->stride;
+                    }
+                    if (i >= b->inited) {
+                        pool__set_header(s, p->gen_floor, b->first + i);
+                        b->inited = i + 1;
+                        return s;
+                    }
+                    if (pool__header(s).gen != POOL_GEN_LIMIT) return s;
+                }
+            }
+            if (p->fresh_block + 1 >= pool__blocks(p)) break;
+            p->fresh_block++;
+        }
+        if (!pool__grow(p)) return NULL;
+        if (!pool__is_run(p)) p->fresh_block = 0;   /* a new block may fill a hole */
+    }
 }
 
-static uint32_t pool__index(const Pool *p, const PoolBlock *b, const void *obj) {
-    return pool__div(p->div_magic, (uint32_t)((const char *)obj - b->slots));
+/* ---- sharing across threads (ARENA_SHARED) -----------------------------------------
+   A shared pool runs every call under its lock, on a private unshared copy
+   of itself with the free list and the run it keeps in p->shared, then
+   publishes the copy back, never writing what the inline paths read (they
+   find no free list and no carved run, so they always come out of line).
+   Every check of a one-thread pool therefore holds under contention: of
+   two threads freeing the same object, one is refused. */
+
+static bool pool__shared(const Pool *p) { return (p->opt.flags & ARENA_SHARED) != 0; }
+
+static void pool__leave(Pool *p, const Pool *t) {
+    size_t after_opt = offsetof(Pool, opt) + sizeof p->opt;
+    if (t == p) return;
+    p->shared.free = t->free;
+    p->shared.run_bytes = t->run_bytes;
+    p->shared.run_slots = t->run_slots;
+    p->live = t->live;
+    if (p->run != t->run) p->run = t->run;                    /* first growth, frame boundaries */
+    if (p->index_base != t->index_base) p->index_base = t->index_base;
+    ARENA_MEMCPY(&p->size, &t->size, offsetof(Pool, opt) - offsetof(Pool, size));
+    ARENA_MEMCPY((char *)p + after_opt, (const char *)t + after_opt, offsetof(Pool, shared) - after_opt);
+    arena__unlock(&p->shared.lock);
 }
+
+/* The pool to work on: p itself when it is not shared; else its unshared
+   copy t, under the lock; or NULL after one report when a frame-boundary
+   call (misuse given) finds the lock held: a thread is inside. */
+static Pool *pool__enter(Pool *p, Pool *t, const char *misuse) {
+    if (!pool__shared(p)) return p;
+    if (misuse && arena__load(&p->shared.lock)) {
+        arena__report(ARENA_ERR_MISUSE, misuse);
+        return NULL;
+    }
+    arena__lock(&p->shared.lock);
+    ARENA_MEMCPY(t, p, offsetof(Pool, shared));
+    t->free = p->shared.free;
+    t->run_bytes = p->shared.run_bytes;
+    t->run_slots = p->shared.run_slots;
+    ARENA_MEMSET(&t->shared, 0, sizeof t->shared);
+    t->opt.flags &= ~ARENA_SHARED;
+    if (t->budget == &p->own_budget) t->budget = &t->own_budget;
+    return t;
+}
+
+/* r = expr, with q the pool to work on (see pool__enter); `fail` if refused. */
+#define POOL__CALL(p, misuse, r, fail, expr) \
+    do { Pool t_, *q = pool__enter((Pool *)(uintptr_t)(p), &t_, (misuse)); \
+         r = q ? (expr) : (fail); \
+         if (q) pool__leave((Pool *)(uintptr_t)(p), q); } while (0)
+
+/* ---- alloc and free ---------------------------------------------------------------- */
 
 POOL_DEF void *pool__alloc_slow(Pool *p) {
-    pool__Slot *s;
+    void *s;
+    if (pool__shared(p)) {
+        POOL__CALL(p, NULL, s, NULL, pool__alloc_slow(q));
+        return s;
+    }
     if (!p->stride)
         return arena__report(ARENA_ERR_MISUSE, "pool_alloc: the pool is not initialised (pool_init failed or was not called)"), (void *)NULL;
     s = pool__pop(p);
     if (!s) {
-        s = pool__fresh(p);
+        s = pool__carve(p);
         if (!s) return NULL;
     }
-    if (p->tracked) {
-        PoolBlock *b = pool__block_of(p, s);
-        b->gens[pool__index(p, b, s)]++;
-    }
+    pool__set_gen(s, pool__header(s).gen + 1);
     /* A new peak can only come from a fresh slot (the free list was empty,
        so every other slot was live): the inline path never needs to look. */
     if (++p->live > p->peak_live) p->peak_live = p->live;
@@ -558,297 +780,491 @@ POOL_DEF void *pool_calloc(Pool *p) {
     return obj;
 }
 
-static bool pool__is_live(const Pool *p, const PoolBlock *b, uint32_t i) {
-    const pool__Slot *s = (const pool__Slot *)(b->slots + (size_t)i * p->stride);
-    if ((size_t)i * p->stride >= pool__carved(p, b)) return false;
-    if (p->tracked) return (b->gens[i] & 1) != 0;
-    return !pool__tagged_free(p, s) || !pool__on_list(p, s);
+/* off / stride: a multiply by ceil(2^64 / stride) below 2^32 (Lemire). */
+static uint32_t pool__div(const Pool *p, uintptr_t off) {
+    uint64_t lo, hi;
+    if ((uint64_t)off >> 32) return (uint32_t)(off / p->stride);
+    lo = (p->div_magic & 0xFFFFFFFFu) * (uint64_t)off;
+    hi = (p->div_magic >> 32) * (uint64_t)off;
+    return (uint32_t)((hi + (lo >> 32)) >> 32);
+}
+
+/* The block holding obj: the run by a range check, a block by the table. */
+static PoolBlock *pool__block_of(const Pool *p, const void *obj) {
+    if (!p->stride) return NULL;
+    if (pool__is_run(p)) {
+        const PoolBlock *r = &p->run_block;
+        if (!p->run || (uintptr_t)obj - (uintptr_t)r->slots >= (uintptr_t)r->count * p->stride) return NULL;
+        return (PoolBlock *)(uintptr_t)r;
+    }
+    return pool__block_find(p, obj);
 }
 
 /* Finds the live object at obj: its block and slot, or why it is not one. */
 static const char *pool__locate(const Pool *p, const void *obj, PoolBlock **bp, uint32_t *ip) {
-    PoolBlock *b = pool__block_of(p, obj);
-    uintptr_t u = (uintptr_t)obj, lo;
+    PoolBlock *b = obj ? pool__block_of(p, obj) : NULL;
+    uintptr_t off;
+    pool__Header h;
     uint32_t i;
-    if (!p->stride || !pool__entry(p, (uintptr_t)b)) return "pool: the pointer is not an object of this pool";
-    lo = (uintptr_t)b->slots;
-    if (u < lo || u - lo >= (uintptr_t)b->count * p->stride)
+    if (!b) return "pool: the pointer is not an object of this pool";
+    off = (uintptr_t)obj - (uintptr_t)b->slots;
+    if (off >= (uintptr_t)b->count * p->stride)
         return "pool: the pointer is inside a pool block's header, not an object";
-    i = pool__index(p, b, obj);
-    if ((uintptr_t)i * p->stride != u - lo)
-        return "pool: interior pointer, not the start of an object";
-    if (!pool__is_live(p, b, i)) return "pool: the object is already free (double free or stale pointer)";
+    if (off >= (uintptr_t)b->carved * p->stride)
+        return "pool: the slot was not handed out since the last reset";
+    i = pool__div(p, off);   /* out of line: opening a "header" inside an object would unpoison it */
+    if ((uintptr_t)i * p->stride != off) return "pool: interior pointer, not the start of an object";
+    h = pool__header(obj);
+    if (!(h.gen & 1)) return "pool: the object is already free (double free or stale pointer)";
     *bp = b;
     *ip = i;
     return NULL;
 }
 
-/* A live object's generation ends (tracked pools): the slot is retired for
-   good when it runs out. */
-static bool pool__end_life(Pool *p, PoolBlock *b, uint32_t i) {
-    if (++b->gens[i] != POOL_GEN_LIMIT) return true;
+/* A live object's life ends: the slot retires for good when its
+   generation runs out. False if it retired. */
+static bool pool__end_life(Pool *p, void *s) {
+    uint32_t g = pool__header(s).gen + 1;
+    pool__set_gen(s, g);
+    if (g != POOL_GEN_LIMIT) return true;
     p->retired++;
     p->capacity--;
     return false;
 }
 
-/* Frees live slot i of b: fill and poison it, mark it for a pool_each
-   under way, end its generation, and link it on the free list. */
-static void pool__free_slot(Pool *p, PoolBlock *b, uint32_t i) {
-    pool__Slot *s = (pool__Slot *)(b->slots + (size_t)i * p->stride);
+static void pool__free_slot(Pool *p, void *s) {
     arena__take_back(s, p->size);
     POOL__VG_FREE(p, s);
     p->live--;
-    if (p->walking) pool__mark(b, i);
-    if (p->tracked && !pool__end_life(p, b, i)) return;
-    pool__push(p, s);
+    if (pool__end_life(p, s)) pool__push(p, s);
 }
 
 POOL_DEF bool pool__free_slow(Pool *p, void *obj) {
-    PoolBlock *b = NULL;
-    uint32_t i = 0;
+    PoolBlock *b;
+    uint32_t i;
     const char *why;
+    bool r;
     if (!obj) return true;
+    if (pool__shared(p)) {
+        POOL__CALL(p, NULL, r, false, pool__free_slow(q, obj));
+        return r;
+    }
     why = pool__locate(p, obj, &b, &i);
     if (why) {
         arena__report(ARENA_ERR_MISUSE, why);
         return false;
     }
-    pool__free_slot(p, b, i);
+    pool__free_slot(p, obj);
     return true;
 }
 
 POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
     PoolBlock *b;
     uint32_t i;
+    bool r;
+    if (pool__shared(p)) {
+        POOL__CALL(p, NULL, r, false, pool_owns(q, obj));
+        return r;
+    }
     return obj && !pool__locate(p, obj, &b, &i);
 }
 
-/* ---- init, reset, release ------------------------------------------------ */
+/* ---- init, reset, release, trim ---------------------------------------------------- */
+
+/* Size, stride and the first generation; a pool that fails here stays
+   inert (stride 0) and refuses every allocation. */
+static bool pool__setup(Pool *p, size_t size, size_t align) {
+    static ARENA_THREAD_LOCAL uint32_t inits;
+    uint64_t seed = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15u + ++inits * 0xBF58476D1CE4E5B9u;
+    ARENA_MEMSET(p, 0, sizeof *p);
+    if (!align || (align & (align - 1))) {
+        arena__report(ARENA_ERR_ALIGN, "pool_init: the alignment is not a power of two");
+        return false;
+    }
+    if (size > POOL__MAX_SIZE || align > POOL__MAX_SIZE) {
+        arena__report(ARENA_ERR_OVERFLOW, "pool_init: objects larger than 128 MiB do not go in a pool");
+        return false;
+    }
+    /* the header and the free-list link need theirs (and ASan whole granules) */
+    if (align < ARENA_ALIGNOF(void *)) align = ARENA_ALIGNOF(void *);
+    if (align < ARENA_ALIGNOF(pool__Header)) align = ARENA_ALIGNOF(pool__Header);
+    if (ARENA__ASAN && align < 8) align = 8;
+    p->size = size ? size : 1;
+    p->align = align;
+    p->stride = arena__align_up(sizeof(pool__Header) + (p->size > sizeof(void *) ? p->size : sizeof(void *)) +
+                                ARENA__REDZONE, align);
+    p->div_magic = UINT64_MAX / p->stride + 1;
+    /* Pools start their generations at different points, so that a handle
+       of another pool is very unlikely to match. */
+    seed ^= seed >> 31;
+    p->gen_floor = (uint32_t)(seed & 0x7FFFFFu) << 8;
+    POOL__VG_CREATE(p);
+    return true;
+}
+
+/* Block pools: blocks of at least POOL_BLOCK_SIZE (or opt.block_size)
+   holding POOL__MIN_SLOTS slots (one, for objects of a MiB and more),
+   whatever the source's alignment (at least 8). */
+static bool pool__setup_blocks(Pool *p) {
+    size_t head = sizeof(PoolBlock) + sizeof(pool__Header) + (p->align > 8 ? p->align - 8 : 0);
+    size_t bytes = POOL_BLOCK_SIZE, most;
+    size_t want = p->opt.block_size > bytes ? p->opt.block_size : bytes;
+    unsigned slots = p->stride >= ((size_t)1 << 20) ? 1u : POOL__MIN_SLOTS;
+    if (p->stride * slots > ARENA__MAX_REQUEST / 4 - head) {
+        arena__report(ARENA_ERR_OVERFLOW, "pool_init: a block of these objects does not fit in the address space");
+        return false;
+    }
+    while (bytes < want || bytes < head + slots * p->stride) bytes *= 2;
+    p->kind = POOL__BLOCKS;
+    p->block_bytes = bytes;
+    p->granule_shift = 0;
+    while (((size_t)2 << p->granule_shift) <= bytes) p->granule_shift++;
+    most = (bytes - sizeof(PoolBlock)) / p->stride + 1;
+    p->index_shift = 0;
+    while (((size_t)1 << p->index_shift) < most) p->index_shift++;
+    return true;
+}
 
 POOL_DEF void pool_init_opts(Pool *p, size_t size, size_t align, const ArenaOptions *opt) {
-    ArenaOptions o;
-    if (opt) o = *opt;
-    else ARENA_MEMSET(&o, 0, sizeof o);
-    if (o.flags & ARENA_SHARED) {   /* the shared pool comes with the new pool storage */
-        o.flags &= ~ARENA_SHARED;
-        arena__report(ARENA_ERR_MISUSE, "pool_init_opts: ARENA_SHARED pools are not supported yet (ignored)");
-    }
     if (!pool__setup(p, size, align)) return;
-    /* Arena blocks several pool blocks large: only the first pool block of
-       each arena block loses room to alignment. */
-    if (o.block_size < 4 * pool__block_bytes(p)) o.block_size = 4 * pool__block_bytes(p);
-    arena_init(&p->arena, &o);
+    if (opt) p->opt = *opt;
+    if (p->opt.flags & ~ARENA_SHARED) {
+        p->opt.flags &= ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "pool_init_opts: unknown bits in flags (ignored)");
+    }
+    if (!pool__setup_blocks(p)) {
+        p->stride = 0;
+        return;
+    }
+#ifndef ARENA_NO_VIRTUAL
+    /* 64-bit, memory from the OS: one reserved run (blocks stay the plan B
+       if no address space can be reserved) */
+    if (sizeof(void *) >= 8 && !p->opt.source.grab) p->kind = POOL__VIRTUAL;
+#endif
 }
 
 POOL_DEF void pool_init(Pool *p, size_t size, size_t align) {
     pool_init_opts(p, size, align, NULL);
 }
 
-/* Carves every block a buffer pool will ever have, up front. */
-static bool pool__carve_buffer(Pool *p) {
-    size_t bytes = pool__block_bytes(p), max_blocks;
-    void *mem;
-    ArenaStats st = arena_stats(&p->arena);
-    max_blocks = st.bytes_held / bytes + 1;
-    if (!pool__reserve_blocks(p, max_blocks, true)) {
-        arena__report(ARENA_ERR_OOM, "pool_init_buffer: the buffer is too small for the pool's index");
+POOL_DEF bool pool_init_buffer(Pool *p, size_t size, size_t align, void *buf, size_t bytes) {
+    char *slots;
+    uint32_t count;
+    if (!pool__setup(p, size, align)) return false;
+    p->kind = POOL__BUFFER;
+    if (!buf) {
+        p->stride = 0;
+        arena__report(ARENA_ERR_MISUSE, "pool_init_buffer: the buffer is NULL");
         return false;
     }
-    while ((mem = arena__try_alloc(&p->arena, bytes - ARENA__REDZONE, bytes)) != NULL)
-        pool__add_block(p, mem);
-    if (!p->block_count) {
+    if ((uintptr_t)buf & (sizeof(void *) - 1)) {
+        p->stride = 0;
+        arena__report(ARENA_ERR_ALIGN, "pool_init_buffer: the buffer is not aligned for a pointer");
+        return false;
+    }
+    slots = pool__slots_after(p, (char *)buf);
+    count = bytes > (size_t)(slots - (char *)buf) ? pool__fit(p, slots, (char *)buf + bytes) : 0;
+    if (!count) {
+        p->stride = 0;
         arena__report(ARENA_ERR_OOM, "pool_init_buffer: the buffer is too small for one object");
         return false;
     }
-    return true;
+    p->buf = (char *)buf;
+    p->buf_bytes = bytes;
+    ARENA__UNPOISON(buf, bytes);   /* an earlier user may have left it poisoned */
+    return pool__grow(p);
 }
 
-static void pool__make_inert(Pool *p) {
-    p->stride = 0;
-    pool__set_quick(p);
-}
-
-POOL_DEF bool pool_init_buffer(Pool *p, size_t size, size_t align, void *buf, size_t bytes) {
-    size_t block;
-    if (!pool__setup(p, size, align)) return false;
-    p->fixed = true;
-    if (!arena_init_buffer(&p->arena, buf, bytes)) {
-        pool__make_inert(p);
-        return false;
-    }
-    /* Blocks of about a sixteenth of the buffer keep what alignment costs
-       small, as long as a block still holds an object. */
-    block = pool__block_bytes(p);
-    while (block / 2 >= bytes / 16 && pool__slots_in(p, block / 2, &p->slots_offset) >= 1) block /= 2;
-    pool__set_block_bytes(p, block);
-    if (!pool__carve_buffer(p)) {
-        pool__make_inert(p);
-        return false;
-    }
+static bool pool__refuse_in_walk(const Pool *p, const char *msg) {
+    if (!p->walking) return false;
+    arena__report(ARENA_ERR_MISUSE, msg);
     return true;
 }
 
 POOL_DEF void pool_reset(Pool *p) {
     uint32_t n, i;
-    for (n = 0; n < p->block_count; n++) {
-        PoolBlock *b = p->blocks[n];
-        uintptr_t *entry = pool__entry(p, (uintptr_t)b);
-        size_t carved = *entry - (uintptr_t)b;
-        if (p->tracked)
-            for (i = 0; (size_t)i * p->stride < carved; i++)
-                if (b->gens[i] & 1) pool__end_life(p, b, i);
-        arena__take_back(b->slots, carved);
-        *entry = (uintptr_t)b;
+    if (pool__shared(p)) {
+        POOL__CALL(p, "pool_reset: a thread is inside the shared pool", n, 0, (pool_reset(q), 0u));
+        return;
+    }
+    if (pool__refuse_in_walk(p, "pool_reset: called from inside pool_each on the same pool")) return;
+    for (n = 0; n < pool__blocks(p); n++) {
+        PoolBlock *b = pool__block(p, n);
+        if (!b) continue;
+        for (i = 0; i < b->carved; i++) {
+            char *s = pool__slot(p, b, i);
+            if (pool__header(s).gen & 1) {
+                arena__take_back(s, p->size);
+                pool__end_life(p, s);
+            }
+        }
+        b->carved = 0;
     }
     POOL__VG_DESTROY(p);   /* every object of the pool at once */
     POOL__VG_CREATE(p);
-    *pool__list(p) = NULL;
+    p->run_slots = 0;
+    p->run_bytes = 0;
+    p->free = NULL;
     p->fresh_block = 0;
     p->live = 0;
 }
 
-POOL_DEF void pool_release(Pool *p) {
+/* The highest generation any slot has had. */
+static uint32_t pool__top_gen(const Pool *p) {
     uint32_t n, i, top = p->gen_floor;
-    Pool fresh;
-    /* New slots start above every generation handed out so far: no handle
-       of the released memory can match them. */
-    for (n = 0; n < p->block_count; n++)
-        for (i = 0; i < p->blocks[n]->count; i++)
-            if (p->blocks[n]->gens[i] > top) top = p->blocks[n]->gens[i];
-    POOL__VG_DESTROY(p);
-    arena_release(&p->arena);
-    fresh = *p;
-    fresh.free = fresh.held = NULL;
-    fresh.tracked = false;
-    fresh.live = fresh.peak_live = fresh.capacity = fresh.retired = 0;
-    fresh.table = pool__no_blocks;
-    fresh.table_mask = 0;
-    fresh.blocks = NULL;
-    fresh.block_count = fresh.block_cap = fresh.fresh_block = 0;
-    /* When the generations have run out, new blocks take numbers the old
-       handles never had instead, and generations start over. */
-    if (top >= POOL_GEN_LIMIT - 2) {
-        fresh.block_base = p->block_base + p->block_count;
-        fresh.gen_floor = 0;
-    } else {
-        fresh.gen_floor = (top + 2) & ~1u;
+    for (n = 0; n < pool__blocks(p); n++) {
+        PoolBlock *b = pool__block(p, n);
+        for (i = 0; b && i < b->inited; i++) {
+            uint32_t g = pool__header(pool__slot(p, b, i)).gen;
+            if (g > top) top = g;
+        }
     }
-    *p = fresh;
-    pool__set_quick(p);
+    return top;
+}
+
+/* Slots about to lose their headers (given back): new slots start above
+   every generation they had, so no handle of them can match again. When
+   the generations have run out, new slots take numbers the old handles
+   never had instead, and generations start over. */
+static void pool__raise_floor(Pool *p, uint32_t top, uint32_t numbers_used) {
+    if (top >= POOL_GEN_LIMIT - 2) {
+        p->index_base += numbers_used;
+        p->gen_floor = 0;
+    } else {
+        p->gen_floor = (top + 2) & ~1u;
+    }
+}
+
+POOL_DEF void pool_release(Pool *p) {
+    uint32_t n, used;
+    if (pool__shared(p)) {
+        POOL__CALL(p, "pool_release: a thread is inside the shared pool", n, 0, (pool_release(q), 0u));
+        return;
+    }
+    if (pool__refuse_in_walk(p, "pool_release: called from inside pool_each on the same pool")) return;
+    used = pool__is_run(p) ? p->run_block.inited : p->block_count << p->index_shift;
+    pool__raise_floor(p, pool__top_gen(p), used);
+    POOL__VG_DESTROY(p);
+    if (p->kind == POOL__BUFFER) {
+        ARENA__UNPOISON(p->buf, p->buf_bytes);   /* back to the caller */
+    } else if (p->kind == POOL__VIRTUAL) {
+        pool__unreserve(p);
+    } else {
+        for (n = 0; n < p->block_count; n++)
+            if (p->blocks[n]) pool__drop_block(p, n);
+        pool__drop(p, p->blocks, p->block_cap * sizeof *p->blocks);
+        if (p->table) pool__drop(p, p->table, (p->table_mask + 1) * sizeof *p->table);
+        p->blocks = NULL;
+        p->table = NULL;
+        p->block_count = p->block_cap = 0;
+        p->table_mask = p->table_used = 0;
+    }
+    ARENA_MEMSET(&p->run_block, 0, sizeof p->run_block);
+    p->run = NULL;
+    p->run_bytes = 0;
+    p->run_slots = 0;
+    p->free = NULL;
+    p->fresh_block = 0;
+    p->live = p->peak_live = p->capacity = p->retired = 0;
+    p->grab_count = 0;   /* as a fresh pool: the count starts over */
     POOL__VG_CREATE(p);
 }
 
-/* Sets the marks of exactly the slots on the free list. */
-static void pool__mark_free(Pool *p) {
-    pool__Slot *f;
-    uint32_t n;
-    for (n = 0; n < p->block_count; n++)
-        ARENA_MEMSET(p->blocks[n]->marks, 0, pool__mark_words(p->blocks[n]->count) * sizeof(uint64_t));
-    for (f = *pool__list(p); f; f = pool__next(p, f)) {
-        PoolBlock *b = pool__block_of(p, f);
-        pool__mark(b, pool__index(p, b, f));
-    }
+/* Keeps a slot through a trim: live, or so near the end of its
+   generations that new ones could not start above it. */
+static bool pool__keeps(const void *s) {
+    uint32_t g = pool__header(s).gen;
+    return (g & 1) || g >= POOL_GEN_LIMIT - 2;
 }
 
-/* Live = handed out since the reset and not marked free. fn may free the
-   object it is given or any other (pool_free marks it while walking); an
-   object allocated meanwhile may or may not be visited. */
+/* The free list again, from the headers (after a trim took slots away). */
+static void pool__relink(Pool *p) {
+    uint32_t n, i;
+    p->free = NULL;
+    for (n = pool__blocks(p); n-- > 0;) {
+        PoolBlock *b = pool__block(p, n);
+        for (i = b ? b->carved : 0; i-- > 0;) {
+            char *s = pool__slot(p, b, i);
+            uint32_t g = pool__header(s).gen;
+            if (!(g & 1) && g != POOL_GEN_LIMIT) pool__push(p, s);
+        }
+    }
+    p->fresh_block = 0;
+}
+
+/* The highest generation of slots [from, b->inited) of b. */
+static uint32_t pool__top_gen_of(const Pool *p, const PoolBlock *b, uint32_t from) {
+    uint32_t i, top = p->gen_floor;
+    for (i = from; i < b->inited; i++) {
+        uint32_t g = pool__header(pool__slot(p, b, i)).gen;
+        if (g > top) top = g;
+    }
+    return top;
+}
+
+#ifndef ARENA_NO_VIRTUAL
+/* A virtual pool decommits the pages above its highest kept slot. */
+static void pool__trim_run(Pool *p) {
+    PoolBlock *r = &p->run_block;
+    uint32_t keep = r->inited, top;
+    size_t page = arena__page_size(), end;
+    while (keep && !pool__keeps(pool__slot(p, r, keep - 1))) keep--;
+    end = arena__align_up((size_t)(pool__slot(p, r, keep) - sizeof(pool__Header) - p->vm), page);
+    top = pool__top_gen_of(p, r, keep);
+    if (end >= p->vm_committed || top >= POOL_GEN_LIMIT - 2) return;
+    pool__raise_floor(p, top, 0);
+    ARENA__UNPOISON(p->vm + end, p->vm_committed - end);   /* no stale shadow */
+    arena__os_decommit(p->vm + end, p->vm_committed - end);
+    pool__count(p, p->vm_committed - end, false);
+    p->vm_committed = end;
+    r->inited = keep;
+    if (r->carved > keep) r->carved = keep;
+    p->capacity -= r->count - pool__fit(p, p->run, p->vm + end);
+    r->count = pool__fit(p, p->run, p->vm + end);
+    p->run_slots = r->carved;
+    p->run_bytes = (size_t)r->carved * p->stride;
+    pool__relink(p);
+}
+#else
+static void pool__trim_run(Pool *p) { (void)p; }
+#endif
+
+/* A block pool gives back every block with no kept slot. */
+static void pool__trim_blocks(Pool *p) {
+    uint32_t n, i;
+    for (n = 0; n < p->block_count; n++) {
+        PoolBlock *b = p->blocks[n];
+        uint32_t top;
+        for (i = 0; b && i < b->inited && !pool__keeps(pool__slot(p, b, i)); i++) {}
+        if (!b || i < b->inited || (top = pool__top_gen_of(p, b, 0)) >= POOL_GEN_LIMIT - 2) continue;
+        pool__raise_floor(p, top, 0);
+        pool__drop_block(p, n);
+    }
+    while (p->block_count && !p->blocks[p->block_count - 1]) p->block_count--;
+    pool__table_fill(p);
+    pool__relink(p);
+}
+
+POOL_DEF void pool_trim(Pool *p) {
+    if (pool__shared(p)) {
+        int r;
+        POOL__CALL(p, "pool_trim: a thread is inside the shared pool", r, 0, (pool_trim(q), 0));
+        (void)r;
+        return;
+    }
+    if (pool__refuse_in_walk(p, "pool_trim: called from inside pool_each on the same pool")) return;
+    if (p->kind == POOL__VIRTUAL && p->vm) pool__trim_run(p);
+    else if (p->kind == POOL__BLOCKS && p->table) pool__trim_blocks(p);
+}
+
+/* Live = generation odd. fn may free the object it is given or any other
+   (a freed one is never visited) and allocate (a new object may or may not
+   be visited); reset, release and trim of this pool are refused inside. */
 POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
-    uint32_t n, i, blocks = p->block_count;
+    uint32_t n, i;
     if (!fn) {
         arena__report(ARENA_ERR_MISUSE, "pool_each: the function is NULL");
         return;
     }
-    pool__mark_free(p);
+    if (pool__shared(p) && arena__load(&p->shared.lock)) {   /* fn may use the pool: no lock held */
+        arena__report(ARENA_ERR_MISUSE, "pool_each: a thread is inside the shared pool");
+        return;
+    }
     p->walking++;
-    pool__set_quick(p);
-    for (n = 0; n < blocks; n++) {
-        PoolBlock *b = p->blocks[n];
-        size_t carved = pool__carved(p, b);
-        for (i = 0; (size_t)i * p->stride < carved; i++)
-            if (!pool__marked(b, i) && b->gens[i] != POOL_GEN_LIMIT) fn(b->slots + (size_t)i * p->stride, ctx);
+    for (n = 0; n < pool__blocks(p); n++) {
+        PoolBlock *b = pool__block(p, n);
+        for (i = 0; b && i < b->carved; i++) {
+            char *s = pool__slot(p, b, i);
+            if (pool__header(s).gen & 1) fn(s, ctx);
+        }
     }
     p->walking--;
-    pool__set_quick(p);
 }
 
 POOL_DEF PoolStats pool_stats(const Pool *p) {
     PoolStats s;
-    ArenaStats a = arena_stats(&p->arena);
     s.live = p->live;
     s.capacity = p->capacity;
     s.peak_live = p->peak_live > p->live ? p->peak_live : p->live;
-    s.block_count = p->block_count;
-    s.grab_count = a.grab_count;
-    s.bytes_held = a.bytes_held;
+    s.block_count = pool__is_run(p) ? (p->run != NULL) : p->blocks_held;
+    s.grab_count = p->grab_count;
+    s.bytes_held = p->kind == POOL__BUFFER ? p->buf_bytes : p->bytes_held;
     s.retired = p->retired;
     return s;
 }
 
 /* ---- handles ---------------------------------------------------------------- */
 
-/* The first handle switches the pool to tracked: every live slot's
-   generation is made odd, every other one even, and from then on every
-   alloc and free keeps them so, out of line (the free list moves to
-   `held`, so the inline pool_alloc finds it empty). Pools without handles
-   never pay for generations. */
-static void pool__track(Pool *p) {
-    uint32_t n, i;
-    if (p->tracked || !p->stride) return;
-    pool__mark_free(p);
-    for (n = 0; n < p->block_count; n++) {
-        PoolBlock *b = p->blocks[n];
-        size_t carved = pool__carved(p, b);
-        for (i = 0; (size_t)i * p->stride < carved; i++)
-            if (!pool__marked(b, i) && !(b->gens[i] & 1)) b->gens[i]++;
-    }
-    p->held = p->free;
-    p->free = NULL;
-    p->tracked = true;
-    pool__set_quick(p);
-}
-
-static PoolHandle pool__handle(const Pool *p, const PoolBlock *b, uint32_t i) {
+static PoolHandle pool__handle(const Pool *p, const void *obj) {
     PoolHandle h;
-    h.index = ((p->block_base + b->number) << p->index_shift) | i;
-    h.gen = b->gens[i];
+    pool__Header hd = pool__header(obj);
+    h.index = p->index_base + hd.index;
+    h.gen = hd.gen;
     return h;
 }
 
-/* const: a handle changes how the pool keeps its books (it may turn
-   generations on), not what it holds. */
-POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
-    PoolHandle h;
+POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h) {
+    uint32_t n, k;
     PoolBlock *b;
-    uint32_t i;
-    const char *why;
-    ARENA_MEMSET(&h, 0, sizeof h);
-    if (!obj) return h;
-    why = pool__locate(p, obj, &b, &i);
-    if (why) {
-        arena__report(ARENA_ERR_MISUSE, why);
-        return h;
+    char *s;
+    if (pool__shared(p)) {
+        POOL__CALL(p, NULL, s, NULL, (char *)pool__get_slow(q, h));
+        return s;
     }
-    pool__track((Pool *)(uintptr_t)p);
-    return pool__handle(p, b, i);
+    n = h.index - p->index_base;
+    k = pool__is_run(p) ? 0 : n >> p->index_shift;
+    b = p->stride && (h.gen & 1) ? pool__block(p, k) : NULL;
+    if (!b || n - b->first >= b->carved) return NULL;
+    s = pool__slot(p, b, n - b->first);
+    return pool__header(s).gen == h.gen ? s : NULL;
+}
+
+POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h) {
+    void *obj;
+    if (pool__shared(p)) {
+        POOL__CALL(p, NULL, obj, NULL, pool__alloc_with_handle_slow(q, h));
+        return obj;
+    }
+    if (!h) return arena__report(ARENA_ERR_MISUSE, "pool_alloc_with_handle: the handle pointer is NULL"), (void *)NULL;
+    obj = pool_alloc(p);
+    if (obj) *h = pool__handle(p, obj);
+    else ARENA_MEMSET(h, 0, sizeof *h);
+    return obj;
 }
 
 POOL_DEF PoolHandle pool_alloc_handle(Pool *p) {
     PoolHandle h;
-    void *obj;
-    pool__track(p);
-    obj = pool_alloc(p);
-    ARENA_MEMSET(&h, 0, sizeof h);
-    if (obj) {
-        PoolBlock *b = pool__block_of(p, obj);
-        h = pool__handle(p, b, pool__index(p, b, obj));
-    }
+    pool_alloc_with_handle(p, &h);
     return h;
 }
 
+POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
+    PoolHandle h, none;
+    PoolBlock *b;
+    uint32_t i;
+    const char *why;
+    ARENA_MEMSET(&none, 0, sizeof none);
+    if (pool__shared(p)) {
+        POOL__CALL(p, NULL, h, none, pool_handle_of(q, obj));
+        return h;
+    }
+    why = pool__locate(p, obj, &b, &i);
+    ARENA_MEMSET(&h, 0, sizeof h);
+    if (why) {
+        arena__report(ARENA_ERR_MISUSE, obj ? why : "pool_handle_of: the pointer is NULL");
+        return h;
+    }
+    return pool__handle(p, obj);
+}
+
 POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h) {
-    void *obj = pool_get(p, h);
+    void *obj;
+    bool r;
+    if (pool__shared(p)) {   /* the look-up and the free in one locked call */
+        POOL__CALL(p, NULL, r, false, pool_free_handle(q, h));
+        return r;
+    }
+    obj = pool_get(p, h);
     if (!obj) {
         arena__report(ARENA_ERR_MISUSE, h.gen ? "pool_free_handle: the handle is stale or of another pool"
                                               : "pool_free_handle: the null handle");

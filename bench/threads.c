@@ -68,7 +68,7 @@ static inline void *fa(Local *l, size_t n) { (void)l; return arena_alloc(&g_aren
 static inline void l_frame_end(Local *l) { (void)l; }
 static inline void *pa(Local *l) { (void)l; return pool_alloc(&g_pool); }
 static inline void pf(Local *l, void *p) { (void)l; pool_free(&g_pool, p); }
-static int pool_is_shared(void) { return (g_pool.arena.opt.flags & ARENA_SHARED) != 0; }
+static int pool_is_shared(void) { return (g_pool.opt.flags & ARENA_SHARED) != 0; }
 
 #elif defined(T_LOCAL)
 #define ROW "local"
