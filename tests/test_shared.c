@@ -634,6 +634,7 @@ typedef struct PoolRun {
 } PoolRun;
 
 #define POOL_OBJ 40
+#define POOL_OPS 3000   /* per thread and frame: long enough for threads to overlap */
 
 /* Each thread: objects allocated (recorded, filled), checked and freed
    at random, by pointer or by handle; handles of freed objects stay dead
@@ -642,7 +643,7 @@ static void pool_churn_thread(PoolRun *pr, Worker *w) {
     Pool *p = &pr->p;
     PoolHandle hs[MAX_RECS];
     int i;
-    for (i = 0; i < 300; i++) {
+    for (i = 0; i < POOL_OPS; i++) {
         unsigned op = rnd(w, 10);
         if (op < 5 || !w->nrec) {   /* alloc, half of them with a handle */
             PoolHandle h;
