@@ -157,10 +157,10 @@ typedef struct Pool {
     ArenaOptions opt;           /* source, max_bytes, block_size */
     size_t bytes_held, grab_count;
     PoolBudget own_budget, *budget;
-    /* internal, ARENA_SHARED only (must stay last): the free list and the
-       carved run, which the inline paths must find empty (so that every
-       inline call of a shared pool goes out of line), and the lock. */
-    struct { void *free; size_t run_bytes; uint32_t run_slots; size_t lock; } shared;
+    /* internal, ARENA_SHARED only: the free list (p->free stays empty, so
+       that every inline call of a shared pool goes out of line) and the
+       lock that every call takes. */
+    struct { void *free; size_t lock; } shared;
 } Pool;
 
 typedef struct PoolStats {
@@ -362,18 +362,33 @@ static void pool__set_gen(void *slot, uint32_t gen) {
     pool__set_header(slot, gen, pool__header(slot).index);
 }
 
+static bool pool__shared(const Pool *p) { return (p->opt.flags & ARENA_SHARED) != 0; }
+
+/* The free list's head: a shared pool keeps p->free empty for the inline
+   paths (see "sharing across threads"). */
+static void **pool__head(Pool *p) { return pool__shared(p) ? &p->shared.free : &p->free; }
+
+/* Tells the inline paths how many slots of the run are carved; a shared
+   pool's inline paths must find none. */
+static void pool__set_carved(Pool *p, uint32_t slots) {
+    if (pool__shared(p)) return;
+    p->run_slots = slots;
+    p->run_bytes = (size_t)slots * p->stride;
+}
+
 static void pool__push(Pool *p, void *s) {
+    void **head = pool__head(p);
     pool__open(s, sizeof(void *));
-    *(void **)s = p->free;
+    *(void **)s = *head;
     pool__close(s, p->stride - sizeof(pool__Header));
-    p->free = s;
+    *head = s;
 }
 
 static void *pool__pop(Pool *p) {
-    void *s = p->free;
+    void **head = pool__head(p), *s = *head;
     if (!s) return NULL;
     pool__open(s, sizeof(void *));
-    p->free = *(void **)s;
+    *head = *(void **)s;
     pool__close(s, sizeof(void *));
     return s;
 }
@@ -446,8 +461,7 @@ static void pool__set_run(Pool *p, char *slots, uint32_t count) {
     p->run_block.slots = p->run = slots;
     p->run_block.count = count;
     p->capacity = count;
-    p->run_bytes = 0;
-    p->run_slots = 0;
+    pool__set_carved(p, 0);
 }
 
 static bool pool__is_run(const Pool *p) { return p->kind != POOL__BLOCKS; }
@@ -680,10 +694,7 @@ static void *pool__carve(Pool *p) {
                 while (b->carved < b->count) {
                     uint32_t i = b->carved++;
                     char *s = pool__slot(p, b, i);
-                    if (b == &p->run_block) {
-                        p->run_slots = b->carved;
-                        p->run_bytes += p->stride;
-                    }
+                    if (b == &p->run_block) pool__set_carved(p, b->carved);
                     if (i >= b->inited) {
                         pool__set_header(s, p->gen_floor, b->first + i);
                         b->inited = i + 1;
@@ -701,60 +712,42 @@ static void *pool__carve(Pool *p) {
 }
 
 /* ---- sharing across threads (ARENA_SHARED) -----------------------------------------
-   A shared pool runs every call under its lock, on a private unshared copy
-   of itself with the free list and the run it keeps in p->shared, then
-   publishes the copy back, never writing what the inline paths read (they
-   find no free list and no carved run, so they always come out of line).
-   Every check of a one-thread pool therefore holds under contention: of
-   two threads freeing the same object, one is refused. */
+   Every call of a shared pool runs under its lock (the thread holding it
+   is noted, so that a call made inside one runs straight through). Its
+   free list is kept in p->shared and its run is never marked carved for
+   the inline paths, so they find nothing to do and always come out of
+   line: every check of a one-thread pool holds under contention (of two
+   threads freeing the same object, one is refused). */
 
-static bool pool__shared(const Pool *p) { return (p->opt.flags & ARENA_SHARED) != 0; }
+static ARENA_THREAD_LOCAL const Pool *pool__held;   /* the shared pool this thread has locked */
 
-static void pool__leave(Pool *p, const Pool *t) {
-    size_t after_opt = offsetof(Pool, opt) + sizeof p->opt;
-    if (t == p) return;
-    p->shared.free = t->free;
-    p->shared.run_bytes = t->run_bytes;
-    p->shared.run_slots = t->run_slots;
-    p->live = t->live;
-    if (p->run != t->run) p->run = t->run;                    /* first growth, frame boundaries */
-    if (p->index_base != t->index_base) p->index_base = t->index_base;
-    ARENA_MEMCPY(&p->size, &t->size, offsetof(Pool, opt) - offsetof(Pool, size));
-    ARENA_MEMCPY((char *)p + after_opt, (const char *)t + after_opt, offsetof(Pool, shared) - after_opt);
-    arena__unlock(&p->shared.lock);
-}
+/* Shared, and not yet locked by this thread. */
+static bool pool__locks(const Pool *p) { return pool__shared(p) && pool__held != p; }
 
-/* The pool to work on: p itself when it is not shared; else its unshared
-   copy t, under the lock; or NULL after one report when a frame-boundary
-   call (misuse given) finds the lock held: a thread is inside. */
-static Pool *pool__enter(Pool *p, Pool *t, const char *misuse) {
-    if (!pool__shared(p)) return p;
+/* Locks p, or (a frame-boundary call, misuse given) reports once and
+   returns false when the lock is held: a thread is inside. */
+static bool pool__enter(Pool *p, const char *misuse) {
     if (misuse && arena__load(&p->shared.lock)) {
         arena__report(ARENA_ERR_MISUSE, misuse);
-        return NULL;
+        return false;
     }
     arena__lock(&p->shared.lock);
-    ARENA_MEMCPY(t, p, offsetof(Pool, shared));
-    t->free = p->shared.free;
-    t->run_bytes = p->shared.run_bytes;
-    t->run_slots = p->shared.run_slots;
-    ARENA_MEMSET(&t->shared, 0, sizeof t->shared);
-    t->opt.flags &= ~ARENA_SHARED;
-    if (t->budget == &p->own_budget) t->budget = &t->own_budget;
-    return t;
+    return true;
 }
 
-/* r = expr, with q the pool to work on (see pool__enter); `fail` if refused. */
+/* r = expr under the lock of the shared pool p; `fail` if refused. */
 #define POOL__CALL(p, misuse, r, fail, expr) \
-    do { Pool t_, *q = pool__enter((Pool *)(uintptr_t)(p), &t_, (misuse)); \
-         r = q ? (expr) : (fail); \
-         if (q) pool__leave((Pool *)(uintptr_t)(p), q); } while (0)
+    do { Pool *q = (Pool *)(uintptr_t)(p); \
+         const Pool *held_ = pool__held; \
+         if (!pool__enter(q, (misuse))) r = (fail); \
+         else { pool__held = q; r = (expr); pool__held = held_; arena__unlock(&q->shared.lock); } \
+    } while (0)
 
 /* ---- alloc and free ---------------------------------------------------------------- */
 
 POOL_DEF void *pool__alloc_slow(Pool *p) {
     void *s;
-    if (pool__shared(p)) {
+    if (pool__locks(p)) {
         POOL__CALL(p, NULL, s, NULL, pool__alloc_slow(q));
         return s;
     }
@@ -845,7 +838,7 @@ POOL_DEF bool pool__free_slow(Pool *p, void *obj) {
     const char *why;
     bool r;
     if (!obj) return true;
-    if (pool__shared(p)) {
+    if (pool__locks(p)) {
         POOL__CALL(p, NULL, r, false, pool__free_slow(q, obj));
         return r;
     }
@@ -862,7 +855,7 @@ POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
     PoolBlock *b;
     uint32_t i;
     bool r;
-    if (pool__shared(p)) {
+    if (pool__locks(p)) {
         POOL__CALL(p, NULL, r, false, pool_owns(q, obj));
         return r;
     }
@@ -983,7 +976,7 @@ static bool pool__refuse_in_walk(const Pool *p, const char *msg) {
 
 POOL_DEF void pool_reset(Pool *p) {
     uint32_t n, i;
-    if (pool__shared(p)) {
+    if (pool__locks(p)) {
         POOL__CALL(p, "pool_reset: a thread is inside the shared pool", n, 0, (pool_reset(q), 0u));
         return;
     }
@@ -1002,9 +995,8 @@ POOL_DEF void pool_reset(Pool *p) {
     }
     POOL__VG_DESTROY(p);   /* every object of the pool at once */
     POOL__VG_CREATE(p);
-    p->run_slots = 0;
-    p->run_bytes = 0;
-    p->free = NULL;
+    pool__set_carved(p, 0);
+    *pool__head(p) = NULL;
     p->fresh_block = 0;
     p->live = 0;
 }
@@ -1037,7 +1029,7 @@ static void pool__raise_floor(Pool *p, uint32_t top, uint32_t numbers_used) {
 
 POOL_DEF void pool_release(Pool *p) {
     uint32_t n, used;
-    if (pool__shared(p)) {
+    if (pool__locks(p)) {
         POOL__CALL(p, "pool_release: a thread is inside the shared pool", n, 0, (pool_release(q), 0u));
         return;
     }
@@ -1061,9 +1053,8 @@ POOL_DEF void pool_release(Pool *p) {
     }
     ARENA_MEMSET(&p->run_block, 0, sizeof p->run_block);
     p->run = NULL;
-    p->run_bytes = 0;
-    p->run_slots = 0;
-    p->free = NULL;
+    pool__set_carved(p, 0);
+    *pool__head(p) = NULL;
     p->fresh_block = 0;
     p->live = p->peak_live = p->capacity = p->retired = 0;
     p->grab_count = 0;   /* as a fresh pool: the count starts over */
@@ -1080,7 +1071,7 @@ static bool pool__keeps(const void *s) {
 /* The free list again, from the headers (after a trim took slots away). */
 static void pool__relink(Pool *p) {
     uint32_t n, i;
-    p->free = NULL;
+    *pool__head(p) = NULL;
     for (n = pool__blocks(p); n-- > 0;) {
         PoolBlock *b = pool__block(p, n);
         for (i = b ? b->carved : 0; i-- > 0;) {
@@ -1121,8 +1112,7 @@ static void pool__trim_run(Pool *p) {
     if (r->carved > keep) r->carved = keep;
     p->capacity -= r->count - pool__fit(p, p->run, p->vm + end);
     r->count = pool__fit(p, p->run, p->vm + end);
-    p->run_slots = r->carved;
-    p->run_bytes = (size_t)r->carved * p->stride;
+    pool__set_carved(p, r->carved);
     pool__relink(p);
 }
 #else
@@ -1146,7 +1136,7 @@ static void pool__trim_blocks(Pool *p) {
 }
 
 POOL_DEF void pool_trim(Pool *p) {
-    if (pool__shared(p)) {
+    if (pool__locks(p)) {
         int r;
         POOL__CALL(p, "pool_trim: a thread is inside the shared pool", r, 0, (pool_trim(q), 0));
         (void)r;
@@ -1207,7 +1197,7 @@ POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h) {
     uint32_t n, k;
     PoolBlock *b;
     char *s;
-    if (pool__shared(p)) {
+    if (pool__locks(p)) {
         POOL__CALL(p, NULL, s, NULL, (char *)pool__get_slow(q, h));
         return s;
     }
@@ -1221,7 +1211,7 @@ POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h) {
 
 POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h) {
     void *obj;
-    if (pool__shared(p)) {
+    if (pool__locks(p)) {
         POOL__CALL(p, NULL, obj, NULL, pool__alloc_with_handle_slow(q, h));
         return obj;
     }
@@ -1244,7 +1234,7 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
     uint32_t i;
     const char *why;
     ARENA_MEMSET(&none, 0, sizeof none);
-    if (pool__shared(p)) {
+    if (pool__locks(p)) {
         POOL__CALL(p, NULL, h, none, pool_handle_of(q, obj));
         return h;
     }
@@ -1260,7 +1250,7 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
 POOL_DEF bool pool_free_handle(Pool *p, PoolHandle h) {
     void *obj;
     bool r;
-    if (pool__shared(p)) {   /* the look-up and the free in one locked call */
+    if (pool__locks(p)) {   /* the look-up and the free in one locked call */
         POOL__CALL(p, NULL, r, false, pool_free_handle(q, h));
         return r;
     }
