@@ -25,6 +25,12 @@
        pool_trim(&bullets);                     // give back what is unused
        pool_release(&bullets);
 
+   THREADS
+       pool_init_opts with ArenaOptions.flags = ARENA_SHARED: many threads
+       allocate, free and use handles at once (each call takes the pool's
+       lock; every check still holds); reset, release, trim, pool_each and
+       pool_stats at a frame boundary. See README "Threads".
+
    HOW IT WORKS
        Slots are numbered. Every slot has an 8-byte header just before its
        object: its number and a 32-bit generation, odd while the object is
