@@ -52,7 +52,6 @@
        ARENA_MIN_ALIGN           alignment of every allocation (default 16,
                                  at least alignof(max_align_t))
        ARENA_SCRATCH_COUNT       scratch arenas per thread (default 2)
-       ARENA_MARK_HISTORY        rewinds remembered to refuse stale marks (8)
        ARENA_NO_THREADS          scratch arenas are global, not per thread
        ARENA_THREAD_LOCAL        the thread-local storage keyword to use
        ARENA_NO_SPRINTF          no arena_sprintf, no stb_sprintf dependency
@@ -70,8 +69,15 @@
                                  the libc functions used (define all five
                                  and <string.h> is not included)
        ARENA_STATIC              make the implementation static to its file
-   Under AddressSanitizer every byte not handed out is poisoned and each
-   allocation is followed by a 16-byte redzone.
+   Under AddressSanitizer (and with ARENA_VALGRIND) every byte not handed
+   out is poisoned and each allocation is followed by a 16-byte redzone.
+
+   RULES THE LIBRARY CHECKS (each refusal: one handler call, nothing changed)
+       A stale mark (rewound past, from an earlier cycle or life) is refused,
+       exactly, whatever happened since. While an arena runs its cleanups or
+       the error handler for a failing call on it, that code may use other
+       arenas and arena_mark / arena_stats on it, but not allocate from,
+       rewind, reset or release it (ARENA_ERR_MISUSE).
 
    LICENSE: MIT (see the end of this file).
 */
@@ -186,7 +192,7 @@
 #else
 #define ARENA__CHECKED 0
 #endif
-#if ARENA__ASAN
+#if ARENA__ASAN || defined(ARENA_VALGRIND)
 #define ARENA__REDZONE ((size_t)16)
 #else
 #define ARENA__REDZONE ((size_t)0)
@@ -234,12 +240,6 @@ typedef struct ArenaOptions {
 
 typedef struct ArenaBlock ArenaBlock;   /* internal */
 typedef struct ArenaDefer ArenaDefer;   /* internal */
-typedef struct ArenaCut {               /* internal: the top went down to pos */
-    size_t serial, pos;
-} ArenaCut;
-#ifndef ARENA_MARK_HISTORY
-#define ARENA_MARK_HISTORY 8
-#endif
 
 typedef struct Arena {
     char *cur, *end;        /* the bump range of the newest block */
@@ -249,12 +249,17 @@ typedef struct Arena {
     size_t next_size;       /* bytes of the next block to grab */
     size_t bytes_held, peak_used, grab_count, block_count;
     size_t cycle_peak;      /* the most bytes_used since the last reset */
-    size_t epoch;           /* bumped by reset and release: old marks die */
-    size_t cut_serial;      /* rewinds so far */
-    ArenaCut cuts[ARENA_MARK_HISTORY];  /* rewinds, rising pos: stale marks */
-    size_t cut_count;
+    size_t epoch;           /* bumped by reset: old marks die */
+    uint64_t life;          /* unique in the process, taken by the first
+                               mark of each life (0: none yet) */
+    uint64_t cut_serial;    /* cut records made so far (see arena__cut) */
+    uint64_t cut_top;       /* serial of the newest live cut record, 0: none */
+    size_t cut_pos;         /* its position */
+    size_t mark_hi;         /* no live mark above this lacks a cut record */
+    char *last;             /* the newest out-of-line allocation, or NULL */
     ArenaOptions opt;       /* as given; zero fields mean defaults */
     int kind;               /* internal: where blocks come from */
+    int busy;               /* running its cleanups or the error handler */
     /* internal, ARENA_SHARED only (atomic words; must stay last): the bump
        range [top, end) threads take from with a compare-and-swap (top 0:
        none, or being replaced), the lock that guards growth, and how many
@@ -265,7 +270,8 @@ typedef struct Arena {
 
 typedef struct ArenaMark {
     const Arena *arena;
-    size_t pos, epoch, serial;
+    size_t pos, epoch;
+    uint64_t life, serial;
 } ArenaMark;
 
 typedef struct ArenaTemp {
@@ -306,7 +312,7 @@ ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap);
 #define arena_new_array(a, T, n) \
     ((T *)arena_calloc_aligned((a), (n), sizeof(T), ARENA_ALIGNOF(T)))
 
-ARENA_DEF ArenaMark arena_mark(const Arena *a);
+ARENA_DEF ArenaMark arena_mark(Arena *a);
 ARENA_DEF void arena_rewind(Arena *a, ArenaMark m);
 ARENA_DEF ArenaTemp arena_temp_begin(Arena *a);
 ARENA_DEF void arena_temp_end(ArenaTemp t);
@@ -326,9 +332,16 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a);
 
        ArenaArray(Token) toks = {0};
        if (!arena_array_push(&a, &toks, tok)) ...;   // toks.items[toks.count-1]
+       if (arena_array_pop(&toks)) ...;              // was toks.items[toks.count]
 
    The array grows in place while it is the arena's newest allocation, and
-   is copied (old copy left in the arena) otherwise. */
+   is copied (old copy left in the arena) otherwise. arena_array_pop returns
+   false (ARENA_ERR_MISUSE) on an empty array; the popped element stays
+   readable at items[count] until the next push.
+   Rule: an array belongs to the scope it was made in. Growing it inside a
+   later temp scope (or after a mark) puts its new storage above the mark,
+   and arena_temp_end / arena_rewind frees it: grow it before the scope, or
+   make it in the scope's arena (ASan reports the later use). */
 #define ArenaArray(T) struct { T *items; size_t count, cap; }
 #define arena_array_reserve(a, arr, n) \
     ((size_t)(n) <= (arr)->cap - (arr)->count || \
@@ -337,7 +350,8 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a);
 #define arena_array_push(a, arr, v) \
     (arena_array_reserve((a), (arr), 1) \
          ? ((arr)->items[(arr)->count++] = (v), true) : false)
-#define arena_array_pop(arr) ((arr)->items[--(arr)->count])
+#define arena_array_pop(arr) \
+    ((arr)->count ? ((arr)->count--, true) : arena__array_empty())
 
 #if defined(__cplusplus)
 #define ARENA__ALIGNOF_EXPR(e) alignof(decltype(e))
@@ -350,6 +364,7 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a);
 ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap,
                                  size_t count, size_t extra, size_t elem,
                                  size_t align);
+ARENA_DEF bool arena__array_empty(void);
 
 /* ---- the stack allocator ------------------------------------------------ */
 
@@ -376,6 +391,10 @@ ARENA_DEF void arena__hand_out(void *p, size_t n);   /* unpoison (+ fill) */
 ARENA_DEF void arena__take_back(void *p, size_t n);  /* (fill +) poison */
 /* Allocates only if it fits the current block; never grows, never reports. */
 ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align);
+/* The top goes down to pos (see the implementation). */
+ARENA_DEF void arena__cut(Arena *a, size_t pos);
+/* A number no other call in the process returns (an atomic counter). */
+ARENA_DEF uint64_t arena__unique(void);
 
 /* ---- the fast paths ------------------------------------------------------
    Every block's data starts and ends on ARENA_MIN_ALIGN, so rounding a size
@@ -510,7 +529,8 @@ struct ArenaAllocator {
     ArenaAllocator(const ArenaAllocator<U> &o) noexcept : arena(o.arena) {}
     T *allocate(size_t n) {
         void *p = n <= SIZE_MAX / sizeof(T)
-                      ? arena_alloc_aligned(arena, n * sizeof(T), alignof(T)) : nullptr;
+                      ? arena_alloc_aligned(arena, n * sizeof(T), alignof(T))
+                      : (arena__report(ARENA_ERR_OVERFLOW, "ArenaAllocator: n * sizeof(T) overflows"), nullptr);
         if (!p) throw std::bad_alloc();
         return static_cast<T *>(p);
     }
@@ -548,9 +568,6 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #endif
 #if ARENA_SCRATCH_COUNT < 2
 #error "arena.h: ARENA_SCRATCH_COUNT must be at least 2"
-#endif
-#if ARENA_MARK_HISTORY < 2
-#error "arena.h: ARENA_MARK_HISTORY must be at least 2"
 #endif
 
 #if ARENA__ASAN
@@ -699,10 +716,11 @@ static void arena__lock(size_t *lock) {
    the arena position of the first data byte: positions grow across blocks,
    so a mark is one number and "rewound past" is a comparison. */
 struct ArenaBlock {
-    ArenaBlock *prev;
     size_t size;   /* bytes grabbed (virtual: reserved) */
+    ArenaBlock *prev;
     size_t base;
     size_t cycle;  /* the arena's epoch when it last became the top block */
+    size_t check;  /* arena__block_check: a write before the data shows */
 };
 
 struct ArenaDefer {
@@ -728,6 +746,7 @@ enum { ARENA__HEAP = 0, ARENA__SOURCE, ARENA__BUFFER, ARENA__VIRTUAL };
 
 static ArenaErrorFn arena__handler;
 static void *arena__handler_ctx;
+static ARENA_THREAD_LOCAL int arena__handler_depth;
 
 ARENA_DEF ArenaErrorFn arena_set_error_handler(ArenaErrorFn fn, void *ctx) {
     ArenaErrorFn old = arena__handler;
@@ -747,16 +766,85 @@ ARENA_DEF const char *arena_error_name(ArenaError err) {
     return "ARENA_ERR_UNKNOWN";
 }
 
+/* A failure inside the handler (a call it makes that is refused) reaches
+   the handler once more, no deeper: a handler that always calls back
+   cannot recurse without end. */
 ARENA_DEF void arena__report(ArenaError err, const char *msg) {
-    if (arena__handler)
+    if (arena__handler && arena__handler_depth < 2) {
+        arena__handler_depth++;
         arena__handler(err, msg, arena__handler_ctx);
-    else if (err == ARENA_ERR_MISUSE)
+        arena__handler_depth--;
+    } else if (err == ARENA_ERR_MISUSE) {
         ARENA_LOG(msg);
+    }
 }
 
-static void *arena__fail(ArenaError err, const char *msg) {
+/* ---- re-entry ------------------------------------------------------------
+   User code that an arena runs in the middle of one of its calls (its
+   cleanups, the error handler) may call any function on other arenas, and
+   arena_mark / arena_stats on this one; a call that would allocate from,
+   rewind, reset or release this arena is refused with ARENA_ERR_MISUSE.
+   While busy the arena's end is its top, so the inline paths go out of
+   line, where the flag is checked: the fast paths pay nothing. */
+
+static char *arena__enter(Arena *a) {
+    char *end = a->end;
+    a->busy++;
+    a->end = a->cur;
+    return end;
+}
+
+static void arena__leave(Arena *a, char *end) {
+    a->end = end;
+    a->busy--;
+}
+
+static bool arena__refused(Arena *a) {
+    if (!a->busy) return false;
+    arena__report(ARENA_ERR_MISUSE, "arena: called from a cleanup or error handler of the same "
+                                    "arena (allocating, rewinding, resetting or releasing it)");
+    return true;
+}
+
+/* A failure of a call on `a`: the handler runs with `a` busy. */
+static void arena__report_in(Arena *a, ArenaError err, const char *msg) {
+    char *end;
+    if (a->opt.flags & ARENA_SHARED) {   /* many threads report at once: no busy mark */
+        arena__report(err, msg);
+        return;
+    }
+    end = arena__enter(a);
     arena__report(err, msg);
+    arena__leave(a, end);
+}
+
+static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
+    arena__report_in(a, err, msg);
     return NULL;
+}
+
+/* ---- process-wide counter --------------------------------------------------
+   The only state shared by threads: lives of arenas and pool seeds must
+   differ across threads, and the page size is cached once. */
+
+#if defined(ARENA_NO_THREADS)
+#define ARENA__FETCH_ADD(p) (++*(p))
+#define ARENA__LOAD(p) (*(p))
+#define ARENA__STORE(p, v) (*(p) = (v))
+#elif defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#define ARENA__FETCH_ADD(p) ((uint64_t)_InterlockedIncrement64((volatile __int64 *)(p)))
+#define ARENA__LOAD(p) (*(volatile size_t *)(p))
+#define ARENA__STORE(p, v) (*(volatile size_t *)(p) = (v))
+#else
+#define ARENA__FETCH_ADD(p) __atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
+#define ARENA__LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define ARENA__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#endif
+
+ARENA_DEF uint64_t arena__unique(void) {
+    static uint64_t counter;
+    return ARENA__FETCH_ADD(&counter);
 }
 
 /* ---- poisoning and fill patterns ----------------------------------------- */
@@ -770,6 +858,12 @@ static void *arena__fail(ArenaError err, const char *msg) {
 #else
 #define ARENA__POISON(p, n) ((void)(p), (void)(n))
 #define ARENA__UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+/* The library reading its own bookkeeping kept in poisoned memory. */
+#if defined(ARENA_VALGRIND) && !ARENA__ASAN
+#define ARENA__REVEAL(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#else
+#define ARENA__REVEAL(p, n) ARENA__UNPOISON((p), (n))
 #endif
 
 ARENA_DEF void arena__hand_out(void *p, size_t n) {
@@ -831,31 +925,53 @@ static bool arena__span(size_t size, size_t align, size_t *span, size_t *need) {
     return true;
 }
 
-/* A fresh epoch per init, so that a mark from an earlier life of the same
-   struct (release, then init again) is refused. */
+/* A fresh epoch per init, unique in the process (marks also carry the
+   arena's life, see arena_mark). */
 static size_t arena__new_epoch(void) {
-    static ARENA_THREAD_LOCAL size_t inits;
-    return ++inits * (size_t)0x9E3779B9u;
+    return (size_t)arena__unique() * (size_t)0x9E3779B9u;
 }
 
-/* ---- blocks --------------------------------------------------------------- */
+/* ---- blocks ---------------------------------------------------------------
+   A block's header is followed (in sanitizer builds) by a poisoned gap of
+   ARENA__REDZONE bytes, so that a write just before its first allocation
+   is reported; in every build the header carries a check of its size and
+   address, verified before the size is trusted (a block whose header was
+   overwritten is never handed out from again, nor given back: its size is
+   unknown). */
+
+static size_t arena__block_check(const ArenaBlock *b) {
+    return b->size ^ (size_t)(uintptr_t)b ^ (size_t)0x5BD1E9955BD1E995u;
+}
+
+static void arena__set_size(ArenaBlock *b, size_t size) {
+    b->size = size;
+    b->check = arena__block_check(b);
+}
+
+static bool arena__block_ok(const ArenaBlock *b) {
+    if (b->check == arena__block_check(b)) return true;
+    arena__report(ARENA_ERR_MISUSE, "arena: a block header was overwritten (a write before an allocation)");
+    return false;
+}
 
 static char *arena__data(ArenaBlock *b) {
-    return arena__align_ptr(b + 1, ARENA_MIN_ALIGN);
+    return arena__align_ptr(b + 1, ARENA_MIN_ALIGN) + ARENA__REDZONE;
 }
 
+/* Where the block's data ends; a block with a broken header has no room. */
 static char *arena__limit(ArenaBlock *b) {
     uintptr_t end = (uintptr_t)b + b->size;
+    if (!arena__block_ok(b)) return arena__data(b);
     return (char *)b + (size_t)((end & ~(uintptr_t)(ARENA_MIN_ALIGN - 1)) - (uintptr_t)b);
 }
 
-/* The top: cur, or a shared arena's shared top (read at a frame boundary). */
-static char *arena__top(const Arena *a) {
+/* cur, or a shared arena's shared top (read at a frame boundary). */
+static char *arena__cur(const Arena *a) {
     return a->cur ? a->cur : (char *)(uintptr_t)arena__load(&a->shared.top);
 }
 
 static size_t arena__pos(const Arena *a) {
-    return a->block ? a->block->base + (size_t)(arena__top(a) - arena__data(a->block)) : 0;
+    return a->block ? a->block->base + (size_t)(arena__cur(a) - arena__data(a->block)) : 0;
 }
 
 static void arena__note_peak(Arena *a) {
@@ -868,9 +984,14 @@ static size_t arena__opt(size_t value, size_t fallback) {
     return value ? value : fallback;
 }
 
-/* Header, data alignment and end alignment around `need` data bytes. */
+/* Header, gap, data alignment and end alignment around `need` data bytes. */
 static size_t arena__block_overhead(void) {
-    return sizeof(ArenaBlock) + 2 * ARENA_MIN_ALIGN;
+    return sizeof(ArenaBlock) + ARENA__REDZONE + 2 * ARENA_MIN_ALIGN;
+}
+
+/* The header's gap and the block's data are not handed out. */
+static void arena__poison_block(Arena *a) {
+    ARENA__POISON(a->cur - ARENA__REDZONE, (size_t)(a->end - a->cur) + ARENA__REDZONE);
 }
 
 static void *arena__source_grab(Arena *a, size_t size) {
@@ -885,6 +1006,7 @@ static void *arena__source_grab(Arena *a, size_t size) {
 
 static void arena__drop(Arena *a, ArenaBlock *b) {
     size_t size = b->size;
+    if (!arena__block_ok(b)) return;   /* leaked: its size is unknown */
     ARENA__UNPOISON(b, size);
     a->bytes_held -= size;
     a->block_count--;
@@ -956,17 +1078,17 @@ static bool arena__new_block(Arena *a, size_t need) {
     if (a->opt.max_bytes) {
         size_t left = a->bytes_held < a->opt.max_bytes ? a->opt.max_bytes - a->bytes_held : 0;
         if (left < min) {
-            arena__report(ARENA_ERR_OOM, "arena: the max_bytes cap is reached");
+            arena__report_in(a, ARENA_ERR_OOM, "arena: the max_bytes cap is reached");
             return false;
         }
         if (size > left) size = left;
     }
     b = (ArenaBlock *)arena__source_grab(a, size);
     if (!b) {
-        arena__report(ARENA_ERR_OOM, "arena: the source is out of memory");
+        arena__report_in(a, ARENA_ERR_OOM, "arena: the source is out of memory");
         return false;
     }
-    b->size = size;
+    arena__set_size(b, size);
     a->bytes_held += size;
     a->block_count++;
     if (!dedicated) {
@@ -974,7 +1096,7 @@ static bool arena__new_block(Arena *a, size_t need) {
         a->next_size = size < max / 2 ? size * 2 : max;
     }
     arena__push_block(a, b);
-    ARENA__POISON(a->cur, (size_t)(a->end - a->cur));
+    arena__poison_block(a);
     return true;
 }
 
@@ -1002,7 +1124,8 @@ static void arena__retire(Arena *a, ArenaBlock *b, char *top) {
 #endif
 
 static size_t arena__page_size(void) {
-    static size_t page;
+    static size_t cached;   /* threads may race to fill it: atomically */
+    size_t page = ARENA__LOAD(&cached);
     if (!page) {
 #ifdef ARENA__WINDOWS
         SYSTEM_INFO si;
@@ -1012,6 +1135,7 @@ static size_t arena__page_size(void) {
         long n = sysconf(_SC_PAGESIZE);
         page = n > 0 ? (size_t)n : 4096;
 #endif
+        ARENA__STORE(&cached, page);
     }
     return page;
 }
@@ -1058,7 +1182,7 @@ static bool arena__commit(Arena *a, size_t need) {
     char *reserved_end = (char *)b + b->size;
     size_t room = (size_t)(a->end - a->cur), step, committed = (size_t)(a->end - (char *)b);
     if (need > (size_t)(reserved_end - a->cur)) {
-        arena__report(ARENA_ERR_OOM, "arena: the virtual reservation is used up");
+        arena__report_in(a, ARENA_ERR_OOM, "arena: the virtual reservation is used up");
         return false;
     }
     step = committed < arena__opt(a->opt.max_block_size, ARENA_MAX_BLOCK_SIZE)
@@ -1068,7 +1192,7 @@ static bool arena__commit(Arena *a, size_t need) {
     if (step > (size_t)(reserved_end - a->end)) step = (size_t)(reserved_end - a->end);
     a->grab_count++;
     if (!arena__os_commit(a->end, step)) {
-        arena__report(ARENA_ERR_OOM, "arena: the OS refused to commit memory");
+        arena__report_in(a, ARENA_ERR_OOM, "arena: the OS refused to commit memory");
         return false;
     }
     ARENA__POISON(a->end, step);
@@ -1081,7 +1205,7 @@ static bool arena__reserve(Arena *a) {
     size_t size = a->opt.max_bytes, first;
     ArenaBlock *b = (ArenaBlock *)arena__os_reserve(size);
     if (!b) {
-        arena__report(ARENA_ERR_OOM, "arena_init_virtual: could not reserve the address space");
+        arena__report_in(a, ARENA_ERR_OOM, "arena_init_virtual: could not reserve the address space");
         return false;
     }
     first = arena__align_up(arena__opt(a->opt.block_size, ARENA_BLOCK_SIZE), arena__page_size());
@@ -1089,10 +1213,10 @@ static bool arena__reserve(Arena *a) {
     a->grab_count++;
     if (!arena__os_commit(b, first)) {
         arena__os_release(b, size);
-        arena__report(ARENA_ERR_OOM, "arena_init_virtual: the OS refused to commit memory");
+        arena__report_in(a, ARENA_ERR_OOM, "arena_init_virtual: the OS refused to commit memory");
         return false;
     }
-    b->size = size;
+    arena__set_size(b, size);
     b->prev = NULL;
     b->base = 0;
     a->block = b;
@@ -1100,7 +1224,7 @@ static bool arena__reserve(Arena *a) {
     a->end = (char *)b + first;
     a->bytes_held = first;
     a->block_count = 1;
-    ARENA__POISON(a->cur, (size_t)(a->end - a->cur));
+    arena__poison_block(a);
     return true;
 }
 
@@ -1161,14 +1285,14 @@ ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
 static void arena__take_buffer(Arena *a, ArenaBlock *b, size_t size) {
     ARENA__UNPOISON(b, size);   /* an earlier arena may have left it poisoned */
     b->prev = NULL;
-    b->size = size;
+    arena__set_size(b, size);
     b->base = 0;
     a->block = b;
     a->cur = arena__data(b);
     a->end = arena__limit(b);
     a->bytes_held = size;
     a->block_count = 1;
-    ARENA__POISON(a->cur, (size_t)(a->end - a->cur));
+    arena__poison_block(a);
 }
 
 /* A released buffer arena takes its buffer up again at its next use. */
@@ -1186,7 +1310,7 @@ static bool arena__grow(Arena *a, size_t need) {
     switch (a->kind) {
     case ARENA__BUFFER:
         if (arena__resume_buffer(a) && (size_t)(a->end - a->cur) >= need) return true;
-        arena__report(ARENA_ERR_OOM, a->block ? "arena: the buffer is full"
+        arena__report_in(a, ARENA_ERR_OOM, a->block ? "arena: the buffer is full"
                                               : "arena: the buffer arena has no buffer");
         return false;
     case ARENA__VIRTUAL:
@@ -1231,9 +1355,9 @@ static char *arena__shared_bump(Arena *a, size_t span, size_t align) {
     return (char *)(uintptr_t)(top + pad);
 }
 
-/* Publishes the copy t taken by arena__enter (the fields up to opt; cur
+/* Publishes the copy t taken by arena__share_enter (the fields up to opt; cur
    and end, which inline paths read, are never written) and unlocks. */
-static void arena__leave(Arena *a, const Arena *t) {
+static void arena__share_leave(Arena *a, const Arena *t) {
     size_t from = offsetof(Arena, block);
     if (t == a) return;
     ARENA_MEMCPY((char *)a + from, (const char *)t + from, offsetof(Arena, opt) - from);
@@ -1245,9 +1369,9 @@ static void arena__leave(Arena *a, const Arena *t) {
 
 /* Takes the lock and the range into the unshared copy t: returns t, or
    a itself when a is not shared. An allocating call (misuse NULL) counts
-   itself inside until arena__leave; a frame-boundary call gets NULL
+   itself inside until arena__share_leave; a frame-boundary call gets NULL
    (after one report) while a thread is inside. */
-static Arena *arena__enter(Arena *a, Arena *t, const char *misuse) {
+static Arena *arena__share_enter(Arena *a, Arena *t, const char *misuse) {
     size_t top;
     if (!arena__shared(a)) return a;
     if (!misuse) arena__add(&a->shared.inside, 1);
@@ -1259,9 +1383,9 @@ static Arena *arena__enter(Arena *a, Arena *t, const char *misuse) {
         t->opt.flags &= ~ARENA_SHARED;
         t->cur = (char *)(uintptr_t)top;
         t->end = top ? (char *)(uintptr_t)arena__load(&a->shared.end) : NULL;
-        t->shared.inside = misuse ? 0u : 1u;   /* for arena__leave */
+        t->shared.inside = misuse ? 0u : 1u;   /* for arena__share_leave */
         if (!misuse || !arena__load(&a->shared.inside)) return t;
-        arena__leave(a, t);
+        arena__share_leave(a, t);
     }
     arena__report(ARENA_ERR_MISUSE, misuse);
     return NULL;
@@ -1272,10 +1396,10 @@ static Arena *arena__enter(Arena *a, Arena *t, const char *misuse) {
 static ARENA__NOINLINE char *arena__shared_grow(Arena *a, size_t span, size_t need, size_t align) {
     Arena t;
     char *p;
-    arena__enter(a, &t, NULL);
+    arena__share_enter(a, &t, NULL);
     if (!(p = arena__fit(&t, span, align)) && arena__grow(&t, need))
         p = arena__fit(&t, span, align);
-    arena__leave(a, &t);
+    arena__share_leave(a, &t);
     return p;
 }
 
@@ -1302,16 +1426,26 @@ ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
     size_t span, need;
     char *p;
+    if (arena__refused(a)) return NULL;
     if (!align || (align & (align - 1)))
-        return arena__fail(ARENA_ERR_ALIGN, "arena_alloc_aligned: the alignment is not a power of two");
+        return arena__fail_in(a, ARENA_ERR_ALIGN, "arena_alloc_aligned: the alignment is not a power of two");
     if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
     if (!size) return (void *)(uintptr_t)align;   /* non-NULL, never dereferenced */
     if (!arena__span(size, align, &span, &need))
-        return arena__fail(ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
-    if (arena__shared(a)) p = arena__shared_alloc(a, span, need, align);
-    else if (!(p = arena__fit(a, span, align)) && arena__grow(a, need)) p = arena__fit(a, span, align);
-    if (!p) return NULL;
+        return arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
+    if (arena__shared(a)) {
+        if (!(p = arena__shared_alloc(a, span, need, align))) return NULL;
+        arena__hand_out(p, size);
+        return p;
+    }
+    p = arena__fit(a, span, align);
+    if (!p) {
+        if (!arena__grow(a, need)) return NULL;
+        p = arena__fit(a, span, align);
+    }
+    ARENA_ASSERT(p);
     arena__hand_out(p, size);
+    a->last = p;
     return p;
 }
 
@@ -1360,40 +1494,20 @@ ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
 
 /* ---- rewind, reset, release ----------------------------------------------- */
 
+/* Cleanups run with the arena busy (see "re-entry"). */
 static void arena__run_defers(Arena *a, size_t pos) {
     while (a->defers && a->defers->pos >= pos) {
         ArenaDefer *d = a->defers;
+        char *end;
         a->defers = d->prev;
+        end = arena__enter(a);
         d->fn(d->ctx);
+        arena__leave(a, end);
     }
 }
 
-/* A mark is stale once the top has gone below it, even if the arena has
-   grown past it again. Rewinds are kept as "cuts" with rising positions
-   (a new cut removes those at or above it), so the oldest cut newer than
-   a mark is the lowest the top has been since. When the few slots are
-   full the second-oldest is forgotten: at worst a stale mark goes
-   unnoticed, a valid one is never refused. */
-static void arena__cut(Arena *a, size_t pos) {
-    while (a->cut_count && a->cuts[a->cut_count - 1].pos >= pos) a->cut_count--;
-    if (a->cut_count == ARENA_MARK_HISTORY) {
-        ARENA_MEMMOVE(&a->cuts[1], &a->cuts[2], (ARENA_MARK_HISTORY - 2) * sizeof a->cuts[0]);
-        a->cut_count--;
-    }
-    a->cuts[a->cut_count].serial = ++a->cut_serial;
-    a->cuts[a->cut_count].pos = pos;
-    a->cut_count++;
-}
-
-static bool arena__cut_below(const Arena *a, ArenaMark m) {
-    size_t i;
-    for (i = 0; i < a->cut_count; i++)
-        if (a->cuts[i].serial > m.serial) return a->cuts[i].pos < m.pos;
-    return false;
-}
-
-/* Rewinds without noting a cut: for callers whose own allocations are the
-   only ones above pos (no mark can be there). */
+/* Frees everything above pos (cleanups first). Only arena__cut and reset
+   call it: every downward move of the top is a cut. */
 static void arena__rewind_to(Arena *a, size_t pos) {
     char *top;
     arena__run_defers(a, pos);
@@ -1417,30 +1531,155 @@ static void arena__rewind_to(Arena *a, size_t pos) {
     if (top > a->cur) arena__take_back(a->cur, (size_t)(top - a->cur));
 }
 
-ARENA_DEF ArenaMark arena_mark(const Arena *a) {
+/* ---- marks ------------------------------------------------------------------
+   A mark is stale once the top has gone below it, even if the arena has
+   grown past it again; the answer is exact for any sequence of calls.
+
+   Every downward move of the top is a cut (arena__cut). A cut at pos kills
+   the marks above pos taken before it; a later cut at or below pos makes
+   it redundant. So the cuts that still matter form a stack with rising
+   positions and rising serials, and a mark (pos, serial) is stale exactly
+   when some cut on it is newer than the mark and lower than its pos.
+
+   That stack lives in the arena's own memory: the record of a cut at pos
+   is 16 bytes placed at pos itself (poisoned under sanitizers), holding
+   the position and serial of the record below it; the Arena holds the
+   newest. A later cut at or below pos frees the record's bytes and pops
+   it in the same move, so the stack never holds a dead entry and costs no
+   memory beyond what the arena already had: a record is only written when
+   a mark above pos may exist (mark_hi > pos: then the top was at least
+   16 bytes above pos, in the same block) or when records were popped.
+   Buffer arenas stay within their buffer; nothing comes from the source.
+
+   The record is not counted as used: when the top is just past the newest
+   record, the top is that record's position (arena_mark and bytes_used
+   say so, and a rewind to it replaces the record). A loop of temp scopes
+   therefore keeps one record, not one per iteration. Checking a mark walks
+   the records newer than it: none when the mark was taken since the last
+   cut (ordinary nesting), otherwise one per cut still standing above it. */
+
+typedef struct arena__CutRec {
+    uint64_t serial;   /* the record below: 0 if none */
+    size_t pos;
+} arena__CutRec;
+
+#define ARENA__CUT_SIZE ARENA__ROUND(sizeof(arena__CutRec))
+typedef char arena__cut_fits[ARENA__CUT_SIZE <= ARENA_MIN_ALIGN ? 1 : -1];
+
+/* Where position pos is: the newest block that starts at or below it. */
+static char *arena__at(const Arena *a, size_t pos) {
+    ArenaBlock *b = a->block;
+    while (b->base > pos) b = b->prev;
+    return arena__data(b) + (pos - b->base);
+}
+
+/* Steps from the record (*serial, *pos) to the one below it. Records
+   fall in serial and position; one that does not was overwritten (a
+   write past an allocation in a build without sanitizers): false. */
+static bool arena__cut_next(const Arena *a, uint64_t *serial, size_t *pos) {
+    arena__CutRec r;
+    char *at = arena__at(a, *pos);
+    ARENA__REVEAL(at, sizeof r);
+    ARENA_MEMCPY(&r, at, sizeof r);
+    ARENA__POISON(at, sizeof r);
+    if (r.serial >= *serial || (r.serial && r.pos >= *pos)) return false;
+    *serial = r.serial;
+    *pos = r.pos;
+    return true;
+}
+
+static void arena__cut_pop(Arena *a) {
+    if (arena__cut_next(a, &a->cut_top, &a->cut_pos)) return;
+    arena__report_in(a, ARENA_ERR_MISUSE, "arena: a cut record was overwritten (a write past an allocation)");
+    a->cut_top = 0;
+}
+
+/* The position the user sees: the newest record just below the top is
+   not counted. */
+static size_t arena__top(const Arena *a) {
+    size_t pos = arena__pos(a);
+    return a->cut_top && pos == a->cut_pos + ARENA__CUT_SIZE ? a->cut_pos : pos;
+}
+
+/* Writes the record of a cut at pos, which the top has just reached. */
+static void arena__cut_push(Arena *a, size_t pos) {
+    arena__CutRec r;
+    ARENA_ASSERT(a->cur && (size_t)(a->end - a->cur) >= ARENA__CUT_SIZE);
+    r.serial = a->cut_top;
+    r.pos = a->cut_pos;
+    ARENA__UNPOISON(a->cur, sizeof r);
+    ARENA_MEMCPY(a->cur, &r, sizeof r);
+    ARENA__POISON(a->cur, ARENA__CUT_SIZE);
+    a->cur += ARENA__CUT_SIZE;
+    a->cut_top = ++a->cut_serial;
+    a->cut_pos = pos;
+}
+
+/* The top goes down to pos: cleanups registered at or above it run, the
+   memory above it is taken back (nothing to do if the caller has already
+   moved the top there), and marks above it die. The one entry point for
+   every downward move (rewind, stack pop, a shrinking realloc, a failed
+   call undoing its own allocations). */
+ARENA_DEF void arena__cut(Arena *a, size_t pos) {
+    bool record, at_pos = false;
+    arena__run_defers(a, pos);
+    record = a->mark_hi > pos;   /* after the cleanups: they may take marks */
+    while (a->cut_top && a->cut_pos >= pos) {
+        at_pos |= a->cut_pos == pos;
+        arena__cut_pop(a);
+        record = true;
+    }
+    /* Just past the newest record is that record's position (the top a
+       mark there would have seen; no live mark can be at pos itself unless
+       a record was at pos): cutting there keeps records from piling up. */
+    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos) {
+        pos = a->cut_pos;
+        arena__cut_pop(a);
+        record = true;
+    }
+    if (arena__pos(a) > pos) arena__rewind_to(a, pos);
+    if (record) arena__cut_push(a, pos);
+    if (a->mark_hi > pos) a->mark_hi = pos;
+    if (a->last >= a->cur) a->last = NULL;
+}
+
+/* Is there a cut newer than m and below it? Records are walked newest
+   first; past a broken one, every older mark is refused. */
+static bool arena__cut_below(const Arena *a, ArenaMark m) {
+    uint64_t serial = a->cut_top;
+    size_t pos = a->cut_pos;
+    while (serial > m.serial)
+        if (pos < m.pos || !arena__cut_next(a, &serial, &pos)) return true;
+    return false;
+}
+
+/* The first mark of a life gives the arena its unique life: a mark from
+   an earlier life of the same struct (release, init or zeroing, on any
+   thread) never matches. */
+ARENA_DEF ArenaMark arena_mark(Arena *a) {
     ArenaMark m;
+    if (!a->life) a->life = arena__unique();
     m.arena = a;
-    m.pos = arena__pos(a);
+    m.pos = arena__top(a);
     m.epoch = a->epoch;
+    m.life = a->life;
     m.serial = a->cut_serial;
+    if (m.pos > a->mark_hi) a->mark_hi = m.pos;
     return m;
 }
 
 ARENA_DEF void arena_rewind(Arena *arena, ArenaMark m) {
-    Arena t, *a = arena__enter(arena, &t, "arena_rewind: a thread is allocating from the shared arena");
+    Arena t, *a = arena__share_enter(arena, &t, "arena_rewind: a thread is allocating from the shared arena");
     if (!a) return;
     if (m.arena != arena)
-        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
-    else if (m.epoch != a->epoch)
-        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was taken before a reset or release");
-    else if (m.pos > arena__pos(a) || arena__cut_below(a, m))
-        arena__report(ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
-    else
-    {
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
+    else if (m.life != a->life || m.epoch != a->epoch)
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark was taken before a reset or release");
+    else if (m.pos > arena__top(a) || arena__cut_below(a, m))
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
+    else if (!arena__refused(a) && m.pos < arena__top(a))
         arena__cut(a, m.pos);
-        arena__rewind_to(a, m.pos);
-    }
-    arena__leave(arena, a);
+    arena__share_leave(arena, a);
 }
 
 ARENA_DEF ArenaTemp arena_temp_begin(Arena *a) {
@@ -1482,8 +1721,12 @@ static void arena__keep_used(Arena *a) {
 }
 
 ARENA_DEF void arena_reset(Arena *arena) {
-    Arena t, *a = arena__enter(arena, &t, "arena_reset: a thread is allocating from the shared arena");
+    Arena t, *a = arena__share_enter(arena, &t, "arena_reset: a thread is allocating from the shared arena");
     if (!a) return;
+    if (arena__refused(a)) {
+        arena__share_leave(arena, a);
+        return;
+    }
     arena__rewind_to(a, 0);
     if (a->kind == ARENA__VIRTUAL) {
         if (a->block) arena__virtual_trim(a);
@@ -1491,15 +1734,21 @@ ARENA_DEF void arena_reset(Arena *arena) {
         arena__keep_used(a);
     }
     a->epoch++;
-    a->cut_count = 0;
+    a->cut_top = 0;
+    a->cut_pos = a->mark_hi = 0;
+    a->last = NULL;
     a->cycle_peak = 0;
     if (a->block) a->block->cycle = a->epoch;
-    arena__leave(arena, a);
+    arena__share_leave(arena, a);
 }
 
 ARENA_DEF void arena_release(Arena *arena) {
-    Arena fresh, t, *a = arena__enter(arena, &t, "arena_release: a thread is allocating from the shared arena");
+    Arena fresh, t, *a = arena__share_enter(arena, &t, "arena_release: a thread is allocating from the shared arena");
     if (!a) return;
+    if (arena__refused(a)) {
+        arena__share_leave(arena, a);
+        return;
+    }
     arena__run_defers(a, 0);
     ARENA_MEMSET(&fresh, 0, sizeof fresh);
     if (a->kind == ARENA__BUFFER) {
@@ -1520,15 +1769,14 @@ ARENA_DEF void arena_release(Arena *arena) {
     }
     fresh.opt = a->opt;
     fresh.kind = a->kind;
-    fresh.cut_serial = a->cut_serial;
-    fresh.epoch = a->epoch + 1;
-    ARENA_MEMCPY(a, &fresh, offsetof(Arena, shared));   /* the lock is held */
-    arena__leave(arena, a);
+    fresh.epoch = a->epoch + 1;   /* and life 0: the next mark takes a new one */
+    ARENA_MEMCPY(a, &fresh, offsetof(Arena, shared));   /* a shared arena's lock is held */
+    arena__share_leave(arena, a);
 }
 
 ARENA_DEF ArenaStats arena_stats(const Arena *a) {
     ArenaStats s;
-    s.bytes_used = arena__pos(a);
+    s.bytes_used = arena__top(a);
     s.bytes_held = a->bytes_held;
     s.peak_used = a->peak_used > s.bytes_used ? a->peak_used : s.bytes_used;
     s.block_count = a->block_count;
@@ -1541,10 +1789,11 @@ ARENA_DEF bool arena_defer(Arena *arena, void (*fn)(void *ctx), void *ctx) {
     ArenaDefer *d;
     size_t pos;
     if (!fn) {
-        arena__report(ARENA_ERR_MISUSE, "arena_defer: the cleanup function is NULL");
+        arena__report_in(arena, ARENA_ERR_MISUSE, "arena_defer: the cleanup function is NULL");
         return false;
     }
-    a = arena__enter(arena, &t, NULL);
+    if (arena__refused(arena)) return false;
+    a = arena__share_enter(arena, &t, NULL);
     pos = arena__pos(a);
     d = (ArenaDefer *)arena_alloc_aligned(a, sizeof *d, ARENA_ALIGNOF(ArenaDefer));
     if (d) {
@@ -1554,7 +1803,7 @@ ARENA_DEF bool arena_defer(Arena *arena, void (*fn)(void *ctx), void *ctx) {
         d->pos = pos;
         a->defers = d;
     }
-    arena__leave(arena, a);
+    arena__share_leave(arena, a);
     return d != NULL;
 }
 
@@ -1564,7 +1813,7 @@ ARENA_DEF void *arena_calloc_aligned(Arena *a, size_t count, size_t size, size_t
     void *p;
     size_t n;
     if (size && count > SIZE_MAX / size)
-        return arena__fail(ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
+        return arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_calloc: count * size overflows");
     n = count * size;
     p = arena_alloc_aligned(a, n, align);
     if (p && n) ARENA_MEMSET(p, 0, n);
@@ -1575,65 +1824,96 @@ ARENA_DEF void *arena_calloc(Arena *a, size_t count, size_t size) {
     return arena_calloc_aligned(a, count, size, ARENA_MIN_ALIGN);
 }
 
-/* Is p, of old_size bytes, the newest allocation of the newest block? */
+/* Is p, of old_size bytes, the newest allocation of the newest block?
+   (Not when a cut record is: growing p would overwrite it.) */
 static bool arena__is_last(const Arena *a, const void *p, size_t old_size) {
     uintptr_t u = (uintptr_t)p, cur = (uintptr_t)a->cur;
     size_t d;
     if (!a->block || u < (uintptr_t)arena__data(a->block) || u > cur) return false;
+    if (a->cut_top && arena__top(a) != arena__pos(a)) return false;
     d = (size_t)(cur - u);
     return old_size <= d && arena__align_up(old_size + ARENA__REDZONE, ARENA_MIN_ALIGN) == d;
 }
 
-/* Does [p, p + n) lie in what this arena has handed out? */
+/* Does [p, p + n) lie in what this arena has handed out? (n == 0: in one
+   of its blocks at all: a size-0 allocation may lie above the top since
+   the top went down.) */
 static bool arena__owns(const Arena *a, const void *p, size_t n) {
     uintptr_t u = (uintptr_t)p;
     ArenaBlock *b;
     uintptr_t top = (uintptr_t)a->cur;
     for (b = a->block; b; b = b->prev) {
         uintptr_t lo = (uintptr_t)arena__data(b);
+        if (!n && u >= lo && u <= (uintptr_t)b + b->size) return true;
         if (u >= lo && u <= top && n <= top - u) return true;
         if (b->prev) top = (uintptr_t)arena__data(b->prev) + (b->base - b->prev->base);
     }
     return false;
 }
 
+/* Is p an allocation of this arena that realloc may take? Every start is
+   aligned: a misaligned p is an interior pointer (an aligned one cannot be
+   told from a start: a rewind into a grown allocation puts the next start
+   right after its live bytes). An allocation of size 0 may be the
+   placeholder the slow path returns (its alignment). old_size is trusted
+   where nothing tells it is wrong: release builds cannot check it
+   (README); a->last, the newest out-of-line allocation, shows when p is an
+   older one whose claimed size reaches the top. */
+static bool arena__check_realloc(Arena *a, const char *p, size_t old_size) {
+    uintptr_t u = (uintptr_t)p, last = (uintptr_t)a->last;
+    if (!old_size && u >= ARENA_MIN_ALIGN && !(u & (u - 1)) && u <= ARENA__MAX_REQUEST) return true;
+    if (u % ARENA_MIN_ALIGN || !arena__owns(a, p, old_size)) {
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_realloc: the pointer is not an allocation of this arena");
+        return false;
+    }
+    if (last && u < last && last < (uintptr_t)a->cur && arena__is_last(a, p, old_size)) {
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena_realloc: old_size is wrong (p is not the newest allocation)");
+        return false;
+    }
+    return true;
+}
+
+/* p (the newest allocation) takes span bytes, in place: the top moves,
+   and a shrink is a cut (marks above the new top die). */
+static void *arena__resize_in_place(Arena *a, char *p, size_t old_size, size_t new_size,
+                                    size_t span) {
+    char *hi = p + span > a->cur ? p + span : a->cur;
+    bool shrink = p + span < a->cur;
+    arena__resize_poison(p, old_size, new_size, hi);
+    a->cur = p + span;
+    if (shrink) arena__cut(a, arena__pos(a));
+    a->last = new_size ? p : NULL;   /* a size-0 one may be grown over */
+    return p;
+}
+
 /* Resizes p in place when it is the newest allocation and the room is
    there; otherwise copies its first `keep` bytes to a new allocation. */
 static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
                            size_t keep, size_t align) {
+    char *q;
     if (!p) return arena_alloc_aligned(a, new_size, align);
+    if (arena__refused(a) || !arena__check_realloc(a, (const char *)p, old_size)) return NULL;
     if (arena__is_last(a, p, old_size)) {
         size_t span, need;
-        char *q = (char *)p;
         arena__note_peak(a);
         if (!arena__span(new_size, ARENA_MIN_ALIGN, &span, &need))
-            return arena__fail(ARENA_ERR_OVERFLOW, "arena_realloc: the new size exceeds PTRDIFF_MAX");
+            return arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_realloc: the new size exceeds PTRDIFF_MAX");
+        q = (char *)p;
         if (span > (size_t)(a->end - q) && a->kind == ARENA__VIRTUAL &&
             !arena__commit(a, span - (size_t)(a->cur - q)))
             return NULL;
-        if (span <= (size_t)(a->end - q)) {
-            char *hi = q + span > a->cur ? q + span : a->cur;
-            arena__resize_poison(q, old_size, new_size, hi);
-            a->cur = q + span;
-            return p;
-        }
+        if (span <= (size_t)(a->end - q)) return arena__resize_in_place(a, q, old_size, new_size, span);
     }
-    if (old_size && !arena__owns(a, p, old_size))
-        return arena__fail(ARENA_ERR_MISUSE, "arena_realloc: the pointer is not an allocation of this arena");
-    {
-        void *q = arena_alloc_aligned(a, new_size, align);
-        if (q && keep) ARENA_MEMCPY(q, p, keep);
-        return q;
-    }
+    q = (char *)arena_alloc_aligned(a, new_size, align);
+    if (q && keep) ARENA_MEMCPY(q, p, keep);
+    return q;
 }
 
 ARENA_DEF void *arena__realloc_slow(Arena *arena, void *p, size_t old_size, size_t new_size) {
-    Arena t, *a = arena__enter(arena, &t, NULL);
-    size_t top = arena__pos(a);
+    Arena t, *a = arena__share_enter(arena, &t, NULL);
     void *q = arena__resize(a, p, old_size, new_size,
                             old_size < new_size ? old_size : new_size, ARENA_MIN_ALIGN);
-    if (q == p && arena__pos(a) < top) arena__cut(a, arena__pos(a));   /* shrunk in place */
-    arena__leave(arena, a);
+    arena__share_leave(arena, a);
     return q;
 }
 
@@ -1643,27 +1923,38 @@ ARENA_DEF bool arena__array_grow(Arena *arena, void *items_field, size_t *cap, s
     void *items, *p;
     size_t want, new_cap;
     ARENA_MEMCPY(&items, items_field, sizeof items);
+    if (!elem) {   /* elements of no size (a GNU C empty struct): room for all */
+        if (!(p = arena_alloc(arena, 0))) return false;
+        if (!items) ARENA_MEMCPY(items_field, &p, sizeof p);
+        *cap = SIZE_MAX;
+        return true;
+    }
     if (extra > SIZE_MAX - count || count + extra > SIZE_MAX / elem) {
-        arena__report(ARENA_ERR_OVERFLOW, "arena_array_reserve: the array size overflows");
+        arena__report_in(arena, ARENA_ERR_OVERFLOW, "arena_array_reserve: the array size overflows");
         return false;
     }
     want = count + extra;
     new_cap = *cap <= SIZE_MAX / 2 / elem ? *cap * 2 : want;
     if (new_cap < want) new_cap = want;
     if (new_cap < 8 && 8 <= SIZE_MAX / elem) new_cap = 8;
-    a = arena__enter(arena, &t, NULL);
+    a = arena__share_enter(arena, &t, NULL);
     p = arena__resize(a, items, *cap * elem, new_cap * elem, count * elem,
                       align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align);
-    arena__leave(arena, a);
+    arena__share_leave(arena, a);
     if (!p) return false;
     ARENA_MEMCPY(items_field, &p, sizeof p);
     *cap = new_cap;
     return true;
 }
 
+ARENA_DEF bool arena__array_empty(void) {
+    arena__report(ARENA_ERR_MISUSE, "arena_array_pop: the array is empty");
+    return false;
+}
+
 ARENA_DEF void *arena_memdup(Arena *a, const void *p, size_t n) {
     void *q;
-    if (!p && n) return arena__fail(ARENA_ERR_MISUSE, "arena_memdup: the source is NULL");
+    if (!p && n) return arena__fail_in(a, ARENA_ERR_MISUSE, "arena_memdup: the source is NULL");
     q = arena_alloc(a, n);
     if (q && n) ARENA_MEMCPY(q, p, n);
     return q;
@@ -1672,10 +1963,10 @@ ARENA_DEF void *arena_memdup(Arena *a, const void *p, size_t n) {
 ARENA_DEF char *arena_strndup(Arena *a, const char *s, size_t n) {
     const char *nul;
     char *q;
-    if (!s) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_strndup: the string is NULL");
+    if (!s) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_strndup: the string is NULL");
     nul = (const char *)ARENA_MEMCHR(s, 0, n);
     if (nul) n = (size_t)(nul - s);
-    if (n == SIZE_MAX) return (char *)arena__fail(ARENA_ERR_OVERFLOW, "arena_strndup: the length overflows");
+    if (n == SIZE_MAX) return (char *)arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_strndup: the length overflows");
     q = (char *)arena_alloc(a, n + 1);
     if (!q) return NULL;
     ARENA_MEMCPY(q, s, n);
@@ -1684,7 +1975,7 @@ ARENA_DEF char *arena_strndup(Arena *a, const char *s, size_t n) {
 }
 
 ARENA_DEF char *arena_strdup(Arena *a, const char *s) {
-    if (!s) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_strdup: the string is NULL");
+    if (!s) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_strdup: the string is NULL");
     return arena_strndup(a, s, ARENA_STRLEN(s));
 }
 
@@ -2053,7 +2344,7 @@ static char *arena__stb_sprintf(Arena *a, const char *fmt, va_list ap) {
     start = arena__print_next(&pr);
     if (start) stbsp_vsprintfcb(arena__print_cb, &pr, start, fmt, ap);
     if (!start || pr.failed || !arena__print_reserve(&pr, 1)) {
-        arena__rewind_to(a, pos);
+        arena__cut(a, pos);
         return NULL;
     }
     pr.str[pr.len] = '\0';
@@ -2064,12 +2355,12 @@ ARENA_DEF char *arena_vsprintf(Arena *arena, const char *fmt, va_list ap) {
     Arena t, *a;
     char *s;
     bool tried;
-    if (!fmt) return (char *)arena__fail(ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
+    if (!fmt) return (char *)arena__fail_in(arena, ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
     s = arena__quick_sprintf(arena, fmt, ap, &tried);
     if (tried) return s;
-    a = arena__enter(arena, &t, NULL);   /* a shared arena: its lock, for the string's growth */
+    a = arena__share_enter(arena, &t, NULL);   /* a shared arena: its lock, for the string's growth */
     s = arena__stb_sprintf(a, fmt, ap);
-    arena__leave(arena, a);
+    arena__share_leave(arena, a);
     return s;
 }
 
@@ -2104,14 +2395,14 @@ ARENA_DEF void *arena_stack_push_aligned(ArenaStack *s, size_t size, size_t alig
     arena__StackHeader *h;
     void *p;
     if (!align || (align & (align - 1)))
-        return arena__fail(ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
+        return arena__fail_in(&s->arena, ARENA_ERR_ALIGN, "arena_stack_push_aligned: the alignment is not a power of two");
     if (!arena__span(size, align < ARENA_MIN_ALIGN ? ARENA_MIN_ALIGN : align, &span, &need))
-        return arena__fail(ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
+        return arena__fail_in(&s->arena, ARENA_ERR_OVERFLOW, "arena_stack_push: size plus alignment exceeds PTRDIFF_MAX");
     h = (arena__StackHeader *)arena_alloc(&s->arena, sizeof *h);
     if (!h) return NULL;
     p = arena_alloc_aligned(&s->arena, size ? size : 1, align);  /* distinct pointers */
     if (!p) {
-        arena__rewind_to(&s->arena, pos);
+        arena__cut(&s->arena, pos);
         return NULL;
     }
     h->prev_top = s->top;
@@ -2130,29 +2421,31 @@ ARENA_DEF void *arena_stack_push(ArenaStack *s, size_t size) {
 ARENA_DEF bool arena_stack_pop(ArenaStack *s, void *p) {
     arena__StackHeader h;
     if (!s->top) {
-        arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: the stack is empty");
+        arena__report_in(&s->arena, ARENA_ERR_MISUSE, "arena_stack_pop: the stack is empty");
         return false;
     }
     if (p != s->top) {
-        arena__report(ARENA_ERR_MISUSE, "arena_stack_pop: not the newest live push (pops must be LIFO)");
+        arena__report_in(&s->arena, ARENA_ERR_MISUSE, "arena_stack_pop: not the newest live push (pops must be LIFO)");
         return false;
     }
+    if (arena__refused(&s->arena)) return false;
     ARENA_MEMCPY(&h, s->top_header, sizeof h);
     s->top = h.prev_top;
     s->top_header = h.prev_header;
     s->depth--;
     arena__cut(&s->arena, h.pos);
-    arena__rewind_to(&s->arena, h.pos);
     return true;
 }
 
 ARENA_DEF void arena_stack_reset(ArenaStack *s) {
+    if (arena__refused(&s->arena)) return;
     arena_reset(&s->arena);
     s->top = s->top_header = NULL;
     s->depth = 0;
 }
 
 ARENA_DEF void arena_stack_release(ArenaStack *s) {
+    if (arena__refused(&s->arena)) return;
     arena_release(&s->arena);
     s->top = s->top_header = NULL;
     s->depth = 0;
@@ -2171,7 +2464,12 @@ static void arena__scratch_free(Arena *s) {
 #if defined(ARENA__PTHREADS)
 static pthread_key_t arena__scratch_key;
 static pthread_once_t arena__scratch_once = PTHREAD_ONCE_INIT;
-static void arena__scratch_exit(void *s) { arena__scratch_free((Arena *)s); }
+/* Thread-exit code that runs after this (another key's destructor) and
+   uses scratch hooks the thread again: its memory is given back too. */
+static void arena__scratch_exit(void *s) {
+    arena__scratch_free((Arena *)s);
+    arena__scratch_hooked = false;
+}
 static void arena__scratch_key_init(void) {
     pthread_key_create(&arena__scratch_key, arena__scratch_exit);
 }

@@ -873,8 +873,7 @@ POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
 /* Size, stride and the first generation; a pool that fails here stays
    inert (stride 0) and refuses every allocation. */
 static bool pool__setup(Pool *p, size_t size, size_t align) {
-    static ARENA_THREAD_LOCAL uint32_t inits;
-    uint64_t seed = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15u + ++inits * 0xBF58476D1CE4E5B9u;
+    uint64_t seed = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15u + arena__unique() * 0xBF58476D1CE4E5B9u;
     ARENA_MEMSET(p, 0, sizeof *p);
     if (!align || (align & (align - 1))) {
         arena__report(ARENA_ERR_ALIGN, "pool_init: the alignment is not a power of two");

@@ -103,8 +103,10 @@ fuzz-smoke: $(FUZZ_BINS) | $(B)
 # The ASan build is a release one (-DNDEBUG: no fill patterns, poisoning
 # alone must catch it); the memcheck build keeps the debug fill.
 CAUGHT_RUNS := use_after_reset use_after_rewind use_after_pop use_after_pool_free \
-               one_past_newest:1 one_past_newest:13 one_past_newest:16 one_past_newest:100
-CAUGHT_PROGS := use_after_reset use_after_rewind use_after_pop use_after_pool_free one_past_newest
+               one_past_newest:1 one_past_newest:13 one_past_newest:16 one_past_newest:100 \
+               into_next:13 into_next:32 into_next:64 before_first
+CAUGHT_PROGS := use_after_reset use_after_rewind use_after_pop use_after_pool_free one_past_newest \
+                into_next before_first
 CAUGHT_DIR := $(B)/caught
 CAUGHT_ASAN := -std=c99 -O1 -g -DNDEBUG -fsanitize=address -fno-omit-frame-pointer $(WARN)
 CAUGHT_VG := -std=c99 -O1 -g -DARENA_VALGRIND $(WARN)

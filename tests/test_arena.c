@@ -1154,10 +1154,9 @@ TEST(test_arena_rewind_stale_mark_after_many_rewinds) {
     CHECK(arena_alloc(&a, 100) != NULL);
     arena_rewind(&a, mc);                 /* below m: m is stale now */
     CHECK_NO_ERR();
-    /* rewinds at rising positions above m: the history keeps the lowest
-       and the newest ARENA_MARK_HISTORY - 2, so this many never push out
-       the rewind that made m stale */
-    for (int k = 0; k < ARENA_MARK_HISTORY - 2; k++) {
+    /* rewinds at rising positions above m, as many as it takes to push
+       out any bounded history (detection is exact) */
+    for (int k = 0; k < 40; k++) {
         CHECK(arena_alloc(&a, 1000) != NULL);
         ArenaMark mk = arena_mark(&a);
         CHECK(arena_alloc(&a, 10) != NULL);
@@ -1180,14 +1179,12 @@ TEST(test_arena_rewind_stale_mark_after_many_rewinds) {
 /* A random walk of allocations, marks, rewinds and in-place shrinks
    against a model: a mark is valid while the top has not gone below it
    since it was taken. Valid marks must always be accepted (and rewind to
-   exactly their position), and all live data must survive. Stale marks
-   are tried when the newest rewind made them stale (the arena remembers
-   its last ARENA_MARK_HISTORY rewinds, the newest always): they must be
-   refused with nothing changed. */
+   exactly their position), and all live data must survive. Stale marks,
+   whatever happened since they went stale, must be refused with nothing
+   changed. */
 typedef struct ModelMark {
     ArenaMark m;
     size_t pos, low;   /* its position; the lowest the top has been since */
-    size_t stale_at;   /* the cut (rewind or shrink) that made it stale */
 } ModelMark;
 typedef struct ModelRec {
     char *p;
@@ -1197,15 +1194,9 @@ typedef struct ModelRec {
 
 static ModelMark model_marks[64];
 static ModelRec model_recs[4096];
-static size_t model_cuts;
-
 static void model_top_went_to(size_t nmarks, size_t top) {
-    model_cuts++;
-    for (size_t i = 0; i < nmarks; i++) {
-        if (top < model_marks[i].pos && model_marks[i].low >= model_marks[i].pos)
-            model_marks[i].stale_at = model_cuts;
+    for (size_t i = 0; i < nmarks; i++)
         if (top < model_marks[i].low) model_marks[i].low = top;
-    }
 }
 
 static void model_walk(Arena *a, unsigned seed, int with_stale) {
@@ -1229,12 +1220,11 @@ static void model_walk(Arena *a, unsigned seed, int with_stale) {
             if (nm == 64) nm = 0;
             model_marks[nm].m = arena_mark(a);
             model_marks[nm].pos = model_marks[nm].low = top;
-            model_marks[nm].stale_at = 0;
             nm++;
         } else if (op < 8 && nm) {                          /* rewind */
             size_t i = rnd(&seed) % nm;
             int valid = model_marks[i].low >= model_marks[i].pos;
-            if (!valid && (!with_stale || model_marks[i].stale_at != model_cuts)) continue;
+            if (!valid && !with_stale) continue;
             arena_rewind(a, model_marks[i].m);
             if (valid) {
                 CHECK_NO_ERR();
@@ -1348,7 +1338,10 @@ TEST(test_arena_temp) {
     CHECK_EQ(arena_stats(&a).bytes_used, u1);
     arena_temp_end(t);
     CHECK_EQ(arena_stats(&a).bytes_used, u0);
-    CHECK(arena_alloc(&a, 300) == x);
+    /* the memory is reused; the inner mark, still live until the outer
+       end, left a 16-byte cut record at u0 (see arena__cut) */
+    char *y = (char *)arena_alloc(&a, 300);
+    CHECK(y == x || y == x + 16);
     CHECK(test_holds(keep, 64, 1));
     CHECK_NO_ERR();
     ArenaTemp z;
@@ -2199,8 +2192,9 @@ TEST(test_arena_array_push_many) {
     int ok = 1;
     for (int i = 0; i < 100000; i++) ok &= arr.items[i] == i;
     CHECK(ok);
-    CHECK_EQ(arena_array_pop(&arr), 99999);
+    CHECK(arena_array_pop(&arr));
     CHECK_EQ(arr.count, (size_t)99999);
+    CHECK_EQ(arr.items[arr.count], 99999);
     /* a wider element type stays aligned */
     WideArray w;
     memset(&w, 0, sizeof w);

@@ -136,6 +136,15 @@ TEST(cpp_allocator_vector_and_string) {
     }
     CHECK(thrown);
     CHECK_ERR(ARENA_ERR_OOM);
+    /* n * sizeof(T) overflows: the handler hears of it, then bad_alloc */
+    thrown = false;
+    try {
+        ArenaAllocator<uint64_t>(&a).allocate(SIZE_MAX / 4);
+    } catch (const std::bad_alloc &) {
+        thrown = true;
+    }
+    CHECK(thrown);
+    CHECK_ERR(ARENA_ERR_OVERFLOW);
     arena_release(&a);
     CHECK_NO_ERR();
 }

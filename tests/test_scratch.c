@@ -6,6 +6,7 @@
 #endif
 #include <stdlib.h>
 #include "threads.h"
+#include "../pool.h"
 
 #if !defined(_WIN32) && !defined(ARENA_NO_THREADS)
 #define SCRATCH_THREADS 1
@@ -425,6 +426,108 @@ TEST(scratch_thread_exit_gives_back) {
     CHECK_NO_ERR();
 }
 
+/* Thread-exit code of the program's own (a key destructor that runs after
+   the library's) that uses scratch: given back as well. */
+static pthread_key_t late_key;
+
+static void late_destructor(void *arg) {
+    Worker *w = (Worker *)arg;
+    ArenaTemp t = arena_scratch_begin(NULL);
+    if (!arena_alloc(t.arena, 1 << 20) || !arena_defer(t.arena, worker_note_exit, w))
+        w->failures++;
+}
+
+static void *late_exit_worker(void *arg) {
+    ArenaTemp t = arena_scratch_begin(NULL);   /* the library's hook is set */
+    if (!arena_alloc(t.arena, 100)) ((Worker *)arg)->failures++;
+    pthread_setspecific(late_key, arg);
+    return NULL;
+}
+
+TEST(scratch_late_thread_exit_code) {
+    Worker w;
+    pthread_t th;
+    ArenaTemp t = arena_scratch_begin(NULL);   /* the library's key comes first */
+    arena_temp_end(t);
+    memset(&w, 0, sizeof w);
+    CHECK(pthread_key_create(&late_key, late_destructor) == 0);
+    CHECK(pthread_create(&th, NULL, late_exit_worker, &w) == 0);
+    pthread_join(th, NULL);
+    CHECK_EQ(w.failures, 0);
+    CHECK_EQ(w.deferred, 1);
+    pthread_key_delete(late_key);
+    CHECK_NO_ERR();
+}
+
+/* Marks and pool handles of an earlier life of a struct are refused when
+   another thread (its own counters) initialises the struct again. */
+static Arena life_arena;
+static Pool life_pool;
+static ArenaMark life_mark;
+static PoolHandle life_handle;
+
+static void *life_first(void *arg) {
+    (void)arg;
+    arena_init(&life_arena, NULL);
+    arena_alloc(&life_arena, 64);
+    life_mark = arena_mark(&life_arena);
+    arena_release(&life_arena);
+    pool_init(&life_pool, 32, 8);
+    life_handle = pool_alloc_handle(&life_pool);
+    pool_release(&life_pool);
+    return NULL;
+}
+
+static void *life_second(void *arg) {
+    (void)arg;
+    arena_init(&life_arena, NULL);
+    arena_alloc(&life_arena, 256);
+    pool_init(&life_pool, 32, 8);
+    pool_alloc_handle(&life_pool);
+    return NULL;
+}
+
+TEST(earlier_lives_across_threads) {
+    pthread_t th;
+    size_t used;
+    CHECK(pthread_create(&th, NULL, life_first, NULL) == 0);
+    pthread_join(th, NULL);
+    CHECK(pthread_create(&th, NULL, life_second, NULL) == 0);
+    pthread_join(th, NULL);
+    used = used_of(&life_arena);
+    arena_rewind(&life_arena, life_mark);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK_EQ(used_of(&life_arena), used);
+    CHECK(pool_get(&life_pool, life_handle) == NULL);
+    arena_release(&life_arena);
+    pool_release(&life_pool);
+    CHECK_NO_ERR();
+}
+
+/* Threads making their first virtual arenas at once (the page size is
+   cached once, atomically: test-tsan checks). */
+static void *virtual_worker(void *arg) {
+    Arena a;
+    if (!arena_init_virtual(&a, (size_t)1 << 24) || !arena_alloc(&a, 100)) ((Worker *)arg)->failures++;
+    arena_release(&a);
+    return NULL;
+}
+
+TEST(virtual_arenas_from_many_threads) {
+    enum { N = 8 };
+    pthread_t th[N];
+    Worker w[N];
+    int i, made = 0;
+    memset(w, 0, sizeof w);
+    for (i = 0; i < N; i++) made += pthread_create(&th[i], NULL, virtual_worker, &w[i]) == 0;
+    CHECK_EQ(made, N);
+    for (i = 0; i < made; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ(w[i].failures, 0);
+    }
+    CHECK_NO_ERR();
+}
+
 /* A thread that never touches scratch arenas exits cleanly too. */
 static void *idle_worker(void *arg) { (void)arg; return NULL; }
 
@@ -446,5 +549,8 @@ void suite_scratch(void) {
     RUN(scratch_threads);
     RUN(scratch_thread_exit_gives_back);
     RUN(scratch_thread_without_scratch);
+    RUN(scratch_late_thread_exit_code);
+    RUN(earlier_lives_across_threads);
+    RUN(virtual_arenas_from_many_threads);
 #endif
 }

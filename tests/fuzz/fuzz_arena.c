@@ -18,6 +18,14 @@
      - cleanups ran exactly when the model says, newest first;
      - the stats agree with the source; after release every grabbed block
        was dropped once, with its size.
+   A mark is stale exactly when the top went below it since it was taken,
+   or the arena was reset, released, re-initialised or zeroed since: every
+   stale mark must be refused (long runs of temp scopes included). Per
+   input, cleanups and the error handler may call back into A (reset,
+   rewind, allocate, release): each such call must be refused once.
+   Each operation checks what it touched and one other live allocation;
+   everything is checked at the end, so the cost is proportional to the
+   operations run (at most MAXOPS per input).
    Any mismatch abort()s.
 
    -DFUZZ_KNOWN_BUGS tolerates bugs already reported (see fuzz_common.h)
@@ -27,7 +35,7 @@
 #include "fuzz_common.h"
 
 enum { K_HEAP_CAPPED, K_HEAP, K_SOURCE, K_BUFFER, K_VIRTUAL, K_COUNT };
-enum { MAXE = 384, MAXM = 24, MAXD = 48, MAXLOG = 256 };
+enum { MAXE = 192, MAXM = 24, MAXD = 48, MAXLOG = 256, MAXOPS = 400 };
 
 #define CAP ((size_t)16 << 20)
 #define RZ ARENA__REDZONE
@@ -77,6 +85,8 @@ static struct {
     uint32_t next_id;
     size_t src_failed_before;
     unsigned op;
+    int callbacks;            /* 1: the handler calls back, 2: cleanups do */
+    int cb_calls;             /* calls made back into A (each refused once) */
 } S;
 
 static FuzzBuf fbuf;
@@ -84,6 +94,9 @@ static char stray[256];
 
 static size_t span(size_t n) { return (n + RZ + 15) & ~(size_t)15; }
 static size_t pos_a(void) { return arena_stats(&S.a).bytes_used; }
+/* The top with a cut record just below it counted (bytes_used does not):
+   what decides whether an allocation is the newest. */
+static size_t phys_a(void) { return arena__pos(&S.a); }
 
 /* ---- what may fail, and how ---------------------------------------------------- */
 
@@ -161,7 +174,7 @@ static void check_all(int full) {
 
 /* Records a fresh allocation of A (or O): aligned, overlapping nothing
    live, at the top of A; fills it. */
-static Ent *add_ent(void *p, size_t size, size_t align, int other, size_t pos_before) {
+FZ_NOCOV static Ent *add_ent(void *p, size_t size, size_t align, int other, size_t pos_before) {
     Ent *x;
     size_t i, a = align < 16 ? 16 : align;
     FUZZ_REQUIRE(p != NULL);
@@ -194,12 +207,12 @@ static void drop_ent(size_t i) { S.e[i] = S.e[--S.ne]; }
 
 /* Is A's entry x its newest allocation (ending at the top)? */
 static int is_newest(const Ent *x) {
-    return !x->other && x->pos + span(x->size) == pos_a();
+    return !x->other && x->pos + span(x->size) == phys_a();
 }
 
 /* The top went to pos (a rewind): entries above are gone, one across it
    is cut; cleanups registered at or above pos must have run. */
-static void model_rewind(size_t pos) {
+FZ_NOCOV static void model_rewind(size_t pos) {
     size_t i;
     for (i = S.ne; i-- > 0;) {
         Ent *x = &S.e[i];
@@ -229,10 +242,34 @@ static void model_drop_all_a(void) {
         if (!S.mk[i].dead) S.mk[i].dead = 1;   /* (2 stays: from before a re-init) */
 }
 
+/* One call back into A, which must be refused (A is busy). */
+static void call_back(void *arg) {
+    ArenaMark m;
+    switch ((uintptr_t)arg % 5) {
+    case 0: arena_reset(&S.a); break;
+    case 1: arena_release(&S.a); break;
+    case 2: FUZZ_REQUIRE(arena_alloc(&S.a, 1 + (uintptr_t)arg % 64) == NULL); break;
+    case 3: FUZZ_REQUIRE(!arena_defer(&S.a, call_back, arg)); break;
+    default:
+        m = arena_mark(&S.a);     /* allowed; the rewind is not */
+        arena_rewind(&S.a, S.nm ? S.mk[0].m : m);
+        break;
+    }
+}
+
 static void defer_fn(void *ctx) {
     int id = (int)(intptr_t)ctx;
     FUZZ_REQUIRE(S.nlog < MAXLOG);
     S.log[S.nlog++] = id;
+    if (S.callbacks & 2) {
+        S.cb_calls++;
+        fz_expect_refused_inside(call_back, ctx);
+    }
+}
+
+static void handler_calls_back(ArenaError err) {
+    S.cb_calls++;
+    call_back((void *)(uintptr_t)(S.cb_calls + (int)err));
 }
 
 /* After every operation. */
@@ -246,7 +283,8 @@ static void after_op(void) {
     FUZZ_REQUIRE(st.peak_used >= st.bytes_used);
     fz_check_held(st.bytes_held, st.grab_count, S.kind == K_SOURCE ? &S.src : NULL, S.cap);
     if (S.kind == K_SOURCE) FUZZ_REQUIRE(st.block_count == S.src.n);
-    check_all((S.op & 15) == 0);
+    if (S.ne) check_ent(&S.e[S.op % S.ne], 0);   /* one more each time; all at the end */
+    FUZZ_REQUIRE(fz_cb_reports == S.cb_calls);   /* each call back was refused */
     S.src_failed_before = S.src.failed;
 }
 
@@ -410,8 +448,7 @@ static void op_calloc(FuzzIn *in) {
     } else {
         judge_alloc(p, n * size, align, need_of(n * size, align), aligned);
         if (p && n * size) {
-            size_t i;
-            for (i = 0; i < n * size; i++) FUZZ_REQUIRE(((unsigned char *)p)[i] == 0);
+            FUZZ_REQUIRE(fz_is_zero(p, n * size));
             add_ent(p, n * size, align, 0, before);
         }
     }
@@ -444,19 +481,22 @@ static void op_realloc(FuzzIn *in) {
         return;
     }
     if (!nsize) {                             /* a size-0 pointer, or shrunk to nothing */
-        if (q == x->p) { x->size = 0; FUZZ_REQUIRE(newest); }
+        if (q == x->p) x->size = 0;           /* (at the top: maybe right past a cut
+                                                 record, which the top does not count) */
         return;
     }
     FUZZ_REQUIRE(fz_holds_range(q, x->fill_n, 0, keep, x->id));
     FUZZ_REQUIRE(((uintptr_t)q & 15) == 0);
     if (q == x->p) {                          /* in place: only the newest may */
         FUZZ_REQUIRE(newest);
-        FUZZ_REQUIRE(pos_a() == x->pos + span(nsize));
+        FUZZ_REQUIRE(phys_a() == x->pos + span(nsize) ||   /* + a cut record when it shrank */
+                     (nsize < x->size && phys_a() == x->pos + span(nsize) + 16));
         x->size = x->fill_n = nsize;
         fz_fill(q, nsize, x->id);
     } else {
-        /* a copy: the old one is left as it was (and stays allocated) */
-        if (S.kind == K_VIRTUAL) FUZZ_REQUIRE(!newest);   /* one range: grows in place */
+        /* a copy: the old one is left as it was (and stays allocated);
+           even the newest one is copied when a cut record lies just
+           above it (a rewind past a live inner mark since) */
         check_ent(x, 1);
         add_ent(q, nsize, 16, 0, before);
     }
@@ -565,6 +605,13 @@ static void op_sprintf(FuzzIn *in) {
     add_ent(s, len + 1, 16, 0, before);
 }
 
+/* The top went down to pos: marks above it are stale from now on. */
+static void model_lows(size_t pos) {
+    size_t i;
+    for (i = 0; i < S.nm; i++)
+        if (pos < S.mk[i].low) S.mk[i].low = pos;
+}
+
 static void op_mark(void) {
     Mk *m;
     if (S.nm == MAXM) return;
@@ -581,7 +628,7 @@ static void op_rewind(FuzzIn *in) {
     size_t i, before = pos_a();
     Mk m;
     ArenaError e;
-    int valid, maybe;
+    int valid;
     uint8_t k = in_u8(in);
     if (!S.nm) return;
     i = k & 1 ? S.nm - 1 : in_u8(in) % S.nm;
@@ -595,24 +642,49 @@ static void op_rewind(FuzzIn *in) {
         arena_rewind(&S.a, m.m);
     }
     e = fz_take();
-    /* valid: no reset/release since, the top never went below it */
+    /* valid: no reset/release/re-init/zeroing since, the top never went
+       below it; anything else is stale and must be refused, exactly */
     valid = !m.dead && m.low >= m.pos && before >= m.pos;
-    /* a mark the top went below but has since passed again is stale: the
-       contract says refuse; arena.h remembers a few recent rewinds, so
-       it may let an old one through (best effort) */
-    maybe = (!m.dead && m.low < m.pos && before >= m.pos) || (m.dead == 3 && before >= m.pos);
-    if (valid) {
-        FUZZ_REQUIRE(e == ARENA_OK);
-    } else if (maybe && e == ARENA_OK) {
-        /* accepted: the rewind happens, by position */
-    } else {
+    if (!valid) {
         FUZZ_REQUIRE(e == ARENA_ERR_MISUSE);
         FUZZ_REQUIRE(pos_a() == before);
         return;
     }
+    FUZZ_REQUIRE(e == ARENA_OK);
     FUZZ_REQUIRE(pos_a() == m.pos);
     model_rewind(m.pos);
+    model_lows(m.pos);
     if (k & 4) S.nm = i + 1;                  /* usually forget the newer marks */
+}
+
+/* Many temp scopes in a row at rising positions, some nested, each
+   leaving an allocation below the next: stale marks must stay refused
+   however many scopes follow. */
+static void op_scopes(FuzzIn *in) {
+    int n = 1 + in_u8(in) % 40, i;
+    uint8_t k = in_u8(in);
+    for (i = 0; i < n; i++) {
+        size_t before = pos_a(), size = 1 + (size_t)((k + i * 7) % 96);
+        void *p = arena_alloc(&S.a, size);
+        ArenaTemp t, u;
+        judge_alloc(p, size, 16, need_of(size, 16), 0);
+        if (!p) return;
+        add_ent(p, size, 16, 0, before);
+        t = arena_temp_begin(&S.a);
+        if (arena_alloc(&S.a, 32) == NULL) { fz_take(); return; }
+        if (k & 1) {                          /* a nested scope too */
+            u = arena_temp_begin(&S.a);
+            if (arena_alloc(&S.a, 16) == NULL) { fz_take(); return; }
+            arena_temp_end(u);
+            fz_expect_none();
+        }
+        before = pos_a();
+        arena_temp_end(t);
+        fz_expect_none();
+        FUZZ_REQUIRE(pos_a() == t.mark.pos);
+        model_rewind(t.mark.pos);
+        model_lows(t.mark.pos);
+    }
 }
 
 /* Marks of another arena, a zeroed mark, a temp with no arena. */
@@ -691,12 +763,15 @@ static void run(FuzzIn *in) {
     memset(&S.o, 0, sizeof S.o);
     S.ne = S.nm = S.nd = S.nlog = S.nlog_checked = 0;
     S.next_id = 0;
+    S.cb_calls = 0;
     fz_err_reset();
     init_a(in);
+    S.callbacks = in_u8(in) % 4;
+    fz_callback = S.callbacks & 1 ? handler_calls_back : NULL;
     after_op();
-    for (S.op = 1; in->n && S.op < 3000; S.op++) {
+    for (S.op = 1; in->n && S.op < MAXOPS; S.op++) {
         uint8_t op = in_u8(in);
-        switch (op % 24) {
+        switch (op % 25) {
         case 0: case 1: case 2: op_alloc(in, 0); break;
         case 3: case 4: op_alloc(in, 1); break;
         case 5: op_calloc(in); break;
@@ -715,12 +790,15 @@ static void run(FuzzIn *in) {
             break;
         case 21: op_other(in); break;
         case 22: op_zero(in); break;
+        case 23: op_scopes(in); break;
         default: {
             uint8_t k = in_u8(in);
             if (k % 8 == 0) {                 /* start over as another kind */
                 size_t i;
                 release_a();
+                fz_callback = NULL;           /* init failures: no arena to call back into */
                 init_a(in);
+                fz_callback = S.callbacks & 1 ? handler_calls_back : NULL;
                 /* the marks taken before stay in the model: as from
                    before a release, arena_init* must refuse them; a
                    struct zeroed by the caller cannot know them (3) */

@@ -17,13 +17,18 @@
      - every live push holds its pattern; depth and top match the model;
      - with a source, the stats agree with it, and after release every
        block went back once with its size.
+   Per input, the error handler may call back into S (push, pop, reset,
+   release): each such call must be refused once. Marks taken on S's arena
+   (never rewound) make pops leave cut records. Each operation checks the
+   pushes it touched and one other; all are checked at the end (cost
+   proportional to the operations, at most MAXOPS per input).
    Any mismatch abort()s. */
 #define ARENA_IMPLEMENTATION
 #include "../../arena.h"
 #include "fuzz_common.h"
 
 enum { K_HEAP, K_HEAP_CAPPED, K_SOURCE, K_BUFFER, K_COUNT };
-enum { MAXP = 512 };
+enum { MAXP = 256, MAXOPS = 400 };
 
 #define CAP ((size_t)8 << 20)
 #define RZ ARENA__REDZONE
@@ -53,6 +58,7 @@ static struct {
     uint32_t next_id;
     size_t src_failed_before;
     unsigned op;
+    int cb_calls;            /* calls the handler made back into S */
 } S;
 
 static FuzzBuf fbuf;
@@ -92,8 +98,23 @@ static void after_op(void) {
     FUZZ_REQUIRE(S.t.depth == S.nte);
     fz_check_held(st.bytes_held, st.grab_count, S.kind == K_SOURCE ? &S.src : NULL, S.cap);
     if (S.kind == K_SOURCE) FUZZ_REQUIRE(st.block_count == S.src.n);
-    check_all((S.op & 15) == 0);
+    if (S.ne) {                                      /* the top and one more */
+        FUZZ_REQUIRE(fz_holds(S.e[S.ne - 1].p, S.e[S.ne - 1].fill_n, S.e[S.ne - 1].size, S.e[S.ne - 1].id, 0));
+        FUZZ_REQUIRE(fz_holds(S.e[S.op % S.ne].p, S.e[S.op % S.ne].fill_n, S.e[S.op % S.ne].size,
+                              S.e[S.op % S.ne].id, 0));
+    }
+    FUZZ_REQUIRE(fz_cb_reports == S.cb_calls);   /* each call back was refused */
     S.src_failed_before = S.src.failed;
+}
+
+/* The handler, on a failed push, calls back into S: refused (S is busy). */
+static void handler_calls_back(ArenaError err) {
+    switch ((unsigned)S.cb_calls++ % 4) {
+    case 0: FUZZ_REQUIRE(arena_stack_push(&S.s, 8 + (size_t)err) == NULL); break;
+    case 1: FUZZ_REQUIRE(!arena_stack_pop(&S.s, S.s.top)); break;   /* (an empty stack: refused too) */
+    case 2: arena_stack_reset(&S.s); break;
+    default: arena_stack_release(&S.s); break;
+    }
 }
 
 static size_t rq_size(FuzzIn *in) {
@@ -290,12 +311,14 @@ static void run(FuzzIn *in) {
     memset(&S.t, 0, sizeof S.t);
     S.ne = S.nte = 0;
     S.next_id = 0;
+    S.cb_calls = 0;
     fz_err_reset();
     init_s(in);
+    fz_callback = in_u8(in) & 1 ? handler_calls_back : NULL;
     after_op();
-    for (S.op = 1; in->n && S.op < 3000; S.op++) {
+    for (S.op = 1; in->n && S.op < MAXOPS; S.op++) {
         uint8_t op = in_u8(in);
-        switch (op % 16) {
+        switch (op % 17) {
         case 0: case 1: case 2: op_push(in, 0); break;
         case 3: case 4: op_push(in, 1); break;
         case 5: case 6: case 7: op_pop_top(); break;
@@ -316,9 +339,15 @@ static void run(FuzzIn *in) {
             break;
         case 14:
             if (in_u8(in) % 8 == 0) {
+                void (*cb)(ArenaError) = fz_callback;
                 release_s();
+                fz_callback = NULL;                  /* init failures: no stack to call back into */
                 init_s(in);
+                fz_callback = cb;
             }
+            break;
+        case 15:                                     /* a mark above: pops leave cut records */
+            arena_mark(&S.s.arena);
             break;
         default: {                                   /* pop several */
             uint8_t n = in_u8(in) % 8;
