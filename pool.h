@@ -269,7 +269,9 @@ static inline void *pool_alloc(Pool *p) {
         uint32_t g;
         s = p->run + off;
         g = (POOL__HDR(s)->gen + 1) | 1;
-        if (ARENA__LIKELY(g < POOL_GEN_LIMIT)) {
+        /* (a header holding a generation in reserve for pool_restore, not
+           its number, goes out of line: its life ends at that floor) */
+        if (ARENA__LIKELY(g < POOL_GEN_LIMIT && POOL__HDR(s)->index == p->run_block.carved)) {
             POOL__HDR(s)->gen = g;
             p->run_block.carved++;
             p->run_bytes = off + p->stride;
@@ -318,8 +320,9 @@ static inline void *pool_get(const Pool *p, PoolHandle h) {
 #endif
 }
 
-/* The handle names a live slot of the run (pool_get's test): its free
-   needs no other check. */
+/* The handle names a live slot of the run (pool_get's test) whose header
+   holds its own number (not a generation held in reserve by pool_restore):
+   its free needs no other check. */
 static inline bool pool_free_handle(Pool *p, PoolHandle h) {
 #if !ARENA__CHECKED
     uint32_t n = h.index - p->index_base;
@@ -327,7 +330,7 @@ static inline bool pool_free_handle(Pool *p, PoolHandle h) {
         char *s = p->run + (size_t)n * p->stride;
         pool__Header *hd = POOL__HDR(s);
         uint32_t g = h.gen + 1;
-        if (ARENA__LIKELY(hd->gen == h.gen && pool__may_end(g))) {
+        if (ARENA__LIKELY(hd->gen == h.gen && hd->index == n && pool__may_end(g))) {
             pool__push_fast(p, s, hd, g);
             return true;
         }

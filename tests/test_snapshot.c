@@ -564,6 +564,39 @@ TEST(pool_snapshot_after_trim) {
     CHECK_EQ(src.live, (size_t)0);
 }
 
+/* A restored object whose slot had later generations holds them in
+   reserve: its next end of life (a free by handle, or the carve after a
+   reset) must jump past them on the inline paths too, or a handle taken
+   after the snapshot comes back to life. */
+TEST(pool_restore_reserve_on_inline_paths) {
+    Pool p;
+    Arena store;
+    PoolSnapshot s;
+    PoolHandle h0, h1, h2, h3;
+    void *a, *b, *c, *d;
+    memset(&store, 0, sizeof store);
+    pool_init(&p, 40, 8);
+    a = pool_alloc_with_handle(&p, &h0);
+    CHECK(a != NULL && pool_snapshot(&p, &s, &store));
+    CHECK(pool_free_handle(&p, h0));
+    b = pool_alloc_with_handle(&p, &h1);              /* the same slot, a later generation */
+    CHECK(b == a && h1.gen != h0.gen);
+    CHECK(pool_restore(&p, &s));
+    CHECK(pool_get(&p, h0) == a && pool_get(&p, h1) == NULL);
+    CHECK(pool_free_handle(&p, h0));                  /* ends past h1's generation */
+    c = pool_alloc_with_handle(&p, &h2);
+    CHECK(c == a && pool_get(&p, h2) == c);
+    CHECK(pool_get(&p, h1) == NULL && pool_get(&p, h0) == NULL);
+    CHECK(pool_restore(&p, &s));                      /* h0 live again, h1 and h2 in reserve */
+    pool_reset(&p);                                   /* the life ends at the next carve */
+    d = pool_alloc_with_handle(&p, &h3);
+    CHECK(d == a && pool_get(&p, h3) == d);
+    CHECK(pool_get(&p, h0) == NULL && pool_get(&p, h1) == NULL && pool_get(&p, h2) == NULL);
+    CHECK_NO_ERR();
+    pool_release(&p);
+    arena_release(&store);
+}
+
 void suite_snapshot(void) {
     RUN(snapshot_roundtrip);
     RUN(snapshot_restore_after_reset_and_rewind);
@@ -576,4 +609,5 @@ void suite_snapshot(void) {
     RUN(pool_snapshot_roundtrip_and_handles);
     RUN(pool_snapshot_edges);
     RUN(pool_snapshot_after_trim);
+    RUN(pool_restore_reserve_on_inline_paths);
 }
