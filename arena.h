@@ -2513,7 +2513,7 @@ typedef struct arena__StackRec {
 
 ARENA_DEF void *arena__stack_push_slow(ArenaStack *s, size_t size, size_t align) {
     Arena *a = &s->arena;
-    size_t pos = arena__pos(a);
+    size_t pos = arena__top(a);   /* as a mark sees it: a cut record just below goes too */
     arena__StackHead *h;
     char *p;
     if (arena__refused(a)) return NULL;
