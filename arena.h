@@ -252,8 +252,28 @@ typedef struct ArenaOptions {
     ArenaSource source;     /* all zero: malloc */
 } ArenaOptions;
 
-typedef struct ArenaBlock ArenaBlock;   /* internal */
-typedef struct ArenaDefer ArenaDefer;   /* internal */
+/* Internal: defined here for the inline paths of marks. */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct ArenaDefer ArenaDefer;
+
+/* Every block starts with this header; its data follows, aligned. `base` is
+   the arena position of the first data byte: positions grow across blocks,
+   so a mark is one number and "rewound past" is a comparison. */
+struct ArenaBlock {
+    size_t size;   /* bytes grabbed (virtual: reserved) */
+    ArenaBlock *prev;
+    size_t base;
+    size_t cycle;  /* the arena's reset count when it last became the top block */
+    size_t dedicated;   /* grabbed for one request larger than a block */
+    size_t check;  /* arena__block_check: a write before the data shows */
+};
+
+struct ArenaDefer {
+    ArenaDefer *prev;
+    void (*fn)(void *ctx);
+    void *ctx;
+    size_t pos;    /* arena position when registered */
+};
 
 typedef struct Arena {
     char *cur, *end;        /* the bump range of the newest block */
@@ -323,10 +343,10 @@ ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap);
 #define arena_new_array(a, T, n) \
     ((T *)arena_calloc_aligned((a), (n), sizeof(T), ARENA_ALIGNOF(T)))
 
-ARENA_DEF ArenaMark arena_mark(Arena *a);
-ARENA_DEF void arena_rewind(Arena *a, ArenaMark m);
-ARENA_DEF ArenaTemp arena_temp_begin(Arena *a);
-ARENA_DEF void arena_temp_end(ArenaTemp t);
+static inline ArenaMark arena_mark(Arena *a);
+static inline void arena_rewind(Arena *a, ArenaMark m);
+static inline ArenaTemp arena_temp_begin(Arena *a);
+static inline void arena_temp_end(ArenaTemp t);
 
 /* A scratch arena of this thread that is not `conflict` (pass the arena
    your caller allocates its results in). End it with arena_temp_end. */
@@ -464,6 +484,107 @@ static inline void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new
     }
 #endif
     return arena__realloc_slow(a, p, old_size, new_size);
+}
+
+/* ---- the marks' fast paths ---------------------------------------------
+   (The records are described at "marks" in the implementation.) A mark
+   whose serial is still the arena's has seen no cut record made since: it
+   is live, and at or below the top (every move of the top below a live
+   mark makes a record; reset and restore move the serial on too). Its
+   rewind is inline when it is in the current block with no cleanup at or
+   above it: the top goes back and, if a mark above it may live
+   (mark_hi), a record is kept or written where the top lands. */
+
+typedef struct arena__CutRec {
+    uint64_t serial;   /* the record below: 0 if none */
+    size_t pos;
+} arena__CutRec;
+#define ARENA__CUT_SIZE ARENA__ROUND(sizeof(arena__CutRec))
+
+static inline char *arena__data(const ArenaBlock *b) {
+    uintptr_t u = (uintptr_t)(b + 1);
+    return (char *)(b + 1) + ((0 - u) & (ARENA_MIN_ALIGN - 1)) + ARENA__REDZONE;
+}
+
+static inline size_t arena__pos(const Arena *a) {
+    return a->block ? a->block->base + (size_t)(a->cur - arena__data(a->block)) : 0;
+}
+
+/* The position the user sees: the newest record just below the top is
+   not counted. */
+static inline size_t arena__top(const Arena *a) {
+    size_t pos = arena__pos(a);
+    return a->cut_top && pos == a->cut_pos + ARENA__CUT_SIZE ? a->cut_pos : pos;
+}
+
+/* The first mark of a life gives the arena its unique life: a mark from
+   an earlier life of the same struct (release, init or zeroing, on any
+   thread) never matches. */
+static inline ArenaMark arena_mark(Arena *a) {
+    ArenaMark m;
+    if (!a->life) a->life = arena__unique();
+    m.arena = a;
+    m.pos = arena__top(a);
+    m.epoch = a->epoch;
+    m.life = a->life;
+    m.serial = a->cut_serial;
+    if (m.pos > a->mark_hi) a->mark_hi = m.pos;
+    return m;
+}
+
+/* Can m's rewind be finished in the current block by arena__rewind_here?
+   (The mark's serial says whether cut records were made since.) */
+static inline bool arena__rewind_plain(const Arena *a, ArenaMark m) {
+    const ArenaBlock *b = a->block;
+    return m.arena == a && m.life == a->life && !a->busy && !a->stack_owned && b &&
+           m.pos >= b->base && (!a->defers || a->defers->pos < m.pos);
+}
+
+/* The top goes back to pos in the current block. If marks above it may
+   live, they die: a record at pos linking to r, unless one is there
+   (`at`; room: the top was above pos in this block). */
+static inline void arena__rewind_here(Arena *a, size_t pos, arena__CutRec r, bool record, bool at) {
+    const ArenaBlock *b = a->block;
+    char *data = arena__data(b), *to = data + (pos - b->base);
+    size_t top = b->base + (size_t)(a->cur - data);
+    if (top > a->cycle_peak) a->cycle_peak = top;
+    if (record) {
+        if (!at) ARENA_MEMCPY(to, &r, sizeof r);
+        a->cut_pos = pos;
+        a->cut_top = ++a->cut_serial;
+    }
+    if (record || at) to += ARENA__CUT_SIZE;
+    a->mark_hi = pos;   /* no live mark is above pos now (nor was one above mark_hi) */
+    a->cur = to;
+    if ((uintptr_t)a->last >= (uintptr_t)to) a->last = NULL;
+}
+
+ARENA_DEF void arena__rewind_slow(Arena *a, ArenaMark m);
+
+/* Inline: a mark with no cut record made since (ordinary nesting). */
+static inline void arena_rewind(Arena *a, ArenaMark m) {
+#if !ARENA__CHECKED
+    if (ARENA__LIKELY(m.serial == a->cut_serial && arena__rewind_plain(a, m))) {
+        arena__CutRec r;
+        r.serial = a->cut_top;
+        r.pos = a->cut_pos;
+        arena__rewind_here(a, m.pos, r, a->mark_hi > m.pos, a->cut_top && a->cut_pos == m.pos);
+        return;
+    }
+#endif
+    arena__rewind_slow(a, m);
+}
+
+static inline ArenaTemp arena_temp_begin(Arena *a) {
+    ArenaTemp t;
+    t.arena = a;
+    t.mark = arena_mark(a);
+    return t;
+}
+
+static inline void arena_temp_end(ArenaTemp t) {
+    if (ARENA__LIKELY(t.arena != NULL)) arena_rewind(t.arena, t.mark);
+    else arena__report(ARENA_ERR_MISUSE, "arena_temp_end: the temp has no arena");
 }
 
 /* ---- frame rings ----------------------------------------------------------
@@ -888,25 +1009,6 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 
 /* ---- internal types ------------------------------------------------------ */
 
-/* Every block starts with this header; its data follows, aligned. `base` is
-   the arena position of the first data byte: positions grow across blocks,
-   so a mark is one number and "rewound past" is a comparison. */
-struct ArenaBlock {
-    size_t size;   /* bytes grabbed (virtual: reserved) */
-    ArenaBlock *prev;
-    size_t base;
-    size_t cycle;  /* the arena's reset count when it last became the top block */
-    size_t dedicated;   /* grabbed for one request larger than a block */
-    size_t check;  /* arena__block_check: a write before the data shows */
-};
-
-struct ArenaDefer {
-    ArenaDefer *prev;
-    void (*fn)(void *ctx);
-    void *ctx;
-    size_t pos;    /* arena position when registered */
-};
-
 enum { ARENA__HEAP = 0, ARENA__SOURCE, ARENA__BUFFER, ARENA__VIRTUAL };
 
 #define ARENA__MAX_REQUEST ((size_t)PTRDIFF_MAX - 65536)
@@ -1129,19 +1231,11 @@ static bool arena__block_ok(ArenaBlock *b) {
     return false;
 }
 
-static char *arena__data(ArenaBlock *b) {
-    return arena__align_ptr(b + 1, ARENA_MIN_ALIGN) + ARENA__REDZONE;
-}
-
 /* Where the block's data ends; a block with a broken header has no room. */
 static char *arena__limit(ArenaBlock *b) {
     uintptr_t end = (uintptr_t)b + b->size;
     if (!arena__block_ok(b)) return arena__data(b);
     return (char *)b + (size_t)((end & ~(uintptr_t)(ARENA_MIN_ALIGN - 1)) - (uintptr_t)b);
-}
-
-static size_t arena__pos(const Arena *a) {
-    return a->block ? a->block->base + (size_t)(a->cur - arena__data(a->block)) : 0;
 }
 
 static void arena__note_peak(Arena *a) {
@@ -1664,12 +1758,6 @@ static void arena__rewind_to(Arena *a, size_t pos) {
    the records newer than it: none when the mark was taken since the last
    cut (ordinary nesting), otherwise one per cut still standing above it. */
 
-typedef struct arena__CutRec {
-    uint64_t serial;   /* the record below: 0 if none */
-    size_t pos;
-} arena__CutRec;
-
-#define ARENA__CUT_SIZE ARENA__ROUND(sizeof(arena__CutRec))
 typedef char arena__cut_fits[ARENA__CUT_SIZE <= ARENA_MIN_ALIGN ? 1 : -1];
 
 /* Where position pos is: the newest block that starts at or below it. */
@@ -1698,13 +1786,6 @@ static void arena__cut_pop(Arena *a) {
     if (arena__cut_next(a, &a->cut_top, &a->cut_pos)) return;
     arena__report_in(a, ARENA_ERR_MISUSE, "arena: a cut record was overwritten (a write past an allocation)");
     a->cut_top = 0;
-}
-
-/* The position the user sees: the newest record just below the top is
-   not counted. */
-static size_t arena__top(const Arena *a) {
-    size_t pos = arena__pos(a);
-    return a->cut_top && pos == a->cut_pos + ARENA__CUT_SIZE ? a->cut_pos : pos;
 }
 
 /* Writes the record of a cut at pos, which the top has just reached. */
@@ -1762,22 +1843,23 @@ static bool arena__cut_below(const Arena *a, ArenaMark m) {
     return false;
 }
 
-/* The first mark of a life gives the arena its unique life: a mark from
-   an earlier life of the same struct (release, init or zeroing, on any
-   thread) never matches. */
-ARENA_DEF ArenaMark arena_mark(Arena *a) {
-    ArenaMark m;
-    if (!a->life) a->life = arena__unique();
-    m.arena = a;
-    m.pos = arena__top(a);
-    m.epoch = a->epoch;
-    m.life = a->life;
-    m.serial = a->cut_serial;
-    if (m.pos > a->mark_hi) a->mark_hi = m.pos;
-    return m;
-}
-
-ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
+/* Every case the inline rewind leaves: a mark of another arena, life or
+   cycle, one with cuts since, out of the current block, under a cleanup,
+   on a busy or a stack's arena. */
+ARENA_DEF void arena__rewind_slow(Arena *a, ArenaMark m) {
+#if !ARENA__CHECKED
+    /* One record made since m, at or above it (a LIFO rewind after a
+       deeper one): it is popped, and a record at m takes its place. */
+    if (arena__rewind_plain(a, m) && m.epoch == a->epoch && a->cut_top > m.serial &&
+        a->cut_pos >= m.pos) {
+        arena__CutRec r;
+        ARENA_MEMCPY(&r, arena__at(a, a->cut_pos), sizeof r);
+        if (r.serial <= m.serial) {
+            arena__rewind_here(a, m.pos, r, true, a->cut_pos == m.pos || (r.serial && r.pos == m.pos));
+            return;
+        }
+    }
+#endif
     if (m.arena != a)
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
     else if (m.life != a->life || m.epoch != a->epoch)
@@ -1788,20 +1870,6 @@ ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark was already rewound past");
     else if (!arena__refused(a) && m.pos < arena__top(a))
         arena__cut(a, m.pos);
-}
-
-ARENA_DEF ArenaTemp arena_temp_begin(Arena *a) {
-    ArenaTemp t;
-    t.arena = a;
-    t.mark = arena_mark(a);
-    return t;
-}
-
-ARENA_DEF void arena_temp_end(ArenaTemp t) {
-    if (!t.arena)
-        arena__report(ARENA_ERR_MISUSE, "arena_temp_end: the temp has no arena");
-    else
-        arena_rewind(t.arena, t.mark);
 }
 
 /* Reset keeps the blocks that one of the last ARENA_KEEP_CYCLES cycles
@@ -1849,6 +1917,8 @@ ARENA_DEF void arena_reset(Arena *a) {
     }
     a->cycles++;
     a->epoch++;
+    a->cut_serial++;   /* the inline rewind's test: see "the marks' fast paths" */
+    if (a->cycle_peak > a->peak_used) a->peak_used = a->cycle_peak;   /* it counts only cycle_peak */
     a->cut_top = 0;
     a->cut_pos = a->mark_hi = 0;
     a->last = NULL;
@@ -1886,7 +1956,8 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a) {
     ArenaStats s;
     s.bytes_used = arena__top(a);
     s.bytes_held = a->bytes_held;
-    s.peak_used = a->peak_used > s.bytes_used ? a->peak_used : s.bytes_used;
+    s.peak_used = a->peak_used > a->cycle_peak ? a->peak_used : a->cycle_peak;
+    if (s.bytes_used > s.peak_used) s.peak_used = s.bytes_used;
     s.block_count = a->block_count;
     s.grab_count = a->grab_count;
     return s;
@@ -3112,7 +3183,8 @@ static void arena__snap_rebuild(Arena *a, const ArenaSnapshot *s) {
     a->grab_count = now.grab_count;
     a->peak_used = now.peak_used;
     a->cycle_peak = now.cycle_peak > a->cycle_peak ? now.cycle_peak : a->cycle_peak;
-    a->cut_serial = now.cut_serial;   /* serials only rise: later cut records stay told apart */
+    a->cut_serial = now.cut_serial + 1;   /* serials only rise: later cut records stay told
+                                             apart, and later marks take the slow rewind */
     a->busy = now.busy;
     a->cycles = now.cycles;   /* reset history: the live arena's */
     ARENA_MEMCPY(a->recent_peaks, now.recent_peaks, sizeof a->recent_peaks);

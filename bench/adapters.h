@@ -10,6 +10,9 @@
      AD_FREE                  individual free, any order: ad_free(c, p, n)
      AD_BULK                  free everything at once, keep memory: ad_reset(c)
      AD_LIFO                  own LIFO pop: ad_push(c, n) / ad_pop(c, p, n)
+     AD_MARKS                 marks and temp scopes: AdMark m = ad_mark(c) /
+                              ad_rewind(c, m), AdTemp t = ad_temp_begin(c) /
+                              ad_temp_end(t)
      AD_REALLOC               ad_realloc(c, p, old, new) natively
      AD_SPRINTF               ad_sprintf(c, fmt, ...) formats into the allocator
      AD_MALLOC                is the process malloc (vasprintf/snprintf apply)
@@ -81,9 +84,16 @@ static inline size_t ad_grabs(AdCtx *c) { return arena_stats(&c->a).grab_count; 
 /* The arena freed by marks: a mark per frame / per LIFO push, rewound. */
 #define AD_NAME "arena-marks"
 #define AD_LIFO 1
-#define AD_ONLY "|frame-scratch|frames-alt|stack|"
+#define AD_MARKS 1
+#define AD_ONLY "|frame-scratch|frames-alt|stack|mark-rewind|temp-scope|temp-nested|"
 #define AD_MAX_DEPTH 256
 typedef struct { Arena a; ArenaMark base; ArenaMark marks[AD_MAX_DEPTH]; int depth; } AdCtx;
+typedef ArenaMark AdMark;
+typedef ArenaTemp AdTemp;
+static inline AdMark ad_mark(AdCtx *c) { return arena_mark(&c->a); }
+static inline void ad_rewind(AdCtx *c, AdMark m) { arena_rewind(&c->a, m); }
+static inline AdTemp ad_temp_begin(AdCtx *c) { return arena_temp_begin(&c->a); }
+static inline void ad_temp_end(AdTemp t) { arena_temp_end(t); }
 static inline void ad_init(AdCtx *c, size_t fixed) {
     (void)fixed;
     arena_init(&c->a, NULL);
@@ -433,6 +443,14 @@ static inline void ad_fini(AdCtx *c) {
     memset(c, 0, sizeof *c);
 }
 static inline void *ad_push(AdCtx *c, size_t n) { return ad_alloc(c, n); }
+/* a mark is the bump state, a rewind puts it back */
+#define AD_MARKS 1
+typedef struct { AdCtx *c; char *cur, *end; RefBlk *blk; } AdMark;
+typedef AdMark AdTemp;
+static inline AdMark ad_mark(AdCtx *c) { AdMark m; m.c = c; m.cur = c->cur; m.end = c->end; m.blk = c->blk; return m; }
+static inline void ad_rewind(AdCtx *c, AdMark m) { c->cur = m.cur; c->end = m.end; c->blk = m.blk; }
+static inline AdTemp ad_temp_begin(AdCtx *c) { return ad_mark(c); }
+static inline void ad_temp_end(AdTemp t) { ad_rewind(t.c, t); }
 static AD_NOINLINE void ref_pop_slow(AdCtx *c, char *p) {
     RefBlk *b;
     for (b = c->first; b; b = b->next)

@@ -890,6 +890,63 @@ static uint64_t w_stack(AdCtx *c, Run *run, Rng *rng) {
 }
 #endif
 
+/* ------------------------------------------------ 10. marks and temps */
+#ifdef AD_MARKS
+#define HAS_MARKS 1
+/* Writes a fresh allocation of 16..128 bytes and mixes it into h. */
+static inline uint64_t mark_touch(AdCtx *c, Rng *rng, uint64_t h, size_t i) {
+    uint32_t n = rng_range(rng, 16, 113);
+    unsigned char *p = (unsigned char *)ad_alloc(c, n);
+    put64(p, i);
+    p[n - 1] = (unsigned char)n;
+    return mix(h, get64(p) + p[n - 1]);
+}
+
+/* A mark, one allocation, a rewind: the pair's cost over a bump. */
+static uint64_t w_mark_rewind(AdCtx *c, Run *run, Rng *rng) {
+    size_t ops = scaled(run, 20e6, 20000), i;
+    uint64_t h = 0;
+    for (i = 0; i < ops; i++) {
+        AdMark m = ad_mark(c);
+        h = mark_touch(c, rng, h, i);
+        ad_rewind(c, m);
+    }
+    run->ops = ops;
+    return h;
+}
+
+/* A temp scope with two allocations. */
+static uint64_t w_temp_scope(AdCtx *c, Run *run, Rng *rng) {
+    size_t ops = scaled(run, 10e6, 10000), i;
+    uint64_t h = 0;
+    for (i = 0; i < ops; i++) {
+        AdTemp t = ad_temp_begin(c);
+        h = mark_touch(c, rng, h, i);
+        h = mark_touch(c, rng, h, i);
+        ad_temp_end(t);
+    }
+    run->ops = ops;
+    return h;
+}
+
+/* A temp scope with an allocation, a nested scope with one, one more. */
+static uint64_t w_temp_nested(AdCtx *c, Run *run, Rng *rng) {
+    size_t ops = scaled(run, 10e6, 10000), i;
+    uint64_t h = 0;
+    for (i = 0; i < ops; i++) {
+        AdTemp outer = ad_temp_begin(c), inner;
+        h = mark_touch(c, rng, h, i);
+        inner = ad_temp_begin(c);
+        h = mark_touch(c, rng, h, i);
+        ad_temp_end(inner);
+        h = mark_touch(c, rng, h, i);
+        ad_temp_end(outer);
+    }
+    run->ops = ops;
+    return h;
+}
+#endif
+
 /* ------------------------------------------------------------- driver */
 
 /* The workloads this binary can run, in the order of the report. */
@@ -945,6 +1002,11 @@ static const Workload workloads[] = {
 #endif
 #ifdef HAS_STACK
     {"stack", w_stack, 0},
+#endif
+#ifdef HAS_MARKS
+    {"mark-rewind", w_mark_rewind, 0},
+    {"temp-scope", w_temp_scope, 0},
+    {"temp-nested", w_temp_nested, 0},
 #endif
 };
 
@@ -1054,6 +1116,7 @@ int main(int argc, char **argv) {
     if (!run.smoke && !run.cg &&
         (!strncmp(w, "pool-churn", 10) || !strcmp(w, "entity") || !strcmp(w, "frame-scratch") ||
          !strcmp(w, "frames-alt") || !strcmp(w, "arena-new") || !strcmp(w, "stack") ||
+         !strcmp(w, "mark-rewind") || !strncmp(w, "temp-", 5) ||
          !strcmp(w, "sprintf") || !strcmp(w, "snprintf") || !strcmp(w, "json")))
         cold_scale = run.scale / 10;
     run.perf_fd = perf ? insn_open() : -1;
