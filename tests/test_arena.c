@@ -1291,6 +1291,119 @@ TEST(test_arena_marks_model_stale) {
     }
 }
 
+/* The inline rewind's edges (each checked against the exact rule): a
+   record written where the top lands, a mark standing on that record, the
+   record renewed, and the out-of-line pop of the one record made since an
+   older mark, also when the record below it is at the mark. */
+TEST(test_arena_marks_lifo_records) {
+    Arena a = zero_arena();
+    CHECK(arena_alloc(&a, 40) != NULL);
+    ArenaMark x = arena_mark(&a);
+    size_t ux = arena_stats(&a).bytes_used;
+    CHECK(arena_alloc(&a, 100) != NULL);
+    ArenaMark y = arena_mark(&a);
+    CHECK(arena_alloc(&a, 100) != NULL);
+    arena_rewind(&a, y);                    /* nothing above y: no record */
+    arena_rewind(&a, x);                    /* y lives above x: a record at x */
+    CHECK_NO_ERR();
+    CHECK_EQ(arena_stats(&a).bytes_used, ux);
+    arena_rewind(&a, y);
+    CHECK_ERR1(ARENA_ERR_MISUSE);
+    for (int k = 0; k < 3; k++) {           /* marks standing on the record */
+        ArenaMark c = arena_mark(&a);
+        CHECK_EQ(c.pos, ux);
+        char *p = (char *)alloc_filled(&a, 64, 9);
+        ArenaMark d = arena_mark(&a);
+        CHECK(arena_alloc(&a, 32) != NULL);
+        arena_rewind(&a, d);
+        arena_rewind(&a, c);                /* d lives above c: renewed */
+        CHECK_NO_ERR();
+        CHECK_EQ(arena_stats(&a).bytes_used, ux);
+        arena_rewind(&a, d);
+        CHECK_ERR1(ARENA_ERR_MISUSE);
+        (void)p;
+    }
+    arena_rewind(&a, x);                    /* older than the record at x */
+    CHECK_NO_ERR();
+    CHECK_EQ(arena_stats(&a).bytes_used, ux);
+    /* one record since x, above it, linking to the record at x */
+    ArenaMark c = arena_mark(&a);
+    char *keep = (char *)alloc_filled(&a, 48, 4);
+    ArenaMark e = arena_mark(&a);
+    size_t ue = arena_stats(&a).bytes_used;
+    CHECK(arena_alloc(&a, 80) != NULL);
+    ArenaMark f = arena_mark(&a);
+    CHECK(arena_alloc(&a, 80) != NULL);
+    arena_rewind(&a, f);
+    arena_rewind(&a, e);                    /* f lives: a record at e */
+    CHECK_NO_ERR();
+    CHECK_EQ(arena_stats(&a).bytes_used, ue);
+    CHECK(test_holds(keep, 48, 4));
+    arena_rewind(&a, c);                    /* pops it; x's record stays */
+    CHECK_NO_ERR();
+    CHECK_EQ(arena_stats(&a).bytes_used, ux);
+    arena_rewind(&a, e);
+    CHECK_ERR1(ARENA_ERR_MISUSE);
+    arena_rewind(&a, f);
+    CHECK_ERR1(ARENA_ERR_MISUSE);
+    arena_rewind(&a, x);
+    arena_rewind(&a, c);
+    CHECK_NO_ERR();
+    CHECK_EQ(arena_stats(&a).bytes_used, ux);
+    /* the peak counts tops left by inline rewinds, also across a reset */
+    CHECK(arena_alloc(&a, 5000) != NULL);
+    size_t high = arena_stats(&a).bytes_used;
+    arena_rewind(&a, x);
+    CHECK(arena_stats(&a).peak_used >= high);
+    arena_reset(&a);
+    CHECK(arena_stats(&a).peak_used >= high);
+    arena_rewind(&a, x);                    /* from before the reset */
+    CHECK_ERR1(ARENA_ERR_MISUSE);
+    arena_release(&a);
+    CHECK_NO_ERR();
+}
+
+/* LIFO walks of marks (push: mark + allocation, pop: rewind) mixed with
+   rewinds of popped marks that went stale, against the model of
+   model_walk (a mark is valid while the top has not gone below it). */
+TEST(test_arena_marks_lifo_walk) {
+    for (unsigned seed = 1; seed <= 4; seed++) {
+        Arena a = zero_arena();
+        ModelMark st[64], dead[16];
+        char *objs[64];
+        size_t depth = 0, ndead = 0;
+        for (int step = 0; step < 4000; step++) {
+            unsigned r = rnd(&seed);
+            size_t top = arena_stats(&a).bytes_used;
+            if (depth == 0 || (depth < 64 && (r & 3) < 2)) {
+                st[depth].m = arena_mark(&a);
+                st[depth].pos = top;
+                objs[depth] = (char *)alloc_filled(&a, 16 + (r >> 4) % 300, (unsigned)depth);
+                depth++;
+            } else if ((r & 3) == 2 || !ndead) {
+                depth--;
+                CHECK(test_holds(objs[depth], 16, (unsigned)depth));
+                arena_rewind(&a, st[depth].m);
+                CHECK_NO_ERR();
+                CHECK_EQ(arena_stats(&a).bytes_used, st[depth].pos);
+                for (size_t i = 0; i < ndead; i++)
+                    if (st[depth].pos < dead[i].low) dead[i].low = st[depth].pos;
+                if (ndead < 16 && (r >> 8) % 3 == 0) {
+                    dead[ndead] = st[depth];
+                    dead[ndead++].low = st[depth].pos;
+                }
+            } else if (ndead--, dead[ndead].low < dead[ndead].pos) {
+                arena_rewind(&a, dead[ndead].m);
+                CHECK_ERR1(ARENA_ERR_MISUSE);
+                CHECK_EQ(arena_stats(&a).bytes_used, top);
+            }
+        }
+        for (size_t i = 0; i < depth; i++) CHECK(test_holds(objs[i], 16, (unsigned)i));
+        arena_release(&a);
+        CHECK_NO_ERR();
+    }
+}
+
 TEST(test_arena_rewind_after_reset) {
     Arena a = zero_arena();
     CHECK(arena_alloc(&a, 100) != NULL);
@@ -2686,6 +2799,8 @@ void suite_arena(void) {
     RUN(test_arena_rewind_stale_mark_after_many_rewinds);
     RUN(test_arena_marks_model_valid);
     RUN(test_arena_marks_model_stale);
+    RUN(test_arena_marks_lifo_records);
+    RUN(test_arena_marks_lifo_walk);
     RUN(test_arena_rewind_after_reset);
     RUN(test_arena_temp);
     RUN(test_arena_defer_reset);
