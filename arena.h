@@ -1760,10 +1760,15 @@ static void arena__rewind_to(Arena *a, size_t pos) {
 
 typedef char arena__cut_fits[ARENA__CUT_SIZE <= ARENA_MIN_ALIGN ? 1 : -1];
 
-/* Where position pos is: the newest block that starts at or below it. */
-static char *arena__at(const Arena *a, size_t pos) {
-    ArenaBlock *b = a->block;
+/* The newest block that starts at or below position pos: where it is. */
+static const ArenaBlock *arena__block_at(const Arena *a, size_t pos) {
+    const ArenaBlock *b = a->block;
     while (b->base > pos) b = b->prev;
+    return b;
+}
+
+static char *arena__at(const Arena *a, size_t pos) {
+    const ArenaBlock *b = arena__block_at(a, pos);
     return arena__data(b) + (pos - b->base);
 }
 
@@ -1820,9 +1825,10 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
        mark there would have seen; no live mark can be at pos itself unless
        a record was at pos): cutting there keeps records from piling up.
        Not across blocks: the block at pos may hold a size-0 allocation
-       the caller still has. */
+       the caller still has. (The block pos is in, not the newest: the
+       rewind may go back across blocks.) */
     if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos && a->block &&
-        a->block->base <= a->cut_pos) {
+        arena__block_at(a, pos)->base <= a->cut_pos) {
         pos = a->cut_pos;
         arena__cut_pop(a);
         record = true;

@@ -680,6 +680,35 @@ TEST(stack_peak_counted) {
     arena_stack_release(&s);
 }
 
+/* Found by fuzz_stack (release build): an inline push made just past a
+   cut record, popped out of line after a later push had started a new
+   block, left the record's 16 bytes counted (the merge onto the record
+   looked at the newest block, not the one the pop goes back into). */
+TEST(stack_pop_onto_record_across_blocks) {
+    ArenaStack s;
+    char *a, *b, *c;
+    memset(&s, 0, sizeof s);
+    a = (char *)arena_stack_push_aligned(&s, 16, 64);   /* out of line */
+    CHECK(a != NULL);
+    (void)arena_mark(&s.arena);                         /* pops leave cut records */
+    CHECK(arena_stack_pop(&s, a));                      /* a record at 0 */
+    CHECK_EQ(used_of(&s), (size_t)0);
+    b = (char *)arena_stack_push(&s, 47);               /* inline, just past it */
+    c = (char *)arena_stack_push(&s, (size_t)200 << 10);   /* a new block */
+    CHECK(b && c);
+    if (!b || !c) return;
+    (void)arena_mark(&s.arena);
+    CHECK(arena_stack_pop(&s, c));
+    CHECK(arena_stack_pop(&s, b));                      /* out of line: the arena moved on */
+    CHECK_EQ(used_of(&s), (size_t)0);
+    b = (char *)arena_stack_push(&s, 47);
+    CHECK(b != NULL);
+    CHECK(arena_stack_pop(&s, b));
+    CHECK_EQ(used_of(&s), (size_t)0);
+    CHECK_NO_ERR();
+    arena_stack_release(&s);
+}
+
 void suite_stack(void) {
     RUN(stack_lifo_sizes_and_alignments);
     RUN(stack_older_contents_survive);
@@ -695,4 +724,5 @@ void suite_stack(void) {
     RUN(stack_arena_marks_refused);
     RUN(stack_arena_used_directly);
     RUN(stack_peak_counted);
+    RUN(stack_pop_onto_record_across_blocks);
 }
