@@ -15,6 +15,9 @@
 #                             of arena_alloc and pool_alloc/free, against the
 #                             same model
 #
+#   FUZZ_MAX_LEN=n            longest input of the long runs (128: about 50
+#                             operations; the harnesses cost about their
+#                             operations, so shorter inputs run faster)
 #   FUZZ_DEFS=-DFUZZ_KNOWN_BUGS   tolerate the bugs already reported (see
 #                                 tests/fuzz/fuzz_common.h) in long runs
 #   Replay one input:  build/fuzz/fuzz_arena path/to/input
@@ -22,6 +25,7 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 6
+FUZZ_MAX_LEN ?= 128
 FUZZ_DEFS ?=
 FUZZERS := fuzz_arena fuzz_stack fuzz_pool fuzz_lifetimes fuzz_pool_heap
 FUZZ_DIR := $(B)/fuzz$(if $(strip $(FUZZ_DEFS)),-defs)
@@ -53,7 +57,7 @@ define fuzz_long
 	@for f in $(FUZZERS); do \
 	  echo "== $$f: $(FUZZ_SECONDS) s ($(1))"; \
 	  mkdir -p $(1)/corpus-$$f; \
-	  $(1)/$$f $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  $(1)/$$f $(FUZZ_OPTS) -max_len=$(FUZZ_MAX_LEN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=$(1)/$$f- $(1)/corpus-$$f tests/corpus/$$f \
 	    > $(1)/$$f.log 2>&1; rc=$$?; \
 	  grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' \

@@ -300,7 +300,7 @@ static size_t rq_size(FuzzIn *in) {
     if (k < 8) return 0;
     if (k < 140) return 1 + in_u8(in);
     if (k < 200) return in_u16(in) % 8192;
-    if (k < 236 || S.bounded) return ((size_t)in_u16(in) << 3) % (S.bounded ? (size_t)1 << 16 : (size_t)1 << 20);
+    if (k < 236 || S.bounded) return ((size_t)in_u16(in) << 3) % (S.bounded ? (size_t)1 << 16 : (size_t)1 << 18);
     return huge[k % (sizeof huge / sizeof huge[0])];
 }
 
@@ -439,7 +439,7 @@ static void op_calloc(FuzzIn *in) {
     if (k < 16) { n = SIZE_MAX / 3 + (size_t)k; size = 4 + k; }          /* n * size overflows */
     else if (k < 24) { n = (size_t)1 << 33; size = (size_t)1 << 31; }
     else if (k < 28) { n = 0; size = SIZE_MAX; }
-    else { n = 1 + in_u8(in) % 64; size = 1 + in_u8(in) * (S.bounded ? 4u : 64u); }
+    else { n = 1 + in_u8(in) % 64; size = 1 + in_u8(in) * (S.bounded ? 4u : 16u); }
     align = aligned ? rq_align(in) : 16;
     p = aligned ? arena_calloc_aligned(&S.a, n, size, align) : arena_calloc(&S.a, n, size);
     if (size && n > SIZE_MAX / size) {

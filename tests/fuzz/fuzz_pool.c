@@ -99,13 +99,6 @@ static FZ_NOCOV int overlaps_live(const char *obj, size_t n) {
     return 0;
 }
 
-static FZ_NOCOV int all_zero(const char *p, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (p[i]) return 0;
-    return 1;
-}
-
 /* A freed pointer at this address is live again: forget it as freed. */
 static FZ_NOCOV void forget_freed(const char *obj) {
     size_t i;
@@ -303,7 +296,7 @@ static void op_alloc1(FuzzIn *in) {
     FUZZ_REQUIRE(((uintptr_t)obj & (a - 1)) == 0);
     FUZZ_REQUIRE(pool_owns(&S.p, obj));
     FUZZ_REQUIRE(!pool_owns(&S.q, obj));
-    if (how == 2) FUZZ_REQUIRE(all_zero(obj, S.p.size));
+    if (how == 2) FUZZ_REQUIRE(fz_is_zero(obj, S.p.size));
     FUZZ_REQUIRE(!overlaps_live(obj, S.p.size));
     if (S.kind == K_BUFFER)
         FUZZ_REQUIRE((unsigned char *)obj >= fbuf.b && (unsigned char *)obj + S.p.size <= fbuf.b + sizeof fbuf.b);
