@@ -36,7 +36,7 @@ OURS = {"arena", "arena-marks", "stack", "pool", "pool-unchecked", "pool-heap"}
 REFS = {"bump", "freelist", "slotmap"}
 WORKS = ["frame-scratch", "frames-alt", "arena-new", "pool-churn", "pool-churn-barrier", "entity", "double-free-top",
          "double-free-bottom", "parser-like", "realloc-grow", "small-bump", "sprintf",
-         "snprintf", "json", "stack", "scaling-1e3", "scaling-1e4", "scaling-1e5", "scaling-1e6",
+         "snprintf", "json", "stack", "mark-rewind", "temp-scope", "temp-nested", "scaling-1e3", "scaling-1e4", "scaling-1e5", "scaling-1e6",
          "scaling-1e7", "scaling-1e8"]
 SCALING = [w for w in WORKS if w.startswith("scaling-")]
 OP = {
@@ -55,6 +55,9 @@ OP = {
     "snprintf": "formatted string (1 M; snprintf to size, malloc, snprintf)",
     "json": "allocation (parse canada, citm_catalog, twitter x6: nodes + strings, free each doc at once)",
     "stack": "push or pop (20 M; LIFO random walk, 16-512 B, depth <= 64)",
+    "mark-rewind": "mark, allocation of 16-128 B written, rewind (20 M)",
+    "temp-scope": "temp scope with two allocations (10 M)",
+    "temp-nested": "temp scope, an allocation, a nested scope with one, one more (10 M)",
 }
 for w in SCALING:
     OP[w] = "allocation (16 B, written; N = %s per cycle, then free all; max(N, 10^7) per pass)" % w.split("-")[1]
@@ -67,6 +70,8 @@ PRIMARY = {w: "arena" for w in WORKS}
 for w in ("pool-churn", "pool-churn-barrier", "entity", "double-free-top", "double-free-bottom"):
     PRIMARY[w] = "pool"
 PRIMARY["stack"] = "stack"
+for w in ("mark-rewind", "temp-scope", "temp-nested"):
+    PRIMARY[w] = "arena-marks"
 EXPECT_MALLOC = {"jemalloc": "libjemalloc", "mimalloc": "libmimalloc", "mi-heap": "libmimalloc",
                  "tcmalloc": "libtcmalloc"}
 # rough bytes a scaling-1e8 run needs (16-byte allocations)
