@@ -503,7 +503,7 @@ typedef struct arena__CutRec {
 
 static inline char *arena__data(const ArenaBlock *b) {
     uintptr_t u = (uintptr_t)(b + 1);
-    return (char *)(b + 1) + ((0 - u) & (ARENA_MIN_ALIGN - 1)) + ARENA__REDZONE;
+    return (char *)(u + ((0 - u) & (ARENA_MIN_ALIGN - 1)) + ARENA__REDZONE);
 }
 
 static inline size_t arena__pos(const Arena *a) {
