@@ -902,48 +902,53 @@ static inline uint64_t mark_touch(AdCtx *c, Rng *rng, uint64_t h, size_t i) {
     return mix(h, get64(p) + p[n - 1]);
 }
 
-/* A mark, one allocation, a rewind: the pair's cost over a bump. */
-static uint64_t w_mark_rewind(AdCtx *c, Run *run, Rng *rng) {
-    size_t ops = scaled(run, 20e6, 20000), i;
+/* `ops` steps of one shape (inlined into each workload). */
+static inline uint64_t mark_loop(AdCtx *c, Run *run, Rng *rng, size_t ops,
+                                 uint64_t (*step)(AdCtx *, Rng *, uint64_t, size_t)) {
     uint64_t h = 0;
-    for (i = 0; i < ops; i++) {
-        AdMark m = ad_mark(c);
-        h = mark_touch(c, rng, h, i);
-        ad_rewind(c, m);
-    }
+    size_t i;
+    for (i = 0; i < ops; i++) h = step(c, rng, h, i);
     run->ops = ops;
+    return h;
+}
+
+/* A mark, one allocation, a rewind: the pair's cost over a bump. */
+static inline uint64_t mark_rewind_step(AdCtx *c, Rng *rng, uint64_t h, size_t i) {
+    AdMark m = ad_mark(c);
+    h = mark_touch(c, rng, h, i);
+    ad_rewind(c, m);
     return h;
 }
 
 /* A temp scope with two allocations. */
-static uint64_t w_temp_scope(AdCtx *c, Run *run, Rng *rng) {
-    size_t ops = scaled(run, 10e6, 10000), i;
-    uint64_t h = 0;
-    for (i = 0; i < ops; i++) {
-        AdTemp t = ad_temp_begin(c);
-        h = mark_touch(c, rng, h, i);
-        h = mark_touch(c, rng, h, i);
-        ad_temp_end(t);
-    }
-    run->ops = ops;
+static inline uint64_t temp_scope_step(AdCtx *c, Rng *rng, uint64_t h, size_t i) {
+    AdTemp t = ad_temp_begin(c);
+    h = mark_touch(c, rng, h, i);
+    h = mark_touch(c, rng, h, i);
+    ad_temp_end(t);
     return h;
 }
 
 /* A temp scope with an allocation, a nested scope with one, one more. */
-static uint64_t w_temp_nested(AdCtx *c, Run *run, Rng *rng) {
-    size_t ops = scaled(run, 10e6, 10000), i;
-    uint64_t h = 0;
-    for (i = 0; i < ops; i++) {
-        AdTemp outer = ad_temp_begin(c), inner;
-        h = mark_touch(c, rng, h, i);
-        inner = ad_temp_begin(c);
-        h = mark_touch(c, rng, h, i);
-        ad_temp_end(inner);
-        h = mark_touch(c, rng, h, i);
-        ad_temp_end(outer);
-    }
-    run->ops = ops;
+static inline uint64_t temp_nested_step(AdCtx *c, Rng *rng, uint64_t h, size_t i) {
+    AdTemp outer = ad_temp_begin(c), inner;
+    h = mark_touch(c, rng, h, i);
+    inner = ad_temp_begin(c);
+    h = mark_touch(c, rng, h, i);
+    ad_temp_end(inner);
+    h = mark_touch(c, rng, h, i);
+    ad_temp_end(outer);
     return h;
+}
+
+static uint64_t w_mark_rewind(AdCtx *c, Run *run, Rng *rng) {
+    return mark_loop(c, run, rng, scaled(run, 20e6, 20000), mark_rewind_step);
+}
+static uint64_t w_temp_scope(AdCtx *c, Run *run, Rng *rng) {
+    return mark_loop(c, run, rng, scaled(run, 10e6, 10000), temp_scope_step);
+}
+static uint64_t w_temp_nested(AdCtx *c, Run *run, Rng *rng) {
+    return mark_loop(c, run, rng, scaled(run, 10e6, 10000), temp_nested_step);
 }
 #endif
 
