@@ -216,10 +216,15 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj);
 
 POOL_DEF void *pool__alloc_slow(Pool *p);
 POOL_DEF bool pool__free_slow(Pool *p, void *obj);
-POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h);
+POOL_DEF void *pool__get_slow(const Pool *p, uint32_t index, uint32_t gen);
 POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h);
-POOL_DEF bool pool__free_handle_slow(Pool *p, PoolHandle h);
+POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen);
 
+#if defined(__GNUC__) || defined(__clang__)
+#define POOL__NONNULL(s) do { if (!(s)) __builtin_unreachable(); } while (0)
+#else
+#define POOL__NONNULL(s) ((void)0)
+#endif
 #define POOL__HDR(obj) ((pool__Header *)((uintptr_t)(obj) - sizeof(pool__Header)))
 
 /* g is a generation just stepped by a free: even (the object was live)
@@ -309,14 +314,16 @@ static inline bool pool_free(Pool *p, void *obj) {
 /* One load after the index: the slot's header. */
 static inline void *pool_get(const Pool *p, PoolHandle h) {
 #if ARENA__CHECKED
-    return pool__get_slow(p, h);
+    return pool__get_slow(p, h.index, h.gen);
 #else
     uint32_t n = h.index - p->index_base;
     if (ARENA__LIKELY(n < p->run_block.carved)) {
         char *s = p->run + (size_t)n * p->stride;
-        return POOL__HDR(s)->gen == h.gen && (h.gen & 1) ? s : NULL;
+        if (POOL__HDR(s)->gen != h.gen || !(h.gen & 1)) return NULL;
+        POOL__NONNULL(s);   /* a carved slot of the run: the caller's NULL test folds away */
+        return s;
     }
-    return pool__get_slow(p, h);
+    return pool__get_slow(p, h.index, h.gen);
 #endif
 }
 
@@ -336,7 +343,7 @@ static inline bool pool_free_handle(Pool *p, PoolHandle h) {
         }
     }
 #endif
-    return pool__free_handle_slow(p, h);
+    return pool__free_handle_slow(p, h.index, h.gen);
 }
 
 static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h) {
@@ -1395,13 +1402,15 @@ static PoolHandle pool__handle(const Pool *p, const void *obj) {
     return h;
 }
 
-POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h) {
-    uint32_t n = h.index - p->index_base, k = pool__is_run(p) ? 0 : n >> p->index_shift;
-    PoolBlock *b = p->stride && (h.gen & 1) ? pool__block(p, k) : NULL;
+/* (The handle's two halves come apart: passed whole, compilers split
+   the 8 bytes through a vector register on the inline path.) */
+POOL_DEF void *pool__get_slow(const Pool *p, uint32_t index, uint32_t gen) {
+    uint32_t n = index - p->index_base, k = pool__is_run(p) ? 0 : n >> p->index_shift;
+    PoolBlock *b = p->stride && (gen & 1) ? pool__block(p, k) : NULL;
     char *s;
     if (!b || n - b->first >= b->carved) return NULL;
     s = pool__slot(p, b, n - b->first);
-    return pool__header(s).gen == h.gen ? s : NULL;
+    return pool__header(s).gen == gen ? s : NULL;
 }
 
 POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h) {
@@ -1432,10 +1441,10 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
     return pool__handle(p, obj);
 }
 
-POOL_DEF bool pool__free_handle_slow(Pool *p, PoolHandle h) {
-    void *obj = pool_get(p, h);
+POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen) {
+    void *obj = pool__get_slow(p, index, gen);
     if (!obj) {
-        arena__report(ARENA_ERR_MISUSE, h.gen ? "pool_free_handle: the handle is stale or of another pool"
+        arena__report(ARENA_ERR_MISUSE, gen ? "pool_free_handle: the handle is stale or of another pool"
                                               : "pool_free_handle: the null handle");
         return false;
     }
