@@ -227,11 +227,15 @@ POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen);
 #endif
 #define POOL__HDR(obj) ((pool__Header *)((uintptr_t)(obj) - sizeof(pool__Header)))
 
-/* g is a generation just stepped by a free: even (the object was live)
-   and below the limit (the slot is not retiring). One compare: rotated
-   right by one, an odd g lands above every even one. */
-static inline bool pool__may_end(uint32_t g) {
-    return ((g >> 1) | (g << 31)) < (uint32_t)(POOL_GEN_LIMIT >> 1);
+/* A generation rotated right by one: an odd (live) one has its top bit
+   set and g >> 1 below it, an even one not. */
+static inline uint32_t pool__rot(uint32_t g) { return (g >> 1) | (g << 31); }
+
+/* r = pool__rot(g): g is live (odd) and its life may end (g + 1 is below
+   the limit: the slot is not retiring). One signed compare: the odd g
+   are the negative r, in order. Then g + 1 is r * 2 + 2. */
+static inline bool pool__may_end(uint32_t r) {
+    return (int32_t)r < (int32_t)((POOL_GEN_LIMIT - 1u) >> 1) - INT32_MAX - 1;
 }
 
 /* The slot number in the header before obj, which may be misaligned (obj
@@ -260,7 +264,7 @@ static inline void *pool_alloc(Pool *p) {
     return pool__alloc_slow(p);
 #else
     void *s = p->free;
-    size_t off = p->run_bytes;
+    size_t off;
     if (ARENA__LIKELY(s != NULL)) {
         p->free = *(void **)s;
         POOL__HDR(s)->gen++;
@@ -270,6 +274,7 @@ static inline void *pool_alloc(Pool *p) {
     /* the next slot of the run not handed out since the reset: free, or
        live at the reset (its life ends here), never used, or retired (the
        slow path passes it over) */
+    off = p->run_bytes;
     if (ARENA__LIKELY(off < p->carve_end)) {
         uint32_t g;
         s = p->run + off;
@@ -303,8 +308,9 @@ static inline bool pool_free(Pool *p, void *obj) {
 #else
     uintptr_t off = (uintptr_t)obj - (uintptr_t)p->run;
     if (!ARENA__LIKELY(off < p->run_bytes && (uint64_t)pool__number_at(obj) * p->stride == off &&
-                       pool__may_end(g = h->gen + 1)))
+                       pool__may_end(g = pool__rot(h->gen))))
         return pool__free_slow(p, obj);
+    g = g * 2 + 2;
 #endif
     pool__push_fast(p, obj, h, g);
     return true;
@@ -336,9 +342,8 @@ static inline bool pool_free_handle(Pool *p, PoolHandle h) {
     if (ARENA__LIKELY(n < p->run_block.carved)) {
         char *s = p->run + (size_t)n * p->stride;
         pool__Header *hd = POOL__HDR(s);
-        uint32_t g = h.gen + 1;
-        if (ARENA__LIKELY(hd->gen == h.gen && hd->index == n && pool__may_end(g))) {
-            pool__push_fast(p, s, hd, g);
+        if (ARENA__LIKELY(hd->gen == h.gen && hd->index == n && pool__may_end(pool__rot(h.gen)))) {
+            pool__push_fast(p, s, hd, h.gen + 1);
             return true;
         }
     }
