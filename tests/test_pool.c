@@ -1342,6 +1342,75 @@ TEST(pool_trim_gives_pages_back) {
     free(objs);
 }
 
+/* Trim gives back the pages inside the run too, not only those above the
+   highest live object: a burst between two survivors, freed, goes back to
+   the OS (bytes held and resident memory fall; a second trim counts
+   nothing twice). A stale pointer into it is refused, a stale handle
+   finds nothing, and the pages come back on demand, with later
+   generations: no handle comes back to life. */
+TEST(pool_trim_gives_middle_pages_back) {
+    enum { SIZE = 1000, N = 64 * 1024, MID = N / 2 };
+    void **objs = (void **)malloc(N * sizeof *objs);
+    PoolHandle h0, hmid, hlast;
+    size_t i, rss_full, rss_trim, held_full, held_trim;
+    Pool p;
+    if (!objs) { CHECK(0); return; }
+    memset(&h0, 0, sizeof h0);
+    hmid = hlast = h0;
+    pool_init(&p, SIZE, 8);
+    for (i = 0; i < N; i++) {
+        PoolHandle h;
+        objs[i] = pool_alloc_with_handle(&p, &h);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) { free(objs); pool_release(&p); return; }
+        memset(objs[i], 7, SIZE);
+        if (i == 0) h0 = h;
+        if (i == MID) hmid = h;
+        if (i == N - 1) hlast = h;
+    }
+    test_fill(objs[0], SIZE, 1);
+    test_fill(objs[N - 1], SIZE, 2);
+    rss_full = pt_rss();
+    held_full = pool_stats(&p).bytes_held;
+    for (i = 1; i < N - 1; i++) CHECK(pool_free(&p, objs[i]));
+    pool_trim(&p);
+    CHECK_NO_ERR();
+    rss_trim = pt_rss();
+    held_trim = pool_stats(&p).bytes_held;
+    CHECK(pool_get(&p, h0) == objs[0] && pool_get(&p, hlast) == objs[N - 1]);
+    CHECK(pool_get(&p, hmid) == NULL);
+    CHECK(test_holds(objs[0], SIZE, 1) && test_holds(objs[N - 1], SIZE, 2));
+    CHECK_EQ(pool_stats(&p).live, (size_t)2);
+#if defined(__unix__) || defined(__APPLE__)
+    if (p.vm) {   /* a reserved run (64-bit POSIX): its middle goes back */
+        CHECK(held_trim < held_full / 16);
+        if (rss_full && rss_trim) CHECK(rss_trim + ((size_t)32 << 20) < rss_full);
+    }
+#endif
+    pool_trim(&p);                            /* nothing more to give back */
+    CHECK_EQ(pool_stats(&p).bytes_held, held_trim);
+#if PT_FREE_CHECKED
+    pt_refuse(&p, objs[MID]);                 /* a stale pointer into the hole */
+    pt_refuse(&p, (char *)objs[MID] + 8);
+#endif
+    CHECK(!pool_free_handle(&p, hmid));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    for (i = 1; i < N - 1; i++) {             /* the same burst again */
+        objs[i] = pool_alloc(&p);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) break;
+        memset(objs[i], 9, SIZE);
+    }
+    CHECK_NO_ERR();
+    CHECK(pool_get(&p, hmid) == NULL);
+    CHECK(test_holds(objs[0], SIZE, 1) && test_holds(objs[N - 1], SIZE, 2));
+    CHECK(pool_stats(&p).bytes_held >= held_full / 2);
+    CHECK_EQ(pool_stats(&p).live, (size_t)N);
+    pool_release(&p);
+    CHECK_NO_ERR();
+    free(objs);
+}
+
 /* A double free is refused in O(1): at the bottom of a long free list as
    at its top (no walk; bench/ measures it), and nothing changes. */
 TEST(pool_double_free_deep_in_list) {
@@ -2532,6 +2601,7 @@ void suite_pool(void) {
     RUN(pool_alloc_with_handle_kinds);
     RUN(pool_trim_gives_blocks_back);
     RUN(pool_trim_gives_pages_back);
+    RUN(pool_trim_gives_middle_pages_back);
     RUN(pool_shared_budget);
     RUN(pool_double_free_deep_in_list);
     RUN(pool_reset_keeps_memory);
