@@ -1303,7 +1303,7 @@ static bool pool__keeps(const Pool *p, const PoolBlock *b, uint32_t i) {
 /* A slot of a page pool_trim gave back from inside the run: its header
    is all zero (written so before the page went, and what the OS gives
    back), which no other slot's is but slot 0's before its first use (its
-   page always stays). Such a slot is neither live nor on the free list
+   pages always stay). Such a slot is neither live nor on the free list
    until pool__fill_holes. */
 static bool pool__in_hole(const Pool *p, const PoolBlock *b, uint32_t i) {
     pool__Header h;
@@ -1375,12 +1375,13 @@ static void pool__hole(Pool *p, char *lo, char *hi) {
 }
 
 /* The holes of slots [0, keep): every run of slots holding no kept object
-   gives back the whole pages inside it (never the page of slot 0's
-   header). Returns the bytes of all holes, old and new. */
+   gives back the whole pages inside it (never a page of slot 0, whose
+   header is all zero before its first use). Returns the bytes of all
+   holes, old and new. */
 static size_t pool__trim_holes(Pool *p, uint32_t keep) {
     PoolBlock *r = &p->run_block;
     size_t page = arena__page_size(), bytes = 0;
-    uintptr_t floor = arena__align_up((uintptr_t)pool__slot(p, r, 0), page);
+    uintptr_t floor = arena__align_up((uintptr_t)pool__slot(p, r, 1) - sizeof(pool__Header), page);
     uint32_t i = 0, a;
     while (i < keep) {
         uintptr_t lo, hi;
