@@ -1012,7 +1012,8 @@ POOL_DEF void *pool__alloc_slow(Pool *p) {
     if (!p->stride)
         return arena__report(ARENA_ERR_MISUSE, "pool_alloc: the pool is not initialised (pool_init failed or was not called)"), (void *)NULL;
     s = pool__pop(p);
-    if (!s && p->hole_bytes && pool__fill_holes(p)) s = pool__pop(p);   /* holes before growth */
+    /* holes before growth; under a cap that refuses them, growth may still fit */
+    if (!s && p->hole_bytes && pool__may_take(p, p->hole_bytes) && pool__fill_holes(p)) s = pool__pop(p);
     if (!s) {
         s = pool__carve(p);
         if (!s) return NULL;

@@ -1450,6 +1450,59 @@ TEST(pool_trim_holes_of_large_objects) {
     pool_release(&p);
 }
 
+/* White-box (a shared PoolBudget): the pages of a hole are charged again
+   when they come back. While another pool holds the room, the alloc that
+   needs them fails with one ARENA_ERR_OOM and nothing lost; once the room
+   is free again they come back. */
+TEST(pool_trim_holes_under_a_cap) {
+    enum { N = 2000 };
+    void **a = (void **)malloc(N * sizeof *a), **b = (void **)malloc(N * sizeof *b);
+    void *extra[16];
+    PoolBudget budget;
+    size_t na = 0, nb = 0, i, held, k = 0;
+    Pool p, q;
+    if (!a || !b) { free(a); free(b); CHECK(0); return; }
+    budget.held = 0;
+    budget.max = (size_t)512 << 10;
+    pool_init(&p, 1000, 8);
+    pool_init(&q, 1000, 8);
+    p.budget = q.budget = &budget;
+    while (na < N && (a[na] = pool_alloc(&p)) != NULL) test_fill(a[na], 1000, (unsigned)na), na++;
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK(na > 100 && na < N);
+    for (i = 1; i + 1 < na; i++) CHECK(pool_free(&p, a[i]));
+    held = budget.held;
+    pool_trim(&p);
+    CHECK_NO_ERR();
+    if (p.vm && budget.held < held) {         /* holes (POSIX): their room serves q */
+        while (nb < N && (b[nb] = pool_alloc(&q)) != NULL) nb++;
+        CHECK_ERR(ARENA_ERR_OOM);
+        CHECK(nb > 100);
+        while (k < 16 && (extra[k] = pool_alloc(&p)) != NULL) k++;   /* the few slots beside the holes */
+        CHECK(k < 16);                        /* then the holes cannot come back */
+        CHECK_ERR(ARENA_ERR_OOM);
+        CHECK(budget.held <= budget.max);
+        while (k > 0) CHECK(pool_free(&p, extra[--k]));
+        for (i = 0; i < nb; i++) CHECK(pool_free(&q, b[i]));
+        pool_trim(&q);
+    }
+    for (i = 1; i + 1 < na; i++) {            /* all back */
+        a[i] = pool_alloc(&p);
+        CHECK(a[i] != NULL);
+        if (!a[i]) break;
+        test_fill(a[i], 1000, (unsigned)i);
+    }
+    CHECK_NO_ERR();
+    CHECK(budget.held <= budget.max);
+    for (i = 0; i < na; i++) CHECK(test_holds(a[i], 1000, (unsigned)i));
+    pool_release(&p);
+    pool_release(&q);
+    CHECK_EQ(budget.held, (size_t)0);
+    CHECK_NO_ERR();
+    free(a);
+    free(b);
+}
+
 /* A double free is refused in O(1): at the bottom of a long free list as
    at its top (no walk; bench/ measures it), and nothing changes. */
 TEST(pool_double_free_deep_in_list) {
@@ -2642,6 +2695,7 @@ void suite_pool(void) {
     RUN(pool_trim_gives_pages_back);
     RUN(pool_trim_gives_middle_pages_back);
     RUN(pool_trim_holes_of_large_objects);
+    RUN(pool_trim_holes_under_a_cap);
     RUN(pool_shared_budget);
     RUN(pool_double_free_deep_in_list);
     RUN(pool_reset_keeps_memory);
