@@ -86,7 +86,11 @@
          refuses what would pass max: ARENA_ERR_OOM).
        - pool_trim gives back whole empty blocks (block pools) and the
          committed pages above the highest live slot (virtual pools), so
-         memory freed by one pool can serve another under one budget.
+         memory freed by one pool can serve another under one budget. On
+         POSIX a virtual pool also gives back the whole pages inside its
+         run with no kept slot (holes, p->hole_bytes): their slots' headers
+         are all zero, they are on no free list, and pool__fill_holes
+         brings them all back (alloc slow path, carve, snapshot, restore).
        - Blocks come one by one from the source (pool__grab / pool__drop),
          never from an arena: any block can go back on its own.
 
@@ -171,6 +175,7 @@ typedef struct Pool {
     unsigned granule_shift;
     char *vm;                   /* virtual pools: the reservation */
     size_t vm_reserved, vm_committed;
+    size_t hole_bytes;          /* virtual pools: pages inside the run pool_trim gave back */
     char *buf;                  /* buffer pools: the buffer */
     size_t buf_bytes;
     ArenaOptions opt;           /* source, max_bytes, block_size */
@@ -216,17 +221,26 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj);
 
 POOL_DEF void *pool__alloc_slow(Pool *p);
 POOL_DEF bool pool__free_slow(Pool *p, void *obj);
-POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h);
+POOL_DEF void *pool__get_slow(const Pool *p, uint32_t index, uint32_t gen);
 POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h);
-POOL_DEF bool pool__free_handle_slow(Pool *p, PoolHandle h);
+POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen);
 
+#if defined(__GNUC__) || defined(__clang__)
+#define POOL__NONNULL(s) do { if (!(s)) __builtin_unreachable(); } while (0)
+#else
+#define POOL__NONNULL(s) ((void)0)
+#endif
 #define POOL__HDR(obj) ((pool__Header *)((uintptr_t)(obj) - sizeof(pool__Header)))
 
-/* g is a generation just stepped by a free: even (the object was live)
-   and below the limit (the slot is not retiring). One compare: rotated
-   right by one, an odd g lands above every even one. */
-static inline bool pool__may_end(uint32_t g) {
-    return ((g >> 1) | (g << 31)) < (uint32_t)(POOL_GEN_LIMIT >> 1);
+/* A generation rotated right by one: an odd (live) one has its top bit
+   set and g >> 1 below it, an even one not. */
+static inline uint32_t pool__rot(uint32_t g) { return (g >> 1) | (g << 31); }
+
+/* r = pool__rot(g): g is live (odd) and its life may end (g + 1 is below
+   the limit: the slot is not retiring). One signed compare: the odd g
+   are the negative r, in order. Then g + 1 is r * 2 + 2. */
+static inline bool pool__may_end(uint32_t r) {
+    return (int32_t)r < (int32_t)((POOL_GEN_LIMIT - 1u) >> 1) - INT32_MAX - 1;
 }
 
 /* The slot number in the header before obj, which may be misaligned (obj
@@ -255,7 +269,7 @@ static inline void *pool_alloc(Pool *p) {
     return pool__alloc_slow(p);
 #else
     void *s = p->free;
-    size_t off = p->run_bytes;
+    size_t off;
     if (ARENA__LIKELY(s != NULL)) {
         p->free = *(void **)s;
         POOL__HDR(s)->gen++;
@@ -265,6 +279,7 @@ static inline void *pool_alloc(Pool *p) {
     /* the next slot of the run not handed out since the reset: free, or
        live at the reset (its life ends here), never used, or retired (the
        slow path passes it over) */
+    off = p->run_bytes;
     if (ARENA__LIKELY(off < p->carve_end)) {
         uint32_t g;
         s = p->run + off;
@@ -298,8 +313,9 @@ static inline bool pool_free(Pool *p, void *obj) {
 #else
     uintptr_t off = (uintptr_t)obj - (uintptr_t)p->run;
     if (!ARENA__LIKELY(off < p->run_bytes && (uint64_t)pool__number_at(obj) * p->stride == off &&
-                       pool__may_end(g = h->gen + 1)))
+                       pool__may_end(g = pool__rot(h->gen))))
         return pool__free_slow(p, obj);
+    g = g * 2 + 2;
 #endif
     pool__push_fast(p, obj, h, g);
     return true;
@@ -309,14 +325,16 @@ static inline bool pool_free(Pool *p, void *obj) {
 /* One load after the index: the slot's header. */
 static inline void *pool_get(const Pool *p, PoolHandle h) {
 #if ARENA__CHECKED
-    return pool__get_slow(p, h);
+    return pool__get_slow(p, h.index, h.gen);
 #else
     uint32_t n = h.index - p->index_base;
     if (ARENA__LIKELY(n < p->run_block.carved)) {
         char *s = p->run + (size_t)n * p->stride;
-        return POOL__HDR(s)->gen == h.gen && (h.gen & 1) ? s : NULL;
+        if (POOL__HDR(s)->gen != h.gen || !(h.gen & 1)) return NULL;
+        POOL__NONNULL(s);   /* a carved slot of the run: the caller's NULL test folds away */
+        return s;
     }
-    return pool__get_slow(p, h);
+    return pool__get_slow(p, h.index, h.gen);
 #endif
 }
 
@@ -329,14 +347,13 @@ static inline bool pool_free_handle(Pool *p, PoolHandle h) {
     if (ARENA__LIKELY(n < p->run_block.carved)) {
         char *s = p->run + (size_t)n * p->stride;
         pool__Header *hd = POOL__HDR(s);
-        uint32_t g = h.gen + 1;
-        if (ARENA__LIKELY(hd->gen == h.gen && hd->index == n && pool__may_end(g))) {
-            pool__push_fast(p, s, hd, g);
+        if (ARENA__LIKELY(hd->gen == h.gen && hd->index == n && pool__may_end(pool__rot(h.gen)))) {
+            pool__push_fast(p, s, hd, h.gen + 1);
             return true;
         }
     }
 #endif
-    return pool__free_handle_slow(p, h);
+    return pool__free_handle_slow(p, h.index, h.gen);
 }
 
 static inline void *pool_alloc_with_handle(Pool *p, PoolHandle *h) {
@@ -778,9 +795,9 @@ static void pool__unreserve(Pool *p) {
     if (!p->vm) return;
     ARENA__UNPOISON(p->vm, p->vm_committed);
     arena__os_release(p->vm, p->vm_reserved);
-    pool__count(p, p->vm_committed, false);
+    pool__count(p, p->vm_committed - p->hole_bytes, false);
     p->vm = NULL;
-    p->vm_reserved = p->vm_committed = 0;
+    p->vm_reserved = p->vm_committed = p->hole_bytes = 0;
 }
 #else
 static bool pool__reserve(Pool *p) { (void)p; return false; }
@@ -960,15 +977,20 @@ static bool pool__grow(Pool *p) {
 
 /* The next slot never handed out since the reset, in order, block by
    block (retired slots are passed over); its header says free. */
+static bool pool__in_hole(const Pool *p, const PoolBlock *b, uint32_t i);
+static bool pool__fill_holes(Pool *p);
+
 static void *pool__carve(Pool *p) {
     for (;;) {
         PoolBlock *b;
         while ((b = pool__block(p, p->fresh_block)) != NULL || p->fresh_block < pool__blocks(p)) {
             if (b) {
                 while (b->carved < b->count) {
-                    uint32_t i = b->carved++;
+                    uint32_t i = b->carved, g;
                     char *s = pool__slot(p, b, i);
-                    uint32_t g = pool__header(s).gen;
+                    if (pool__in_hole(p, b, i) && !pool__fill_holes(p)) return NULL;   /* after a reset */
+                    b->carved++;
+                    g = pool__header(s).gen;
                     if (b == &p->run_block) p->run_bytes += p->stride;
                     /* a life that pool_reset ended ends here, in its header */
                     if (g & 1 ? pool__end_life(p, s) : g != POOL_GEN_LIMIT) return s;
@@ -990,6 +1012,8 @@ POOL_DEF void *pool__alloc_slow(Pool *p) {
     if (!p->stride)
         return arena__report(ARENA_ERR_MISUSE, "pool_alloc: the pool is not initialised (pool_init failed or was not called)"), (void *)NULL;
     s = pool__pop(p);
+    /* holes before growth; under a cap that refuses them, growth may still fit */
+    if (!s && p->hole_bytes && pool__may_take(p, p->hole_bytes) && pool__fill_holes(p)) s = pool__pop(p);
     if (!s) {
         s = pool__carve(p);
         if (!s) return NULL;
@@ -1277,8 +1301,20 @@ POOL_DEF void pool_release(Pool *p) {
 /* Keeps slot i of b through a trim: live, or so near the end of its
    generations that new ones could not start above it. */
 static bool pool__keeps(const Pool *p, const PoolBlock *b, uint32_t i) {
-    uint32_t g = pool__header(pool__slot(p, b, i)).gen;
-    return ((g & 1) && i < b->carved) || g >= POOL_GEN_LIMIT - 2;
+    pool__Header h = pool__header(pool__slot(p, b, i));
+    return ((h.gen & 1) && i < b->carved) || pool__high_gen(h) >= POOL_GEN_LIMIT - 2;
+}
+
+/* A slot of a page pool_trim gave back from inside the run: its header
+   is all zero (written so before the page went, and what the OS gives
+   back), which no other slot's is but slot 0's before its first use (its
+   pages always stay). Such a slot is neither live nor on the free list
+   until pool__fill_holes. */
+static bool pool__in_hole(const Pool *p, const PoolBlock *b, uint32_t i) {
+    pool__Header h;
+    if (!p->hole_bytes || b != &p->run_block || i == 0) return false;
+    h = pool__header(pool__slot(p, b, i));
+    return h.gen == 0 && h.index == 0;
 }
 
 /* The free list again, from the headers (after a trim took slots away). */
@@ -1290,10 +1326,28 @@ static void pool__relink(Pool *p) {
         for (i = b ? b->carved : 0; i-- > 0;) {
             char *s = pool__slot(p, b, i);
             uint32_t g = pool__header(s).gen;
-            if (!(g & 1) && g != POOL_GEN_LIMIT) pool__push(p, s);
+            if (!(g & 1) && g != POOL_GEN_LIMIT && !pool__in_hole(p, b, i)) pool__push(p, s);
         }
     }
     p->fresh_block = 0;
+}
+
+/* The slots of the holes come back (their pages arrive as they are
+   written): new headers at the raised floor, onto the free list. */
+static bool pool__fill_holes(Pool *p) {
+    PoolBlock *r = &p->run_block;
+    uint32_t i;
+    if (!p->hole_bytes) return true;
+    if (!pool__may_take(p, p->hole_bytes)) {
+        arena__report(ARENA_ERR_OOM, "pool: the pool's max_bytes (or its heap's) is reached");
+        return false;
+    }
+    for (i = 1; i < r->count; i++)
+        if (pool__in_hole(p, r, i)) pool__set_header(pool__slot(p, r, i), p->gen_floor, i);
+    pool__count(p, p->hole_bytes, true);
+    p->hole_bytes = 0;
+    pool__relink(p);
+    return true;
 }
 
 /* The highest generation of slots [from, b->count) of b. */
@@ -1306,24 +1360,74 @@ static uint32_t pool__top_gen_of(const Pool *p, const PoolBlock *b, uint32_t fro
     return top;
 }
 
+#if defined(ARENA__POSIX) && defined(MADV_DONTNEED)
+/* Gives back the pages [lo, hi) inside the run, whose slots hold no kept
+   object: their headers are zeroed first (a hole, whether the OS keeps
+   the bytes or not) and the floor rises past their generations (below
+   the limit: pool__keeps kept any slot whose generations near it). */
+static void pool__hole(Pool *p, char *lo, char *hi) {
+    PoolBlock *r = &p->run_block;
+    char *h0 = pool__slot(p, r, 0) - sizeof(pool__Header);
+    uint32_t first = (uint32_t)((size_t)(lo - h0) / p->stride), last = (uint32_t)((size_t)(hi - 1 - h0) / p->stride), i, top = 0;
+    for (i = first; i <= last; i++) {
+        uint32_t g = pool__high_gen(pool__header(pool__slot(p, r, i)));
+        if (g > top) top = g;
+    }
+    if (top >= p->gen_floor) pool__raise_floor(p, top, 0);
+    for (i = first; i <= last; i++)
+        if (!pool__in_hole(p, r, i)) pool__set_header(pool__slot(p, r, i), 0, 0);
+    madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+}
+
+/* The holes of slots [0, keep): every run of slots holding no kept object
+   gives back the whole pages inside it (never a page of slot 0, whose
+   header is all zero before its first use). Returns the bytes of all
+   holes, old and new. */
+static size_t pool__trim_holes(Pool *p, uint32_t keep) {
+    PoolBlock *r = &p->run_block;
+    size_t page = arena__page_size(), bytes = 0;
+    uintptr_t floor = arena__align_up((uintptr_t)pool__slot(p, r, 1) - sizeof(pool__Header), page);
+    uint32_t i = 0, a;
+    while (i < keep) {
+        uintptr_t lo, hi;
+        for (a = i; i < keep && !pool__keeps(p, r, i); i++) {}
+        lo = arena__align_up((uintptr_t)pool__slot(p, r, a) - sizeof(pool__Header), page);
+        hi = ((uintptr_t)pool__slot(p, r, i) - sizeof(pool__Header)) / page * page;
+        if (lo < floor) lo = floor;
+        if (lo < hi) {
+            pool__hole(p, (char *)lo, (char *)hi);
+            bytes += (size_t)(hi - lo);
+        }
+        i++;
+    }
+    return bytes;
+}
+#else
+static size_t pool__trim_holes(Pool *p, uint32_t keep) { (void)p; (void)keep; return 0; }
+#endif
+
 #ifndef ARENA_NO_VIRTUAL
-/* A virtual pool decommits the pages above its highest kept slot. */
+/* A virtual pool decommits the pages above its highest kept slot, and
+   gives back the pages inside the run that hold no kept slot (holes). */
 static void pool__trim_run(Pool *p) {
     PoolBlock *r = &p->run_block;
     uint32_t keep = r->count, top;
-    size_t page = arena__page_size(), end;
+    size_t page = arena__page_size(), end, held = p->vm_committed - p->hole_bytes, holes = p->hole_bytes;
     while (keep && !pool__keeps(p, r, keep - 1)) keep--;
     end = arena__align_up((size_t)(pool__slot(p, r, keep) - sizeof(pool__Header) - p->vm), page);
     top = pool__top_gen_of(p, r, keep);
-    if (end >= p->vm_committed || top >= POOL_GEN_LIMIT - 2) return;
-    pool__raise_floor(p, top, 0);
-    ARENA__UNPOISON(p->vm + end, p->vm_committed - end);   /* no stale shadow */
-    arena__os_decommit(p->vm + end, p->vm_committed - end);
-    pool__count(p, p->vm_committed - end, false);
-    p->vm_committed = end;
-    if (r->carved > keep) r->carved = keep;
-    pool__run_count(p, pool__fit(p, p->run, p->vm + end));
-    p->run_bytes = (size_t)r->carved * p->stride;
+    if (end < p->vm_committed && top < POOL_GEN_LIMIT - 2) {
+        pool__raise_floor(p, top, 0);
+        ARENA__UNPOISON(p->vm + end, p->vm_committed - end);   /* no stale shadow */
+        arena__os_decommit(p->vm + end, p->vm_committed - end);
+        p->vm_committed = end;
+        if (r->carved > keep) r->carved = keep;
+        pool__run_count(p, pool__fit(p, p->run, p->vm + end));
+        p->run_bytes = (size_t)r->carved * p->stride;
+    }
+    p->hole_bytes = pool__trim_holes(p, keep);
+    if (held == p->vm_committed - p->hole_bytes && holes == p->hole_bytes) return;
+    pool__count(p, held - (p->vm_committed - p->hole_bytes), false);
     pool__relink(p);
 }
 #else
@@ -1395,13 +1499,15 @@ static PoolHandle pool__handle(const Pool *p, const void *obj) {
     return h;
 }
 
-POOL_DEF void *pool__get_slow(const Pool *p, PoolHandle h) {
-    uint32_t n = h.index - p->index_base, k = pool__is_run(p) ? 0 : n >> p->index_shift;
-    PoolBlock *b = p->stride && (h.gen & 1) ? pool__block(p, k) : NULL;
+/* (The handle's two halves come apart: passed whole, compilers split
+   the 8 bytes through a vector register on the inline path.) */
+POOL_DEF void *pool__get_slow(const Pool *p, uint32_t index, uint32_t gen) {
+    uint32_t n = index - p->index_base, k = pool__is_run(p) ? 0 : n >> p->index_shift;
+    PoolBlock *b = p->stride && (gen & 1) ? pool__block(p, k) : NULL;
     char *s;
     if (!b || n - b->first >= b->carved) return NULL;
     s = pool__slot(p, b, n - b->first);
-    return pool__header(s).gen == h.gen ? s : NULL;
+    return pool__header(s).gen == gen ? s : NULL;
 }
 
 POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h) {
@@ -1432,10 +1538,10 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
     return pool__handle(p, obj);
 }
 
-POOL_DEF bool pool__free_handle_slow(Pool *p, PoolHandle h) {
-    void *obj = pool_get(p, h);
+POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen) {
+    void *obj = pool__get_slow(p, index, gen);
     if (!obj) {
-        arena__report(ARENA_ERR_MISUSE, h.gen ? "pool_free_handle: the handle is stale or of another pool"
+        arena__report(ARENA_ERR_MISUSE, gen ? "pool_free_handle: the handle is stale or of another pool"
                                               : "pool_free_handle: the null handle");
         return false;
     }
@@ -1478,6 +1584,7 @@ POOL_DEF bool pool_snapshot(Pool *p, PoolSnapshot *s, Arena *store) {
         arena__report(ARENA_ERR_MISUSE, "pool_snapshot: needs an initialised pool, a snapshot and a store");
         return false;
     }
+    if (!pool__fill_holes(p)) return false;   /* a snapshot holds no hole: pages come back */
     blocks = pool__blocks(p);
     for (n = 0; n < blocks; n++) {
         PoolBlock *b = pool__block(p, n);
@@ -1566,6 +1673,7 @@ POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s) {
         arena__report(ARENA_ERR_MISUSE, "pool_restore: the pool gave back memory of the snapshot (release, trim)");
         return false;
     }
+    if (!pool__fill_holes(p)) return false;
     p->peak_live = pool__peak(p);   /* read off the carving, which goes back */
     rec = (const pool__SnapBlock *)s->copy;
     for (n = 0; n < pool__blocks(p); n++) {

@@ -1342,6 +1342,167 @@ TEST(pool_trim_gives_pages_back) {
     free(objs);
 }
 
+/* Trim gives back the pages inside the run too, not only those above the
+   highest live object: a burst between two survivors, freed, goes back to
+   the OS (bytes held and resident memory fall; a second trim counts
+   nothing twice). A stale pointer into it is refused, a stale handle
+   finds nothing, and the pages come back on demand, with later
+   generations: no handle comes back to life. */
+TEST(pool_trim_gives_middle_pages_back) {
+    enum { SIZE = 1000, N = 64 * 1024, MID = N / 2 };
+    void **objs = (void **)malloc(N * sizeof *objs);
+    PoolHandle h0, hmid, hlast;
+    size_t i, rss_full, rss_trim, held_full, held_trim;
+    Pool p;
+    if (!objs) { CHECK(0); return; }
+    memset(&h0, 0, sizeof h0);
+    hmid = hlast = h0;
+    pool_init(&p, SIZE, 8);
+    for (i = 0; i < N; i++) {
+        PoolHandle h;
+        objs[i] = pool_alloc_with_handle(&p, &h);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) { free(objs); pool_release(&p); return; }
+        memset(objs[i], 7, SIZE);
+        if (i == 0) h0 = h;
+        if (i == MID) hmid = h;
+        if (i == N - 1) hlast = h;
+    }
+    test_fill(objs[0], SIZE, 1);
+    test_fill(objs[N - 1], SIZE, 2);
+    rss_full = pt_rss();
+    held_full = pool_stats(&p).bytes_held;
+    for (i = 1; i < N - 1; i++) CHECK(pool_free(&p, objs[i]));
+    pool_trim(&p);
+    CHECK_NO_ERR();
+    rss_trim = pt_rss();
+    held_trim = pool_stats(&p).bytes_held;
+    CHECK(pool_get(&p, h0) == objs[0] && pool_get(&p, hlast) == objs[N - 1]);
+    CHECK(pool_get(&p, hmid) == NULL);
+    CHECK(test_holds(objs[0], SIZE, 1) && test_holds(objs[N - 1], SIZE, 2));
+    CHECK_EQ(pool_stats(&p).live, (size_t)2);
+#if defined(__unix__) || defined(__APPLE__)
+    if (p.vm) {   /* a reserved run (64-bit POSIX): its middle goes back */
+        CHECK(held_trim < held_full / 16);
+        if (rss_full && rss_trim) CHECK(rss_trim + ((size_t)32 << 20) < rss_full);
+    }
+#endif
+    pool_trim(&p);                            /* nothing more to give back */
+    CHECK_EQ(pool_stats(&p).bytes_held, held_trim);
+#if PT_FREE_CHECKED
+    pt_refuse(&p, objs[MID]);                 /* a stale pointer into the hole */
+    pt_refuse(&p, (char *)objs[MID] + 8);
+#endif
+    CHECK(!pool_free_handle(&p, hmid));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    for (i = 1; i < N - 1; i++) {             /* the same burst again */
+        objs[i] = pool_alloc(&p);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) break;
+        memset(objs[i], 9, SIZE);
+    }
+    CHECK_NO_ERR();
+    CHECK(pool_get(&p, hmid) == NULL);
+    CHECK(test_holds(objs[0], SIZE, 1) && test_holds(objs[N - 1], SIZE, 2));
+    CHECK(pool_stats(&p).bytes_held >= held_full / 2);
+    CHECK_EQ(pool_stats(&p).live, (size_t)N);
+    pool_release(&p);
+    CHECK_NO_ERR();
+    free(objs);
+}
+
+/* Objects larger than a page: a hole never takes a page of slot 0 (its
+   header would read as a hole's, and the slot come back with its first
+   generation: fuzz_pool found it). No handle of a trimmed slot resolves
+   after they are all in use again, and what is held is counted once. */
+TEST(pool_trim_holes_of_large_objects) {
+    enum { SIZE = 8000, N = 24 };
+    void *objs[N];
+    PoolHandle hs[N];
+    size_t i, held;
+    Pool p;
+    pool_init(&p, SIZE, 8);
+    for (i = 0; i < N; i++) {
+        objs[i] = pool_alloc_with_handle(&p, &hs[i]);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) { pool_release(&p); return; }
+    }
+    for (i = 0; i < N - 1; i++) CHECK(pool_free(&p, objs[i]));
+    pool_trim(&p);
+    held = pool_stats(&p).bytes_held;
+    for (i = 0; i < N - 1; i++) {              /* all back, in later generations */
+        void *o = pool_alloc(&p);
+        size_t k;
+        CHECK(o != NULL);
+        if (!o) break;
+        for (k = 0; k < N - 1 && objs[k] != o; k++) {}
+        CHECK(k < N - 1);
+        if (k < N - 1) CHECK(pool_handle_of(&p, o).gen > hs[k].gen);
+        if (i == 0) {
+            pool_trim(&p);
+            CHECK(pool_stats(&p).bytes_held <= held + 2 * SIZE);
+        }
+    }
+    for (i = 0; i < N - 1; i++) CHECK(pool_get(&p, hs[i]) == NULL);
+    CHECK(pool_get(&p, hs[N - 1]) == objs[N - 1]);
+    CHECK_EQ(pool_stats(&p).live, (size_t)N);
+    CHECK_NO_ERR();
+    pool_release(&p);
+}
+
+/* White-box (a shared PoolBudget): the pages of a hole are charged again
+   when they come back. While another pool holds the room, the alloc that
+   needs them fails with one ARENA_ERR_OOM and nothing lost; once the room
+   is free again they come back. */
+TEST(pool_trim_holes_under_a_cap) {
+    enum { N = 2000 };
+    void **a = (void **)malloc(N * sizeof *a), **b = (void **)malloc(N * sizeof *b);
+    void *extra[16];
+    PoolBudget budget;
+    size_t na = 0, nb = 0, i, held, k = 0;
+    Pool p, q;
+    if (!a || !b) { free(a); free(b); CHECK(0); return; }
+    budget.held = 0;
+    budget.max = (size_t)512 << 10;
+    pool_init(&p, 1000, 8);
+    pool_init(&q, 1000, 8);
+    p.budget = q.budget = &budget;
+    while (na < N && (a[na] = pool_alloc(&p)) != NULL) test_fill(a[na], 1000, (unsigned)na), na++;
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK(na > 100 && na < N);
+    for (i = 1; i + 1 < na; i++) CHECK(pool_free(&p, a[i]));
+    held = budget.held;
+    pool_trim(&p);
+    CHECK_NO_ERR();
+    if (p.vm && budget.held < held) {         /* holes (POSIX): their room serves q */
+        while (nb < N && (b[nb] = pool_alloc(&q)) != NULL) nb++;
+        CHECK_ERR(ARENA_ERR_OOM);
+        CHECK(nb > 100);
+        while (k < 16 && (extra[k] = pool_alloc(&p)) != NULL) k++;   /* the few slots beside the holes */
+        CHECK(k < 16);                        /* then the holes cannot come back */
+        CHECK_ERR(ARENA_ERR_OOM);
+        CHECK(budget.held <= budget.max);
+        while (k > 0) CHECK(pool_free(&p, extra[--k]));
+        for (i = 0; i < nb; i++) CHECK(pool_free(&q, b[i]));
+        pool_trim(&q);
+    }
+    for (i = 1; i + 1 < na; i++) {            /* all back */
+        a[i] = pool_alloc(&p);
+        CHECK(a[i] != NULL);
+        if (!a[i]) break;
+        test_fill(a[i], 1000, (unsigned)i);
+    }
+    CHECK_NO_ERR();
+    CHECK(budget.held <= budget.max);
+    for (i = 0; i < na; i++) CHECK(test_holds(a[i], 1000, (unsigned)i));
+    pool_release(&p);
+    pool_release(&q);
+    CHECK_EQ(budget.held, (size_t)0);
+    CHECK_NO_ERR();
+    free(a);
+    free(b);
+}
+
 /* A double free is refused in O(1): at the bottom of a long free list as
    at its top (no walk; bench/ measures it), and nothing changes. */
 TEST(pool_double_free_deep_in_list) {
@@ -2532,6 +2693,9 @@ void suite_pool(void) {
     RUN(pool_alloc_with_handle_kinds);
     RUN(pool_trim_gives_blocks_back);
     RUN(pool_trim_gives_pages_back);
+    RUN(pool_trim_gives_middle_pages_back);
+    RUN(pool_trim_holes_of_large_objects);
+    RUN(pool_trim_holes_under_a_cap);
     RUN(pool_shared_budget);
     RUN(pool_double_free_deep_in_list);
     RUN(pool_reset_keeps_memory);
