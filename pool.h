@@ -2025,7 +2025,7 @@ POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p) {
 /* Is p a live object of c? In the reservation, pool_free's own inline
    test, reading only the header (sanitizer builds, where headers are
    poisoned, and block classes ask pool_owns). */
-static bool pool__heap_live(const pool__HeapClass *c, const void *p) {
+static inline bool pool__heap_live(const pool__HeapClass *c, const void *p) {
 #if !ARENA__CHECKED
     uintptr_t off = (uintptr_t)p - (uintptr_t)c->pool.run;
     if (c->pool.vm_lent)
@@ -2037,14 +2037,14 @@ static bool pool__heap_live(const pool__HeapClass *c, const void *p) {
 
 POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p) {
     const pool__HeapClass *c = pool__heap_class_at(h, p);
-    void *owner;
-    if (c) return pool__heap_live(c, p) ? c->size : 0;
-    if (!p || pool__heap_in_reservation(h, p) || !(owner = pool__heap_owner(h, p))) return 0;
-    if (!((uintptr_t)owner & 1)) {
+    if (!ARENA__LIKELY(c != NULL)) {
+        void *owner = !p || pool__heap_in_reservation(h, p) ? NULL : pool__heap_owner(h, p);
+        pool__HeapLarge *l = pool__heap_large_of(owner);
+        if (!owner) return 0;
+        if ((uintptr_t)owner & 1) return pool__heap_large_data(l) == (const char *)p ? l->usable : 0;
         c = (const pool__HeapClass *)owner;
-        return pool__heap_live(c, p) ? c->size : 0;
     }
-    return pool__heap_large_data(pool__heap_large_of(owner)) == (const char *)p ? pool__heap_large_of(owner)->usable : 0;
+    return pool__heap_live(c, p) ? c->size : 0;
 }
 
 /* Would an allocation of `size` succeed without calling the source? (A
