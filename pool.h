@@ -1854,6 +1854,7 @@ static void pool__heap_reserve(PoolHeap *h) {
     h->vm_tried = true;
     if (sizeof(void *) < 8 || h->opt.source.grab) return;
     if (h->opt.max_bytes && h->opt.max_bytes < want / 2) want = h->opt.max_bytes + arena__page_size();
+    if (want < POOL__HEAP_MIN_PART) want = POOL__HEAP_MIN_PART;
     while (((size_t)1 << shift) < want) shift++;
     for (; ((size_t)1 << shift) >= POOL__HEAP_MIN_PART; shift--) {
         void *vm = arena__os_reserve((size_t)POOL__HEAP_CLASSES << shift);
