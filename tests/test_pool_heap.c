@@ -243,6 +243,52 @@ TEST(heap_interior_pointers) {
     pool_heap_release(&h);
 }
 
+/* Pointers anywhere in the classes' reservation (64-bit, on the OS): in
+   the part of a class that has no pool, past what a class carved or
+   committed, at the reservation's ends. None is read; each is refused
+   once. After a release the reservation is gone and comes back on use. */
+TEST(heap_reservation_pointers) {
+    PoolHeap h = ph_zero();
+    void *p[PH_NSIZES];
+    char *base, *part2, *x = (char *)pool_heap_alloc(&h, 40);   /* class 2 */
+    size_t part, k;
+    char *bad[6];
+    ph_alloc_sizes(&h, p);
+    if (!h.vm_span) {   /* 32-bit, ARENA_NO_VIRTUAL, or no address space: block classes */
+        CHECK(pool_heap_free(&h, x));
+        pool_heap_release(&h);
+        return;
+    }
+    base = (char *)h.vm_base;
+    part = (size_t)1 << h.vm_shift;
+    part2 = base + 2 * part;
+    CHECK(x >= part2 && x < part2 + part);
+    bad[0] = base + 31 * part + 64;         /* a class no size here uses */
+    bad[1] = base + h.vm_span - 16;         /* the reservation's last bytes */
+    bad[2] = base;                          /* its first */
+    bad[3] = part2 + part - 64;             /* class 2's part, never committed */
+    bad[4] = x + 48 * 64;                   /* class 2's, committed, not carved */
+    bad[5] = base + 2 * part - 16;          /* the end of class 1's part */
+    for (k = 0; k < 6; k++) {
+        if (!PH_FREE_CHECKED && k == 4) continue;   /* a slot of its class: trusted */
+        CHECK_EQ(pool_heap_size(&h, bad[k]), 0);
+        ph_refused(&h, bad[k], p);
+        CHECK(pool_heap_realloc(&h, bad[k], 8) == NULL);
+        CHECK_ERR(ARENA_ERR_MISUSE);
+    }
+    CHECK_EQ(pool_heap_size(&h, x), 48);
+    CHECK(pool_heap_free(&h, x));
+    CHECK_EQ(pool_heap_size(&h, x), 0);
+    pool_heap_release(&h);
+    CHECK_EQ(h.vm_span, 0);
+    CHECK_EQ(pool_heap_stats(&h).bytes_held, 0);
+    ph_alloc_sizes(&h, p);
+    CHECK(h.vm_span != 0);
+    CHECK(ph_all_intact(p));
+    CHECK_NO_ERR();
+    pool_heap_release(&h);
+}
+
 /* ---- realloc -------------------------------------------------------------- */
 
 TEST(heap_realloc_null_and_zero) {
@@ -396,6 +442,33 @@ TEST(heap_cap_is_shared_and_recovers) {
     CHECK_NO_ERR();
     CHECK_EQ(pool_heap_stats(&h).live_count, 0);
     pool_heap_release(&h);
+    free(objs);
+}
+
+/* A capped heap on the OS: a class whose objects are all freed gives its
+   memory back for another class, and the heap's counts stay right: held
+   bytes under the cap, grabs never going down. */
+TEST(heap_capped_classes_give_back) {
+    enum { CAP = 1 << 20, MAX = 20000 };
+    PoolHeap h;
+    void **objs = (void **)malloc(MAX * sizeof *objs);
+    size_t n, i, grabs;
+    ph_init(&h, NULL, CAP);
+    n = ph_fill(&h, 64, objs, MAX);
+    grabs = pool_heap_stats(&h).grab_count;
+    CHECK(grabs > 0);
+    for (i = 0; i < n; i++) CHECK(pool_heap_free(&h, objs[i]));
+    for (n = 0; n < MAX && (objs[n] = pool_heap_alloc(&h, 1000)) != NULL; n++) {   /* needs class 64's memory */
+        CHECK(pool_heap_stats(&h).grab_count >= grabs);
+        CHECK(pool_heap_stats(&h).bytes_held <= CAP);
+        grabs = pool_heap_stats(&h).grab_count;
+    }
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK(n * 1024 > CAP / 2);
+    for (i = 0; i < n; i++) CHECK(pool_heap_free(&h, objs[i]));
+    CHECK_NO_ERR();
+    pool_heap_release(&h);
+    CHECK_EQ(pool_heap_stats(&h).bytes_held, 0);
     free(objs);
 }
 
@@ -651,6 +724,8 @@ void suite_pool_heap(void) {
     RUN(heap_double_free);
     RUN(heap_foreign_and_stray_pointers);
     RUN(heap_interior_pointers);
+    RUN(heap_reservation_pointers);
+    RUN(heap_capped_classes_give_back);
     RUN(heap_realloc_null_and_zero);
     RUN(heap_realloc_in_place_within_class);
     RUN(heap_realloc_across_classes);
