@@ -89,6 +89,11 @@
          memory freed by one pool can serve another under one budget.
        - Blocks come one by one from the source (pool__grab / pool__drop),
          never from an arena: any block can go back on its own.
+       - A lent range: a virtual pool given p->vm, p->vm_reserved and
+         p->vm_lent before its first allocation runs its slots there (a
+         PoolHeap's class in its part of the heap's reservation); it
+         commits by an eighth of what it holds, and release decommits
+         the range but never releases it.
 
    LICENSE: MIT (see the end of arena.h).
 */
