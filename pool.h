@@ -93,6 +93,11 @@
          brings them all back (alloc slow path, carve, snapshot, restore).
        - Blocks come one by one from the source (pool__grab / pool__drop),
          never from an arena: any block can go back on its own.
+       - A lent range: a virtual pool given p->vm, p->vm_reserved and
+         p->vm_lent before its first allocation runs its slots there (a
+         PoolHeap's class in its part of the heap's reservation); it
+         commits by an eighth of what it holds, and release decommits
+         the range but never releases it.
 
    LICENSE: MIT (see the end of arena.h).
 */
@@ -176,6 +181,7 @@ typedef struct Pool {
     char *vm;                   /* virtual pools: the reservation */
     size_t vm_reserved, vm_committed;
     size_t hole_bytes;          /* virtual pools: pages inside the run pool_trim gave back */
+    bool vm_lent;               /* vm is a PoolHeap's: decommitted, never released */
     char *buf;                  /* buffer pools: the buffer */
     size_t buf_bytes;
     ArenaOptions opt;           /* source, max_bytes, block_size */
@@ -410,17 +416,32 @@ POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s);
    multiples of 16 up to 128 bytes, then four classes per power of two
    (160, 192, 224, 256, 320, ...), so a request of more than 128 bytes
    wastes less than a fifth of its class. Larger sizes come straight from
-   the source, one grab each, and go back to it on free. Every block the
-   heap holds is entered, by 8 KiB chunk, in the heap's own hash index, so
-   a pointer finds its size class (or its large block) in O(1) without
-   reading memory it does not own; the class's pool_free then checks it
-   exactly. One max_bytes caps the whole heap; when a class or a large
-   request needs room under the cap, the other classes give back their
-   empty blocks (pool_trim), so memory freed in one class serves another.
+   the source, one grab each, and go back to it on free.
+
+   Where pools can be virtual (64-bit, memory from the OS, no
+   ARENA_NO_VIRTUAL), the heap reserves one range of address space, cut
+   into 32 equal parts, and each class's pool is a run in its part. A
+   pointer's class is then (p - base) >> shift: a subtract, a compare and
+   a shift, no memory read but the heap's; the class's inline pool_free
+   checks the rest exactly (a run pool's free: no table either). A class
+   holds at most its part (POOL_HEAP_VIRTUAL_RESERVE / 32: 16 GiB by
+   default), as a pool holds at most its reservation. Elsewhere (a caller's source, 32-bit, ARENA_NO_VIRTUAL) the
+   classes are block pools on the heap's source, and every block the heap
+   holds is entered, by 8 KiB chunk, in the heap's own hash index, so a
+   pointer finds its class (or its large block) in O(1) without reading
+   memory it does not own: the same checks, out of line. Large blocks are
+   in that index too. One max_bytes caps the whole heap (every pool's
+   commits and blocks, the large blocks, the heap's own records); when a
+   class or a large request needs room under the cap, the other classes
+   give back their empty memory (pool_trim), so memory freed in one class
+   serves another.
 
    A PoolHeap must stay where it is once used (its pools point back at it). */
 
 #define POOL_HEAP_MAX_CLASS ((size_t)8192)
+#ifndef POOL_HEAP_VIRTUAL_RESERVE   /* the classes' reservation: 512 GiB (64-bit only) */
+#define POOL_HEAP_VIRTUAL_RESERVE (POOL_VIRTUAL_RESERVE * 8)
+#endif
 #define POOL__HEAP_CLASSES 32u
 #define POOL__HEAP_CHUNK_SHIFT 13u   /* index chunks of 8 KiB: every block is larger */
 
@@ -450,12 +471,20 @@ typedef struct pool__HeapChunk {   /* internal: an entry of the index */
 typedef struct pool__HeapLarge pool__HeapLarge;   /* internal */
 
 typedef struct PoolHeap {
+    /* the inline paths */
+    uintptr_t vm_base;                          /* the classes' reservation */
+    size_t vm_span;                             /* its bytes (0: none) */
+    unsigned vm_shift;                          /* log2 of a class's part */
     pool__HeapClass *cls[POOL__HEAP_CLASSES];   /* created on first use */
+    size_t live_bytes, peak_bytes;
+    /* the rest */
     pool__HeapChunk *map;                       /* the index, NULL until used */
     size_t map_mask, map_used;
     pool__HeapLarge *large;                     /* large allocations, newest first */
     size_t large_count;                         /* (small ones: their pools count) */
-    size_t live_bytes, peak_bytes, bytes_held, grab_count;
+    size_t grab_count;
+    PoolBudget budget;                          /* every byte held; max: opt.max_bytes */
+    bool vm_tried;                              /* the reservation was tried */
     ArenaOptions opt;
 } PoolHeap;
 
@@ -472,7 +501,7 @@ POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h);
 /* ---- the heap's fast paths: a size class's pool, found in O(1) ---------- */
 
 POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size);
-POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p, void *owner);
+POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p);
 
 static inline unsigned pool__heap_log2(size_t n) {   /* floor, n > 0 */
 #if defined(__GNUC__) || defined(__clang__)
@@ -498,17 +527,11 @@ static inline size_t pool__heap_hash(uintptr_t key, size_t mask) {
     return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15u) >> 32) & mask;
 }
 
-/* Who owns the memory at p: a size class, a large block (bit 0 set), or
-   nobody (NULL). Only the heap's index is read. */
-static inline void *pool__heap_owner(const PoolHeap *h, const void *p) {
-    uintptr_t key = ((uintptr_t)p >> POOL__HEAP_CHUNK_SHIFT) + 1;
-    const pool__HeapChunk *m = h->map;
-    size_t i;
-    if (!m) return NULL;
-    for (i = pool__heap_hash(key, h->map_mask);; i = (i + 1) & h->map_mask) {
-        if (m[i].key == key) return (uintptr_t)p < m[i].boundary ? m[i].lo : m[i].hi;
-        if (!m[i].key) return NULL;
-    }
+/* The class whose part of the reservation holds p, or NULL (p is not in
+   the reservation, or its class has no pool yet). */
+static inline pool__HeapClass *pool__heap_class_at(const PoolHeap *h, const void *p) {
+    uintptr_t off = (uintptr_t)p - h->vm_base;
+    return ARENA__LIKELY(off < h->vm_span) ? h->cls[off >> h->vm_shift] : NULL;
 }
 
 static inline void pool__heap_count(PoolHeap *h, size_t bytes) {
@@ -516,26 +539,33 @@ static inline void pool__heap_count(PoolHeap *h, size_t bytes) {
     if (h->live_bytes > h->peak_bytes) h->peak_bytes = h->live_bytes;
 }
 
+/* Inline while the class has a free slot or a committed one to carve:
+   growing goes out of line, where the cap can make room first. */
 static inline void *pool_heap_alloc(PoolHeap *h, size_t size) {
     pool__HeapClass *c;
     void *p;
-    if (!ARENA__LIKELY(size <= POOL_HEAP_MAX_CLASS && (c = h->cls[pool__heap_class(size)]) != NULL))
+    if (!ARENA__LIKELY(size <= POOL_HEAP_MAX_CLASS && (c = h->cls[pool__heap_class(size)]) != NULL &&
+                       (c->pool.free || c->pool.run_bytes < c->pool.carve_end)))
         return pool__heap_alloc_slow(h, size);
     p = pool_alloc(&c->pool);
     if (ARENA__LIKELY(p != NULL)) pool__heap_count(h, c->size);
     return p;
 }
 
-/* A small allocation is freed by its class's pool_free, which checks it
-   (or, under POOL_UNCHECKED, trusts it) exactly as for any pool. */
-static inline bool pool_heap_free(PoolHeap *h, void *p) {
-    void *owner = pool__heap_owner(h, p);
-    pool__HeapClass *c = (pool__HeapClass *)owner;
-    if (!ARENA__LIKELY(owner && !((uintptr_t)owner & 1)))
-        return pool__heap_free_slow(h, p, owner);
+/* p, in class c, freed by the class's pool_free, which checks it (or,
+   under POOL_UNCHECKED, trusts it) exactly as for any pool. */
+static inline bool pool__heap_free_in(PoolHeap *h, pool__HeapClass *c, void *p) {
     if (!pool_free(&c->pool, p)) return false;
     h->live_bytes -= c->size;
     return true;
+}
+
+/* A pointer in the reservation goes to its class; anything else (NULL,
+   large blocks, block classes, strangers) out of line. */
+static inline bool pool_heap_free(PoolHeap *h, void *p) {
+    pool__HeapClass *c = pool__heap_class_at(h, p);
+    if (!ARENA__LIKELY(c != NULL)) return pool__heap_free_slow(h, p);
+    return pool__heap_free_in(h, c, p);
 }
 
 #endif /* POOL_H */
@@ -739,6 +769,10 @@ static uint32_t pool__blocks(const Pool *p) { return pool__is_run(p) ? 1u : p->b
 static bool pool__reserve(Pool *p) {
     size_t page = arena__page_size(), size = POOL_VIRTUAL_RESERVE;
     size_t most = p->stride * (size_t)UINT32_MAX;   /* no more slots than numbers */
+    if (p->vm_lent) {   /* a range of a PoolHeap's reservation: there already */
+        pool__set_run(p, pool__slots_after(p, p->vm), 0);
+        return true;
+    }
     if (size > most) size = most;
     if (p->opt.max_bytes && size > p->opt.max_bytes) size = p->opt.max_bytes;
     /* Where address space is scarce (ulimit -v, Valgrind), less will do. */
@@ -762,6 +796,9 @@ static bool pool__commit(Pool *p) {
     /* a page first (slot headers are written as memory arrives: a small
        pool touches little), then doubling */
     step = have ? (have < ARENA_MAX_BLOCK_SIZE ? have : ARENA_MAX_BLOCK_SIZE) : p->opt.block_size;
+    /* a lent range (a PoolHeap's class) grows by an eighth: a heap has
+       many classes, and writing the headers makes committed pages resident */
+    if (p->vm_lent) step = step / 8 > p->opt.block_size ? step / 8 : p->opt.block_size;
     if (step < need - have) step = need - have;
     step = arena__align_up(step, page);
     if (step > p->vm_reserved - have) step = p->vm_reserved - have;
@@ -794,8 +831,13 @@ static bool pool__commit(Pool *p) {
 static void pool__unreserve(Pool *p) {
     if (!p->vm) return;
     ARENA__UNPOISON(p->vm, p->vm_committed);
-    arena__os_release(p->vm, p->vm_reserved);
     pool__count(p, p->vm_committed - p->hole_bytes, false);
+    if (p->vm_lent) {   /* the range stays the pool's, empty */
+        arena__os_decommit(p->vm, p->vm_committed);
+        p->vm_committed = p->hole_bytes = 0;
+        return;
+    }
+    arena__os_release(p->vm, p->vm_reserved);
     p->vm = NULL;
     p->vm_reserved = p->vm_committed = p->hole_bytes = 0;
 }
@@ -964,7 +1006,7 @@ static bool pool__grow(Pool *p) {
         arena__report(ARENA_ERR_OOM, "pool_alloc: the buffer pool is full");
         return false;
     case POOL__VIRTUAL:
-        if (!p->vm && !pool__reserve(p)) {
+        if (!p->run && !pool__reserve(p)) {
             /* no address space to reserve: this pool grows by blocks */
             p->kind = POOL__BLOCKS;
             return pool__add_block(p);
@@ -1738,7 +1780,7 @@ static void *pool__heap_source_grab(PoolHeap *h, size_t size) {
 }
 
 static void pool__heap_drop(PoolHeap *h, void *block, size_t size) {
-    h->bytes_held -= size;
+    h->budget.held -= size;
     if (h->opt.source.grab) {
         if (h->opt.source.drop) h->opt.source.drop(h->opt.source.ctx, block, size);
     } else {
@@ -1750,7 +1792,13 @@ static void pool__heap_drop(PoolHeap *h, void *block, size_t size) {
 
 static bool pool__heap_fits(const PoolHeap *h, size_t size) {
     size_t max = h->opt.max_bytes;
-    return !max || (h->bytes_held <= max && size <= max - h->bytes_held);
+    return !max || (h->budget.held <= max && size <= max - h->budget.held);
+}
+
+/* A class's pool gives back everything (its grab count stays the heap's). */
+static void pool__heap_empty_class(PoolHeap *h, pool__HeapClass *c) {
+    h->grab_count += c->pool.vm_lent ? c->pool.grab_count : 0;
+    pool_release(&c->pool);
 }
 
 /* Room under the cap for `size` more bytes: the other classes (not
@@ -1762,7 +1810,7 @@ static bool pool__heap_room(PoolHeap *h, size_t size, const pool__HeapClass *exc
         pool__HeapClass *c = h->cls[k];
         if (!c || c == except) continue;
         if (pool_stats(&c->pool).live) pool_trim(&c->pool);
-        else pool_release(&c->pool);
+        else pool__heap_empty_class(h, c);
     }
     return pool__heap_fits(h, size);
 }
@@ -1773,11 +1821,24 @@ static void *pool__heap_grab(PoolHeap *h, size_t size, const pool__HeapClass *ex
     void *mem;
     if (!pool__heap_room(h, size, except)) return NULL;
     mem = pool__heap_source_grab(h, size);
-    if (mem) h->bytes_held += size;
+    if (mem) h->budget.held += size;
     return mem;
 }
 
 /* ---- the index: chunk -> owner ---------------------------------------------- */
+
+/* Who owns the memory at p (outside the reservation): a block class, a
+   large block (bit 0 set), or nobody (NULL). Only the index is read. */
+static void *pool__heap_owner(const PoolHeap *h, const void *p) {
+    uintptr_t key = ((uintptr_t)p >> POOL__HEAP_CHUNK_SHIFT) + 1;
+    const pool__HeapChunk *m = h->map;
+    size_t i;
+    if (!m) return NULL;
+    for (i = pool__heap_hash(key, h->map_mask);; i = (i + 1) & h->map_mask) {
+        if (m[i].key == key) return (uintptr_t)p < m[i].boundary ? m[i].lo : m[i].hi;
+        if (!m[i].key) return NULL;
+    }
+}
 
 static pool__HeapChunk *pool__heap_slot(PoolHeap *h, uintptr_t key) {
     size_t i = pool__heap_hash(key, h->map_mask);
@@ -1891,30 +1952,92 @@ static void pool__heap_pool_drop(void *ctx, void *block, size_t size) {
     pool__heap_drop(c->heap, block, size);
 }
 
+/* ---- the classes' reservation ------------------------------------------------ */
+
+#define POOL__HEAP_MIN_PART ((size_t)1 << 20)
+
+#ifndef ARENA_NO_VIRTUAL
+/* One reservation for every class, tried once per heap life: parts of
+   POOL_HEAP_VIRTUAL_RESERVE / 32 (or a power of two just above the cap,
+   all a class can use), halved while the address space says no (ulimit
+   -v, Valgrind). */
+static void pool__heap_reserve(PoolHeap *h) {
+    unsigned shift = 0;
+    size_t want = (size_t)(POOL_HEAP_VIRTUAL_RESERVE) / POOL__HEAP_CLASSES;
+    h->vm_tried = true;
+    if (sizeof(void *) < 8 || h->opt.source.grab) return;
+    if (h->opt.max_bytes && h->opt.max_bytes < want / 2) want = h->opt.max_bytes + arena__page_size();
+    if (want < POOL__HEAP_MIN_PART) want = POOL__HEAP_MIN_PART;
+    while (((size_t)1 << shift) < want) shift++;
+    for (; ((size_t)1 << shift) >= POOL__HEAP_MIN_PART; shift--) {
+        void *vm = arena__os_reserve((size_t)POOL__HEAP_CLASSES << shift);
+        if (vm) {
+            h->vm_base = (uintptr_t)vm;
+            h->vm_span = (size_t)POOL__HEAP_CLASSES << shift;
+            h->vm_shift = shift;
+            return;
+        }
+    }
+}
+
+static void pool__heap_unreserve(PoolHeap *h) {
+    if (h->vm_span) arena__os_release((void *)h->vm_base, h->vm_span);
+    h->vm_base = 0;
+    h->vm_span = 0;
+    h->vm_shift = 0;
+}
+#else
+static void pool__heap_reserve(PoolHeap *h) { h->vm_tried = true; }
+static void pool__heap_unreserve(PoolHeap *h) { (void)h; }
+#endif
+
 /* ---- size classes ------------------------------------------------------------ */
 
-static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
+/* Class k's pool: a run in part k of the reservation, charged to the
+   heap's budget; without one, block pools on the heap's source. */
+static void pool__heap_class_pool(PoolHeap *h, pool__HeapClass *c) {
     ArenaOptions o;
-    pool__HeapClass *c = (pool__HeapClass *)pool__heap_grab(h, sizeof *c, NULL);
+    ARENA_MEMSET(&o, 0, sizeof o);
+    if (!h->vm_span) {
+        o.block_size = h->opt.block_size > POOL__HEAP_BLOCK ? h->opt.block_size : POOL__HEAP_BLOCK;
+        o.source.grab = pool__heap_pool_grab;
+        o.source.drop = pool__heap_pool_drop;
+        o.source.ctx = c;
+    }
+    pool_init_opts(&c->pool, c->size, ARENA_MIN_ALIGN, &o);
+    if (!h->vm_span) return;
+    c->pool.vm = (char *)(h->vm_base + ((uintptr_t)c->index << h->vm_shift));
+    c->pool.vm_reserved = (size_t)1 << h->vm_shift;
+    c->pool.vm_lent = true;
+    c->pool.budget = &h->budget;
+}
+
+static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
+    pool__HeapClass *c;
+    if (!h->vm_tried) pool__heap_reserve(h);
+    c = (pool__HeapClass *)pool__heap_grab(h, sizeof *c, NULL);
     if (!c) {
         arena__report(ARENA_ERR_OOM, "pool_heap_alloc: out of memory (the source, or the heap's max_bytes)");
         return NULL;
     }
-    ARENA_MEMSET(&o, 0, sizeof o);
-    o.block_size = h->opt.block_size > POOL__HEAP_BLOCK ? h->opt.block_size : POOL__HEAP_BLOCK;
-    o.source.grab = pool__heap_pool_grab;
-    o.source.drop = pool__heap_pool_drop;
-    o.source.ctx = c;
     c->heap = h;
     c->index = k;
     c->size = pool__heap_class_size(k);
-    pool_init_opts(&c->pool, c->size, ARENA_MIN_ALIGN, &o);
+    pool__heap_class_pool(h, c);
     h->cls[k] = c;
     return c;
 }
 
+/* c has no slot left to hand out without growing: a class in the
+   reservation makes room under the cap for a commit first (its pool
+   commits what is left if that is less than its step); block classes
+   make room as they grab. */
+static void pool__heap_before_growth(PoolHeap *h, pool__HeapClass *c) {
+    if (c->pool.vm_lent && h->opt.max_bytes) pool__heap_room(h, c->pool.stride + arena__page_size(), c);
+}
+
 static void pool__heap_drop_class(PoolHeap *h, unsigned k) {
-    pool_release(&h->cls[k]->pool);
+    pool__heap_empty_class(h, h->cls[k]);
     pool__heap_drop(h, h->cls[k], sizeof *h->cls[k]);
     h->cls[k] = NULL;
 }
@@ -1963,9 +2086,11 @@ static void pool__heap_large_free(PoolHeap *h, pool__HeapLarge *l) {
 POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt) {
     ARENA_MEMSET(h, 0, sizeof *h);
     if (opt) h->opt = *opt;
+    h->budget.max = h->opt.max_bytes;
 }
 
 POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
+    pool__HeapClass *c;
     unsigned k;
     void *p;
     if (size > POOL_HEAP_MAX_CLASS) {
@@ -1974,9 +2099,11 @@ POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
         return pool__heap_large_alloc(h, size, false);
     }
     k = pool__heap_class(size);
-    if (!h->cls[k] && !pool__heap_new_class(h, k)) return NULL;
-    p = pool_alloc(&h->cls[k]->pool);
-    if (p) pool__heap_count(h, h->cls[k]->size);
+    c = h->cls[k] ? h->cls[k] : pool__heap_new_class(h, k);
+    if (!c) return NULL;
+    if (!c->pool.free && c->pool.run_bytes >= c->pool.carve_end) pool__heap_before_growth(h, c);
+    p = pool_alloc(&c->pool);
+    if (p) pool__heap_count(h, c->size);
     return p;
 }
 
@@ -1989,10 +2116,17 @@ POOL_DEF void *pool_heap_calloc(PoolHeap *h, size_t count, size_t size) {
     return p;
 }
 
-/* Everything the inline free does not settle: NULL, large blocks, and
-   pointers the heap does not own. */
-POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p, void *owner) {
+static bool pool__heap_in_reservation(const PoolHeap *h, const void *p) {
+    return (uintptr_t)p - h->vm_base < h->vm_span;
+}
+
+/* Everything the inline free does not settle: NULL, block classes, large
+   blocks, and pointers the heap does not own. */
+POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p) {
+    void *owner;
     if (!p) return true;
+    owner = pool__heap_in_reservation(h, p) ? NULL : pool__heap_owner(h, p);
+    if (owner && !((uintptr_t)owner & 1)) return pool__heap_free_in(h, (pool__HeapClass *)owner, p);
     if (owner && pool__heap_large_data(pool__heap_large_of(owner)) == (char *)p) {
         pool__heap_large_free(h, pool__heap_large_of(owner));
         return true;
@@ -2002,15 +2136,29 @@ POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p, void *owner) {
     return false;
 }
 
+/* Is p a live object of c? In the reservation, pool_free's own inline
+   test, reading only the header (sanitizer builds, where headers are
+   poisoned, and block classes ask pool_owns). */
+static inline bool pool__heap_live(const pool__HeapClass *c, const void *p) {
+#if !ARENA__CHECKED
+    uintptr_t off = (uintptr_t)p - (uintptr_t)c->pool.run;
+    if (c->pool.vm_lent)
+        return off < c->pool.run_bytes && (uint64_t)pool__number_at(p) * c->pool.stride == off &&
+               (POOL__HDR(p)->gen & 1);
+#endif
+    return pool_owns(&c->pool, p);
+}
+
 POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p) {
-    void *owner = p ? pool__heap_owner(h, p) : NULL;
-    pool__HeapLarge *l = pool__heap_large_of(owner);
-    if (!owner) return 0;
-    if (!((uintptr_t)owner & 1)) {
-        const pool__HeapClass *c = (const pool__HeapClass *)owner;
-        return pool_owns(&c->pool, p) ? c->size : 0;
+    const pool__HeapClass *c = pool__heap_class_at(h, p);
+    if (!ARENA__LIKELY(c != NULL)) {
+        void *owner = !p || pool__heap_in_reservation(h, p) ? NULL : pool__heap_owner(h, p);
+        pool__HeapLarge *l = pool__heap_large_of(owner);
+        if (!owner) return 0;
+        if ((uintptr_t)owner & 1) return pool__heap_large_data(l) == (const char *)p ? l->usable : 0;
+        c = (const pool__HeapClass *)owner;
     }
-    return pool__heap_large_data(l) == (const char *)p ? l->usable : 0;
+    return pool__heap_live(c, p) ? c->size : 0;
 }
 
 /* Would an allocation of `size` succeed without calling the source? (A
@@ -2070,6 +2218,7 @@ POOL_DEF void pool_heap_release(PoolHeap *h) {
         if (h->cls[k]) pool__heap_drop_class(h, k);
     while (h->large) pool__heap_large_free(h, h->large);
     if (h->map) pool__heap_drop(h, h->map, (h->map_mask + 1) * sizeof *h->map);
+    pool__heap_unreserve(h);
     pool_heap_init(h, &opt);
 }
 
@@ -2077,12 +2226,15 @@ POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h) {
     PoolHeapStats s;
     unsigned k;
     s.live_count = h->large_count;
-    for (k = 0; k < POOL__HEAP_CLASSES; k++)
-        if (h->cls[k]) s.live_count += pool_stats(&h->cls[k]->pool).live;
+    s.grab_count = h->grab_count;
+    for (k = 0; k < POOL__HEAP_CLASSES; k++) {
+        if (!h->cls[k]) continue;
+        s.live_count += pool_stats(&h->cls[k]->pool).live;
+        if (h->cls[k]->pool.vm_lent) s.grab_count += h->cls[k]->pool.grab_count;   /* its commits */
+    }
     s.live_bytes = h->live_bytes;
     s.peak_bytes = h->peak_bytes;
-    s.bytes_held = h->bytes_held;
-    s.grab_count = h->grab_count;
+    s.bytes_held = h->budget.held;
     return s;
 }
 

@@ -243,6 +243,52 @@ TEST(heap_interior_pointers) {
     pool_heap_release(&h);
 }
 
+/* Pointers anywhere in the classes' reservation (64-bit, on the OS): in
+   the part of a class that has no pool, past what a class carved or
+   committed, at the reservation's ends. None is read; each is refused
+   once (POOL_UNCHECKED: only where no class has a pool). After a release the reservation is gone and comes back on use. */
+TEST(heap_reservation_pointers) {
+    PoolHeap h = ph_zero();
+    void *p[PH_NSIZES];
+    char *base, *part2, *x = (char *)pool_heap_alloc(&h, 40);   /* class 2 */
+    size_t part, k;
+    char *bad[6];
+    ph_alloc_sizes(&h, p);
+    if (!h.vm_span) {   /* 32-bit, ARENA_NO_VIRTUAL, or no address space: block classes */
+        CHECK(pool_heap_free(&h, x));
+        pool_heap_release(&h);
+        return;
+    }
+    base = (char *)h.vm_base;
+    part = (size_t)1 << h.vm_shift;
+    part2 = base + 2 * part;
+    CHECK(x >= part2 && x < part2 + part);
+    bad[0] = base + 4 * part + 64;          /* a class no size here uses (80 B) */
+    bad[1] = base + h.vm_span - 16;         /* the reservation's last bytes */
+    bad[2] = base;                          /* its first */
+    bad[3] = part2 + part - 64;             /* class 2's part, never committed */
+    bad[4] = x + 48 * 64;                   /* class 2's, committed, not carved */
+    bad[5] = base + 2 * part - 16;          /* the end of class 1's part */
+    for (k = 0; k < 6; k++) {
+        if (!PH_FREE_CHECKED && k > 0) continue;   /* in a class with a pool: trusted */
+        CHECK_EQ(pool_heap_size(&h, bad[k]), 0);
+        ph_refused(&h, bad[k], p);
+        CHECK(pool_heap_realloc(&h, bad[k], 8) == NULL);
+        CHECK_ERR(ARENA_ERR_MISUSE);
+    }
+    CHECK_EQ(pool_heap_size(&h, x), 48);
+    CHECK(pool_heap_free(&h, x));
+    CHECK_EQ(pool_heap_size(&h, x), 0);
+    pool_heap_release(&h);
+    CHECK_EQ(h.vm_span, 0);
+    CHECK_EQ(pool_heap_stats(&h).bytes_held, 0);
+    ph_alloc_sizes(&h, p);
+    CHECK(h.vm_span != 0);
+    CHECK(ph_all_intact(p));
+    CHECK_NO_ERR();
+    pool_heap_release(&h);
+}
+
 /* ---- realloc -------------------------------------------------------------- */
 
 TEST(heap_realloc_null_and_zero) {
@@ -368,8 +414,13 @@ TEST(heap_realloc_misuse) {
 /* Fills the heap with objects of `size` until the cap refuses; returns how
    many. */
 static size_t ph_fill(PoolHeap *h, size_t size, void **objs, size_t max) {
-    size_t n = 0;
-    while (n < max && (objs[n] = pool_heap_alloc(h, size)) != NULL) n++;
+    size_t n = 0, grabs = pool_heap_stats(h).grab_count;
+    while (n < max && (objs[n] = pool_heap_alloc(h, size)) != NULL) {
+        /* a class that gives its memory back keeps its grabs in the count */
+        CHECK(pool_heap_stats(h).grab_count >= grabs);
+        grabs = pool_heap_stats(h).grab_count;
+        n++;
+    }
     CHECK(n < max);
     CHECK_ERR(ARENA_ERR_OOM);
     return n;
@@ -578,12 +629,12 @@ TEST(heap_reset_keeps_memory) {
         if (round == 1) grabs = pool_heap_stats(&h).grab_count;
         if (round > 1) CHECK_EQ(pool_heap_stats(&h).grab_count, grabs);
     }
-    if (PH_FREE_CHECKED) {
+    if (PH_FREE_CHECKED) {   /* (sizes 8 to 6495: all in classes, trusted under POOL_UNCHECKED) */
         CHECK(!pool_heap_free(&h, p[0]));
         CHECK_ERR(ARENA_ERR_MISUSE);
+        CHECK(!pool_heap_free(&h, p[499]));
+        CHECK_ERR(ARENA_ERR_MISUSE);
     }
-    CHECK(!pool_heap_free(&h, p[499]));   /* a large block, gone */
-    CHECK_ERR(ARENA_ERR_MISUSE);
     pool_heap_release(&h);
 }
 
@@ -651,6 +702,7 @@ void suite_pool_heap(void) {
     RUN(heap_double_free);
     RUN(heap_foreign_and_stray_pointers);
     RUN(heap_interior_pointers);
+    RUN(heap_reservation_pointers);
     RUN(heap_realloc_null_and_zero);
     RUN(heap_realloc_in_place_within_class);
     RUN(heap_realloc_across_classes);
