@@ -272,6 +272,9 @@ typedef struct Arena {
     uint64_t cut_top;       /* serial of the newest live cut record, 0: none */
     size_t cut_pos;         /* its position */
     size_t mark_hi;         /* no live mark above this lacks a cut record */
+    uint64_t undone_lo, undone_hi;   /* marks with a serial strictly between
+                               were taken after a snapshot that
+                               arena_restore went back to: refused */
     char *last;             /* the newest out-of-line allocation, or NULL */
     ArenaOptions opt;       /* as given; zero fields mean defaults */
     int kind;               /* internal: where blocks come from */
@@ -567,7 +570,12 @@ ARENA_DEF size_t arena_deque_room(const ArenaDeque *d);
    use plus a few words per block and per cleanup; if the store cannot give
    it, arena_snapshot fails (ARENA_ERR_OOM from the store) and nothing
    changes. Snapshots are for plain data: a cleanup that ran after the
-   snapshot is registered again by the restore, with its object. */
+   snapshot is registered again by the restore, with its object.
+   Marks taken before the snapshot are valid again after a restore; a mark
+   taken after it belongs to the history the restore undid and is refused
+   (ARENA_ERR_MISUSE). The arena remembers the history its latest restore
+   undid: a mark from one undone by an earlier restore is refused only
+   where its position is (above the top, or below a later rewind). */
 typedef struct ArenaSnapshot {
     const Arena *arena;     /* whose state this is; NULL: none taken */
     Arena state;            /* its fields at the snapshot */
@@ -1757,6 +1765,7 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
 static bool arena__cut_below(const Arena *a, ArenaMark m) {
     uint64_t serial = a->cut_top;
     size_t pos = a->cut_pos;
+    if (m.serial > a->undone_lo && m.serial < a->undone_hi) return true;
     while (serial > m.serial)
         if (pos < m.pos || !arena__cut_next(a, &serial, &pos)) return true;
     return false;
@@ -1879,6 +1888,7 @@ ARENA_DEF void arena_release(Arena *a) {
     fresh.opt = a->opt;
     fresh.kind = a->kind;
     fresh.epoch = a->epoch + 1;   /* and life 0: the next mark takes a new one */
+    fresh.cut_serial = a->cut_serial;   /* rising across lives (arena_restore) */
     *a = fresh;
 }
 
@@ -2997,6 +3007,7 @@ ARENA_DEF bool arena_snapshot(Arena *a, ArenaSnapshot *s, Arena *store) {
     if (!copy) return false;
     s->arena = a;
     s->state = *a;
+    a->cut_serial++;   /* marks taken from now on are told apart (arena_restore) */
     s->copy = copy;
     s->bytes = bytes;
     s->blocks = blocks;
@@ -3112,7 +3123,12 @@ static void arena__snap_rebuild(Arena *a, const ArenaSnapshot *s) {
     a->grab_count = now.grab_count;
     a->peak_used = now.peak_used;
     a->cycle_peak = now.cycle_peak > a->cycle_peak ? now.cycle_peak : a->cycle_peak;
-    a->cut_serial = now.cut_serial;   /* serials only rise: later cut records stay told apart */
+    /* Serials only rise: later cut records stay told apart. The marks
+       taken since the snapshot (serials after its own, before this one)
+       belong to the history undone here: refused from now on. */
+    a->cut_serial = now.cut_serial + 1;
+    a->undone_lo = s->state.cut_serial;
+    a->undone_hi = a->cut_serial;
     a->busy = now.busy;
     a->cycles = now.cycles;   /* reset history: the live arena's */
     ARENA_MEMCPY(a->recent_peaks, now.recent_peaks, sizeof a->recent_peaks);

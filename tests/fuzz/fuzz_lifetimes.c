@@ -62,6 +62,7 @@ typedef struct Model {
 typedef struct Snap {
     int live;
     ArenaSnapshot s;
+    ArenaMark after;    /* taken just after the snapshot: refused after its restore */
     Model m;
     struct { void *p; size_t size; } blocks[64];
     size_t nblocks;
@@ -279,6 +280,7 @@ static void op_snapshot(FuzzIn *in) {
     }
     fz_expect_none();
     sn->live = 1;
+    sn->after = arena_mark(&S.a);
     sn->m = S.m;
     sn->nblocks = 0;
     for (b = S.a.block; b; b = b->prev) {
@@ -354,6 +356,9 @@ static void op_restore(FuzzIn *in) {
         S.m = sn->m;
         check_a(1);
         check_poisoned_since(&old);
+        arena_rewind(&S.a, sn->after);
+        fz_expect(ARENA_ERR_MISUSE);
+        check_a(0);
     }
 }
 
