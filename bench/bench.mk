@@ -124,12 +124,13 @@ SNAP_RUNS ?= 3
 bench-snapshot: $(BB)/bench_snapshot
 	@for r in $$(seq $(SNAP_RUNS)); do echo "== run $$r"; $(BB)/bench_snapshot || exit 1; done
 	@for mib in 1 16 64; do \
-	  for w in snap snap0 memcpy memcpy0; do \
+	  for w in snap snap0 memcpy memcpy0 blocks blocks0; do \
 	    valgrind --tool=callgrind --callgrind-out-file=$(BB)/cg-$$w-$$mib.out \
 	      $(BB)/bench_snapshot --cg $$w $$mib > /dev/null 2>&1; \
 	  done; \
 	  $(BENCH_PY) bench/cg_split.py $$mib $(BB)/cg-snap-$$mib.out $(BB)/cg-snap0-$$mib.out \
-	    $(BB)/cg-memcpy-$$mib.out $(BB)/cg-memcpy0-$$mib.out; \
+	    $(BB)/cg-memcpy-$$mib.out $(BB)/cg-memcpy0-$$mib.out \
+	    $(BB)/cg-blocks-$$mib.out $(BB)/cg-blocks0-$$mib.out; \
 	done
 
 bench-snapshot-smoke: $(BB)/bench_snapshot | $(B)

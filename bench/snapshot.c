@@ -28,10 +28,14 @@
 #include <time.h>
 #include "../arena.h"
 
+enum { MAX_SEGS = 64 };
+
 typedef struct World {
     Arena arena, store;
     unsigned char **objs;
     size_t count, used;
+    unsigned char *seg[MAX_SEGS];   /* the runs of adjacent objects (a block each) */
+    size_t seg_len[MAX_SEGS], nseg;
 } World;
 
 static double now(void) {
@@ -67,6 +71,12 @@ static void world_fill(World *w, size_t bytes) {
         seed = seed * 1103515245u + 12345u;
         n = 16 + (seed >> 8) % 4080;
         w->objs[w->count] = (unsigned char *)arena_alloc(&w->arena, n);
+        if (!w->nseg || w->objs[w->count] != w->seg[w->nseg - 1] + w->seg_len[w->nseg - 1]) {
+            if (w->nseg == MAX_SEGS) exit(1);
+            w->seg[w->nseg++] = w->objs[w->count];
+            w->seg_len[w->nseg - 1] = 0;
+        }
+        w->seg_len[w->nseg - 1] += (n + 15) & ~(size_t)15;   /* as the arena rounds */
         memset(w->objs[w->count], (int)(w->count & 255), n);
         w->count++;
     }
@@ -88,6 +98,16 @@ static void memcpy_pass(unsigned char *state, unsigned char *copy, size_t n) {
     memcpy(copy, state, n);
     state[n / 2] ^= 0xFF;
     memcpy(state, copy, n);
+}
+
+/* The floor the arena's layout allows: the same bytes copied block by
+   block (glibc picks its copy loop by size, so one big copy and several
+   smaller ones are not the same count of instructions). */
+static void blocks_pass(World *w, unsigned char *copy) {
+    size_t i, off;
+    for (i = 0, off = 0; i < w->nseg; off += w->seg_len[i], i++) memcpy(copy + off, w->seg[i], w->seg_len[i]);
+    w->objs[0][0] ^= 0xFF;
+    for (i = 0, off = 0; i < w->nseg; off += w->seg_len[i], i++) memcpy(w->seg[i], copy + off, w->seg_len[i]);
 }
 
 static int world_ok(const World *w) {
@@ -161,13 +181,18 @@ static int measure(size_t mib) {
 
 int main(int argc, char **argv) {
     int i, rc = 0;
-    if (argc == 4 && !strcmp(argv[1], "--cg")) {   /* snap, snap0, memcpy, memcpy0 */
+    if (argc == 4 && !strcmp(argv[1], "--cg")) {   /* snap, memcpy, blocks; with 0: no pass */
         World w;
         size_t mib = (size_t)atoi(argv[3]);
         int passes = argv[2][strlen(argv[2]) - 1] == '0' ? 0 : 2;
         world_fill(&w, mib << 20);
         if (!strncmp(argv[2], "snap", 4)) {
             while (passes--) snap_pass(&w);
+        } else if (!strncmp(argv[2], "blocks", 6)) {
+            unsigned char *copy = (unsigned char *)malloc(w.used);
+            memset(copy, 2, w.used);
+            while (passes--) blocks_pass(&w, copy);
+            free(copy);
         } else {
             unsigned char *state = (unsigned char *)malloc(w.used), *copy = (unsigned char *)malloc(w.used);
             memset(state, 1, w.used);
