@@ -1699,7 +1699,7 @@ static char *arena__at(const Arena *a, size_t pos) {
 /* Steps from the record (*serial, *pos) to the one below it. Records
    fall in serial and position; one that does not was overwritten (a
    write past an allocation in a build without sanitizers): false. */
-static bool arena__rec_next(const char *at, uint64_t *serial, size_t *pos) {
+static bool arena__rec_next(char *at, uint64_t *serial, size_t *pos) {
     arena__CutRec r;
     ARENA__REVEAL(at, sizeof r);
     ARENA_MEMCPY(&r, at, sizeof r);
