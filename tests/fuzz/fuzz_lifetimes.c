@@ -64,7 +64,7 @@ typedef struct Snap {
     ArenaSnapshot s;
     ArenaMark after;    /* taken just after the snapshot: refused after its restore */
     Model m;
-    struct { void *p; size_t size; } blocks[64];
+    struct { void *p; size_t size; } blocks[MAXE + 8];   /* a block per live entry at most */
     size_t nblocks;
 } Snap;
 
@@ -284,7 +284,7 @@ static void op_snapshot(FuzzIn *in) {
     sn->m = S.m;
     sn->nblocks = 0;
     for (b = S.a.block; b; b = b->prev) {
-        FUZZ_REQUIRE(sn->nblocks < 64);
+        FUZZ_REQUIRE(sn->nblocks < MAXE + 8);
         sn->blocks[sn->nblocks].p = b;
         sn->blocks[sn->nblocks].size = b->size;
         sn->nblocks++;
