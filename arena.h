@@ -292,6 +292,9 @@ typedef struct Arena {
     uint64_t cut_top;       /* serial of the newest live cut record, 0: none */
     size_t cut_pos;         /* its position */
     size_t mark_hi;         /* no live mark above this lacks a cut record */
+    uint64_t undone_lo, undone_hi;   /* marks with a serial strictly between
+                               were taken after a snapshot that
+                               arena_restore went back to: refused */
     char *last;             /* the newest out-of-line allocation, or NULL */
     ArenaOptions opt;       /* as given; zero fields mean defaults */
     int kind;               /* internal: where blocks come from */
@@ -645,12 +648,18 @@ typedef struct ArenaDeque {
     size_t reserved;        /* virtual: bytes reserved at base; 0: a buffer */
     size_t epoch[2];        /* per end, bumped by its reset: old marks die */
     size_t peak_used;       /* the most both ends have held together */
+    uint64_t life;          /* unique per init: marks of an earlier life die */
+    uint64_t cut_serial;    /* cut records made so far, both ends */
+    uint64_t cut_top[2];    /* per end: serial of its newest cut record, 0: none */
+    size_t cut_pos[2];      /* its position */
+    size_t mark_hi[2];      /* no live mark above this lacks a cut record */
 } ArenaDeque;
 
 typedef struct ArenaDequeMark {
     const ArenaDeque *deque;
     ArenaEnd end;
     size_t used, epoch;
+    uint64_t life, serial;
 } ArenaDequeMark;
 
 ARENA_DEF bool arena_deque_init_buffer(ArenaDeque *d, void *buf, size_t size);
@@ -658,14 +667,17 @@ ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve);
 ARENA_DEF void *arena_deque_alloc(ArenaDeque *d, ArenaEnd end, size_t size);
 ARENA_DEF void *arena_deque_alloc_aligned(ArenaDeque *d, ArenaEnd end, size_t size,
                                           size_t align);
-ARENA_DEF ArenaDequeMark arena_deque_mark(const ArenaDeque *d, ArenaEnd end);
-/* Frees what its end allocated since the mark. A mark of another deque,
-   from before that end's reset, or above that end's top (rewound past) is
-   ARENA_ERR_MISUSE and changes nothing. */
+ARENA_DEF ArenaDequeMark arena_deque_mark(ArenaDeque *d, ArenaEnd end);
+/* Frees what its end allocated since the mark. Marks are exact, like the
+   arena's: a mark of another deque or of an earlier life of this one,
+   from before its end's reset, or rewound past (even if its end has grown
+   back over it since) is ARENA_ERR_MISUSE and changes nothing. */
 ARENA_DEF void arena_deque_rewind(ArenaDeque *d, ArenaDequeMark m);
 ARENA_DEF void arena_deque_reset(ArenaDeque *d, ArenaEnd end);
 ARENA_DEF void arena_deque_release(ArenaDeque *d);
-/* Bytes in use at one end (with alignment padding); bytes left between. */
+/* Bytes in use at one end (with alignment padding; a mark taken now sees
+   this); bytes left between the ends (a rewind may hold 16 of the bytes
+   in neither: the record that keeps its end's marks exact). */
 ARENA_DEF size_t arena_deque_used(const ArenaDeque *d, ArenaEnd end);
 ARENA_DEF size_t arena_deque_room(const ArenaDeque *d);
 
@@ -688,7 +700,12 @@ ARENA_DEF size_t arena_deque_room(const ArenaDeque *d);
    use plus a few words per block and per cleanup; if the store cannot give
    it, arena_snapshot fails (ARENA_ERR_OOM from the store) and nothing
    changes. Snapshots are for plain data: a cleanup that ran after the
-   snapshot is registered again by the restore, with its object. */
+   snapshot is registered again by the restore, with its object.
+   Marks taken before the snapshot are valid again after a restore; a mark
+   taken after it belongs to the history the restore undid and is refused
+   (ARENA_ERR_MISUSE). The arena remembers the history its latest restore
+   undid: a mark from one undone by an earlier restore is refused only
+   where its position is (above the top, or below a later rewind). */
 typedef struct ArenaSnapshot {
     const Arena *arena;     /* whose state this is; NULL: none taken */
     Arena state;            /* its fields at the snapshot */
@@ -1775,9 +1792,8 @@ static char *arena__at(const Arena *a, size_t pos) {
 /* Steps from the record (*serial, *pos) to the one below it. Records
    fall in serial and position; one that does not was overwritten (a
    write past an allocation in a build without sanitizers): false. */
-static bool arena__cut_next(const Arena *a, uint64_t *serial, size_t *pos) {
+static bool arena__rec_next(char *at, uint64_t *serial, size_t *pos) {
     arena__CutRec r;
-    char *at = arena__at(a, *pos);
     ARENA__REVEAL(at, sizeof r);
     ARENA_MEMCPY(&r, at, sizeof r);
     ARENA__POISON(at, sizeof r);
@@ -1785,6 +1801,20 @@ static bool arena__cut_next(const Arena *a, uint64_t *serial, size_t *pos) {
     *serial = r.serial;
     *pos = r.pos;
     return true;
+}
+
+static bool arena__cut_next(const Arena *a, uint64_t *serial, size_t *pos) {
+    return arena__rec_next(arena__at(a, *pos), serial, pos);
+}
+
+/* Writes a record (poisoned) that points at the one below it. */
+static void arena__rec_write(char *at, uint64_t serial, size_t pos) {
+    arena__CutRec r;
+    r.serial = serial;
+    r.pos = pos;
+    ARENA__UNPOISON(at, sizeof r);
+    ARENA_MEMCPY(at, &r, sizeof r);
+    ARENA__POISON(at, ARENA__CUT_SIZE);
 }
 
 static void arena__cut_pop(Arena *a) {
@@ -1795,13 +1825,8 @@ static void arena__cut_pop(Arena *a) {
 
 /* Writes the record of a cut at pos, which the top has just reached. */
 static void arena__cut_push(Arena *a, size_t pos) {
-    arena__CutRec r;
     ARENA_ASSERT(a->cur && (size_t)(a->end - a->cur) >= ARENA__CUT_SIZE);
-    r.serial = a->cut_top;
-    r.pos = a->cut_pos;
-    ARENA__UNPOISON(a->cur, sizeof r);
-    ARENA_MEMCPY(a->cur, &r, sizeof r);
-    ARENA__POISON(a->cur, ARENA__CUT_SIZE);
+    arena__rec_write(a->cur, a->cut_top, a->cut_pos);
     a->cur += ARENA__CUT_SIZE;
     a->cut_top = ++a->cut_serial;
     a->cut_pos = pos;
@@ -1844,6 +1869,7 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
 static bool arena__cut_below(const Arena *a, ArenaMark m) {
     uint64_t serial = a->cut_top;
     size_t pos = a->cut_pos;
+    if (m.serial > a->undone_lo && m.serial < a->undone_hi) return true;
     while (serial > m.serial)
         if (pos < m.pos || !arena__cut_next(a, &serial, &pos)) return true;
     return false;
@@ -1955,6 +1981,7 @@ ARENA_DEF void arena_release(Arena *a) {
     fresh.opt = a->opt;
     fresh.kind = a->kind;
     fresh.epoch = a->epoch + 1;   /* and life 0: the next mark takes a new one */
+    fresh.cut_serial = a->cut_serial;   /* rising across lives (arena_restore) */
     *a = fresh;
 }
 
@@ -2778,6 +2805,7 @@ ARENA_DEF void arena_ring_release(ArenaRing *r) {
 /* ---- two-ended stacks ---------------------------------------------------------------- */
 
 static void arena__deque_take(ArenaDeque *d, char *mem, size_t size) {
+    d->life = arena__unique();
     d->base = d->lo = arena__align_ptr(mem, ARENA_MIN_ALIGN);
     d->top = d->hi = (char *)((uintptr_t)(mem + size) & ~(uintptr_t)(ARENA_MIN_ALIGN - 1));
 }
@@ -2878,8 +2906,88 @@ static bool arena__deque_end_ok(ArenaEnd end, const char *msg) {
     return false;
 }
 
+/* ---- the deque's marks ---------------------------------------------------------------
+   Exact, like the arena's (see "marks"): every downward move of an end's
+   top is a cut, and the cuts that still matter are a stack of 16-byte
+   records kept in that end's own memory at the cut's position. A
+   position counts bytes from the end's origin (base for the low end, top
+   for the high end, growing down); e indexes the per-end fields. */
+
+static size_t arena__deque_raw(const ArenaDeque *d, int e) {
+    return e ? (size_t)(d->top - d->hi) : (size_t)(d->lo - d->base);
+}
+
+/* The position the user sees: the newest record just below the top is
+   not counted (as arena__top). */
+static size_t arena__deque_top(const ArenaDeque *d, int e) {
+    size_t raw = arena__deque_raw(d, e);
+    return d->cut_top[e] && raw == d->cut_pos[e] + ARENA__CUT_SIZE ? d->cut_pos[e] : raw;
+}
+
+/* The 16 bytes above position pos, where its record goes. */
+static char *arena__deque_rec_at(const ArenaDeque *d, int e, size_t pos) {
+    return e ? d->top - pos - ARENA__CUT_SIZE : d->base + pos;
+}
+
+static bool arena__deque_rec_next(const ArenaDeque *d, int e, uint64_t *serial, size_t *pos) {
+    return arena__rec_next(arena__deque_rec_at(d, e, *pos), serial, pos);
+}
+
+static void arena__deque_pop(ArenaDeque *d, int e) {
+    if (arena__deque_rec_next(d, e, &d->cut_top[e], &d->cut_pos[e])) return;
+    arena__report(ARENA_ERR_MISUSE, "arena_deque: a cut record was overwritten (a write past an allocation)");
+    d->cut_top[e] = 0;
+}
+
+/* The end's top goes to raw position pos; what it held above is taken back. */
+static void arena__deque_move(ArenaDeque *d, int e, size_t pos) {
+    if (e) {
+        char *hi = d->top - pos;
+        arena__take_back(d->hi, (size_t)(hi - d->hi));
+        d->hi = hi;
+    } else {
+        char *lo = d->base + pos;
+        arena__take_back(lo, (size_t)(d->lo - lo));
+        d->lo = lo;
+    }
+}
+
+/* The end's top goes down to pos and the marks above it die (arena__cut's
+   rules; a record is written where the top was at least 16 bytes above). */
+static void arena__deque_cut(ArenaDeque *d, int e, size_t pos) {
+    bool record = d->mark_hi[e] > pos, at_pos = false;
+    while (d->cut_top[e] && d->cut_pos[e] >= pos) {
+        at_pos |= d->cut_pos[e] == pos;
+        arena__deque_pop(d, e);
+        record = true;
+    }
+    if (!at_pos && d->cut_top[e] && d->cut_pos[e] + ARENA__CUT_SIZE == pos) {
+        pos = d->cut_pos[e];
+        arena__deque_pop(d, e);
+        record = true;
+    }
+    arena__deque_move(d, e, pos);
+    if (record) {
+        arena__rec_write(arena__deque_rec_at(d, e, pos), d->cut_top[e], d->cut_pos[e]);
+        if (e) d->hi -= ARENA__CUT_SIZE;
+        else d->lo += ARENA__CUT_SIZE;
+        d->cut_top[e] = ++d->cut_serial;
+        d->cut_pos[e] = pos;
+    }
+    if (d->mark_hi[e] > pos) d->mark_hi[e] = pos;
+}
+
+/* Is there a cut newer than m and below it? */
+static bool arena__deque_cut_below(const ArenaDeque *d, int e, ArenaDequeMark m) {
+    uint64_t serial = d->cut_top[e];
+    size_t pos = d->cut_pos[e];
+    while (serial > m.serial)
+        if (pos < m.used || !arena__deque_rec_next(d, e, &serial, &pos)) return true;
+    return false;
+}
+
 ARENA_DEF size_t arena_deque_used(const ArenaDeque *d, ArenaEnd end) {
-    return end == ARENA_LOW ? (size_t)(d->lo - d->base) : (size_t)(d->top - d->hi);
+    return arena__deque_top(d, end != ARENA_LOW);
 }
 
 ARENA_DEF size_t arena_deque_room(const ArenaDeque *d) {
@@ -2910,7 +3018,7 @@ ARENA_DEF void *arena_deque_alloc_aligned(ArenaDeque *d, ArenaEnd end, size_t si
         if (p) d->hi = p;
     }
     if (!p) return arena__reject(ARENA_ERR_OOM, "arena_deque_alloc: out of room (the two ends would meet)");
-    used = arena_deque_used(d, ARENA_LOW) + arena_deque_used(d, ARENA_HIGH);
+    used = arena__deque_raw(d, 0) + arena__deque_raw(d, 1);
     if (used > d->peak_used) d->peak_used = used;
     arena__hand_out(p, size);
     return p;
@@ -2920,45 +3028,40 @@ ARENA_DEF void *arena_deque_alloc(ArenaDeque *d, ArenaEnd end, size_t size) {
     return arena_deque_alloc_aligned(d, end, size, ARENA_MIN_ALIGN);
 }
 
-ARENA_DEF ArenaDequeMark arena_deque_mark(const ArenaDeque *d, ArenaEnd end) {
+ARENA_DEF ArenaDequeMark arena_deque_mark(ArenaDeque *d, ArenaEnd end) {
     ArenaDequeMark m;
+    int e = end != ARENA_LOW;
     m.deque = d;
     m.end = end;
-    m.used = arena_deque_used(d, end);
-    m.epoch = d->epoch[end == ARENA_HIGH];
+    m.used = arena__deque_top(d, e);
+    m.epoch = d->epoch[e];
+    m.life = d->life;
+    m.serial = d->cut_serial;
+    if (m.used > d->mark_hi[e]) d->mark_hi[e] = m.used;
     return m;
 }
 
-/* Gives back what `end` holds beyond `used` bytes. */
-static void arena__deque_cut(ArenaDeque *d, ArenaEnd end, size_t used) {
-    if (end == ARENA_LOW) {
-        char *lo = d->base + used;
-        arena__take_back(lo, (size_t)(d->lo - lo));
-        d->lo = lo;
-    } else {
-        char *hi = d->top - used;
-        arena__take_back(d->hi, (size_t)(hi - d->hi));
-        d->hi = hi;
-    }
-}
-
 ARENA_DEF void arena_deque_rewind(ArenaDeque *d, ArenaDequeMark m) {
+    int e = m.end != ARENA_LOW;
     if (m.deque != d)
         arena__report(ARENA_ERR_MISUSE, "arena_deque_rewind: the mark belongs to another deque");
-    else if (arena__deque_end_ok(m.end, "arena_deque_rewind: the mark has no such end")) {
-        if (m.epoch != d->epoch[m.end == ARENA_HIGH])
-            arena__report(ARENA_ERR_MISUSE, "arena_deque_rewind: the mark was taken before a reset of its end");
-        else if (m.used > arena_deque_used(d, m.end))
-            arena__report(ARENA_ERR_MISUSE, "arena_deque_rewind: the mark was already rewound past");
-        else
-            arena__deque_cut(d, m.end, m.used);
-    }
+    else if (!arena__deque_end_ok(m.end, "arena_deque_rewind: the mark has no such end"))
+        return;
+    else if (m.life != d->life || m.epoch != d->epoch[e])
+        arena__report(ARENA_ERR_MISUSE, "arena_deque_rewind: the mark was taken before a reset of its end, or a release");
+    else if (m.used > arena__deque_top(d, e) || arena__deque_cut_below(d, e, m))
+        arena__report(ARENA_ERR_MISUSE, "arena_deque_rewind: the mark was already rewound past");
+    else if (m.used < arena__deque_top(d, e))
+        arena__deque_cut(d, e, m.used);
 }
 
 ARENA_DEF void arena_deque_reset(ArenaDeque *d, ArenaEnd end) {
+    int e = end != ARENA_LOW;
     if (!arena__deque_end_ok(end, "arena_deque_reset: no such end (ARENA_LOW or ARENA_HIGH)")) return;
-    arena__deque_cut(d, end, 0);
-    d->epoch[end == ARENA_HIGH]++;
+    arena__deque_move(d, e, 0);
+    d->epoch[e]++;
+    d->cut_top[e] = 0;
+    d->cut_pos[e] = d->mark_hi[e] = 0;
 }
 
 ARENA_DEF void arena_deque_release(ArenaDeque *d) {
@@ -3074,6 +3177,7 @@ ARENA_DEF bool arena_snapshot(Arena *a, ArenaSnapshot *s, Arena *store) {
     if (!copy) return false;
     s->arena = a;
     s->state = *a;
+    a->cut_serial++;   /* marks taken from now on are told apart (arena_restore) */
     s->copy = copy;
     s->bytes = bytes;
     s->blocks = blocks;
@@ -3189,8 +3293,12 @@ static void arena__snap_rebuild(Arena *a, const ArenaSnapshot *s) {
     a->grab_count = now.grab_count;
     a->peak_used = now.peak_used;
     a->cycle_peak = now.cycle_peak > a->cycle_peak ? now.cycle_peak : a->cycle_peak;
-    a->cut_serial = now.cut_serial + 1;   /* serials only rise: later cut records stay told
-                                             apart, and later marks take the slow rewind */
+    /* Serials only rise: later cut records stay told apart. The marks
+       taken since the snapshot (serials after its own, before this one)
+       belong to the history undone here: refused from now on. */
+    a->cut_serial = now.cut_serial + 1;
+    a->undone_lo = s->state.cut_serial;
+    a->undone_hi = a->cut_serial;
     a->busy = now.busy;
     a->cycles = now.cycles;   /* reset history: the live arena's */
     ARENA_MEMCPY(a->recent_peaks, now.recent_peaks, sizeof a->recent_peaks);

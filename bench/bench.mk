@@ -108,25 +108,29 @@ bench-clean:
 TEST_EXTRA += bench-smoke
 
 # ---- snapshots: arena_snapshot + arena_restore against memcpy of the used bytes ----
-#   make bench-snapshot   1, 16 and 64 MiB states, by time (best of several
-#                         passes) and by callgrind instructions (two passes
-#                         of each, the setup subtracted, split into memcpy's
-#                         and the rest); bench-snapshot-smoke
-#                         (in make test) runs a 1 MiB state and its check.
+#   make bench-snapshot   1, 16 and 64 MiB states, by time (SNAP_RUNS runs,
+#                         each the median and best of its passes, with page
+#                         faults and store source calls per pass) and by
+#                         callgrind instructions (two passes of each, the
+#                         setup subtracted, split into memcpy's and the
+#                         rest); bench-snapshot-smoke (in make test) runs a
+#                         1 MiB state and its check.
 $(BB)/bench_snapshot: bench/snapshot.c $(BB)/impl.o
 	@mkdir -p $(BB)
 	$(CC) $(BENCH_CFLAGS) bench/snapshot.c $(BB)/impl.o -o $@
 
 .PHONY: bench-snapshot bench-snapshot-smoke
+SNAP_RUNS ?= 3
 bench-snapshot: $(BB)/bench_snapshot
-	$(BB)/bench_snapshot
+	@for r in $$(seq $(SNAP_RUNS)); do echo "== run $$r"; $(BB)/bench_snapshot || exit 1; done
 	@for mib in 1 16 64; do \
-	  for w in snap snap0 memcpy memcpy0; do \
+	  for w in snap snap0 memcpy memcpy0 blocks blocks0; do \
 	    valgrind --tool=callgrind --callgrind-out-file=$(BB)/cg-$$w-$$mib.out \
 	      $(BB)/bench_snapshot --cg $$w $$mib > /dev/null 2>&1; \
 	  done; \
 	  $(BENCH_PY) bench/cg_split.py $$mib $(BB)/cg-snap-$$mib.out $(BB)/cg-snap0-$$mib.out \
-	    $(BB)/cg-memcpy-$$mib.out $(BB)/cg-memcpy0-$$mib.out; \
+	    $(BB)/cg-memcpy-$$mib.out $(BB)/cg-memcpy0-$$mib.out \
+	    $(BB)/cg-blocks-$$mib.out $(BB)/cg-blocks0-$$mib.out; \
 	done
 
 bench-snapshot-smoke: $(BB)/bench_snapshot | $(B)

@@ -36,3 +36,10 @@ print("%3s MiB, 2 passes: snapshot+restore %d instructions (memcpy %d, the rest 
       "memcpy out+back %d (memcpy %d, the rest %d); ratio %.2fx, outside memcpy +%d per pass"
       % (mib, snap_copy + snap_rest, snap_copy, snap_rest, mem_copy + mem_rest, mem_copy, mem_rest,
          (snap_copy + snap_rest) / max(1, mem_copy + mem_rest), (snap_rest - mem_rest) // 2))
+if len(sys.argv) > 7:   # BLOCKS BLOCKS0: the same bytes memcpy'd block by block
+    (bt, bc), (b0, b0c) = (split(p) for p in sys.argv[6:8])
+    blk = (bt - b0)
+    print("%3s MiB, 2 passes: memcpy block by block out+back %d instructions (memcpy %d); "
+          "snapshot+restore against it %.4fx (+%d per pass)"
+          % (mib, blk, bc - b0c, (snap_copy + snap_rest) / max(1, blk),
+             ((snap_copy + snap_rest) - blk) // 2))

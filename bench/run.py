@@ -672,8 +672,14 @@ def full(args):
     plot_ok = plot(args, stats, skipped_mem)
     if not plot_ok:
         P("(gnuplot was not available: no figure)")
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write("\n".join(md) + "\n")
+    out_md = os.path.join(args.out, "results.md")
+    kept = ""   # the section written from `make bench-snapshot` is carried over
+    if os.path.exists(out_md):
+        old = open(out_md).read()
+        if "\n## Snapshots" in old:
+            kept = old[old.index("\n## Snapshots"):]
+    with open(out_md, "w") as f:
+        f.write("\n".join(md) + "\n" + kept)
     with open(os.path.join(args.raw, "stats.json"), "w") as f:
         json.dump({"%s|%s" % k: v for k, v in stats.items()}, f, indent=1)
 

@@ -13,26 +13,52 @@
    source calls after the first). Between snapshot and restore the world
    changes a little (a few objects rewritten, some allocated), as a rolled
    back frame does. The floor copies the same number of bytes out of one
-   buffer and back. Each figure is the best of several passes (wall time
-   is noisy on a shared machine; use --cg with callgrind for a stable one).
-   The program checks that the restored state is the snapshot's. */
+   buffer and back. The two alternate, each going first every other pass
+   (neither finds the caches warm from itself); each is reported as the
+   median and the best of its passes, with the page faults per pass and
+   the store's source calls during them (both 0 once warm: the store's
+   block is reused). Wall time is noisy on a shared machine; use --cg
+   with callgrind for a stable figure. The program checks that the
+   restored state is the snapshot's. */
 #define _POSIX_C_SOURCE 199309L
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "../arena.h"
 
+enum { MAX_SEGS = 64 };
+
 typedef struct World {
     Arena arena, store;
     unsigned char **objs;
     size_t count, used;
+    unsigned char *seg[MAX_SEGS];   /* the runs of adjacent objects (a block each) */
+    size_t seg_len[MAX_SEGS], nseg;
 } World;
 
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static long minor_faults(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+}
+
+static int by_value(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Sorts t[0..n) and returns the median. */
+static double median(double *t, int n) {
+    qsort(t, (size_t)n, sizeof *t, by_value);
+    return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
 static void world_fill(World *w, size_t bytes) {
@@ -45,6 +71,12 @@ static void world_fill(World *w, size_t bytes) {
         seed = seed * 1103515245u + 12345u;
         n = 16 + (seed >> 8) % 4080;
         w->objs[w->count] = (unsigned char *)arena_alloc(&w->arena, n);
+        if (!w->nseg || w->objs[w->count] != w->seg[w->nseg - 1] + w->seg_len[w->nseg - 1]) {
+            if (w->nseg == MAX_SEGS) exit(1);
+            w->seg[w->nseg++] = w->objs[w->count];
+            w->seg_len[w->nseg - 1] = 0;
+        }
+        w->seg_len[w->nseg - 1] += (n + 15) & ~(size_t)15;   /* as the arena rounds */
         memset(w->objs[w->count], (int)(w->count & 255), n);
         w->count++;
     }
@@ -68,6 +100,16 @@ static void memcpy_pass(unsigned char *state, unsigned char *copy, size_t n) {
     memcpy(state, copy, n);
 }
 
+/* The floor the arena's layout allows: the same bytes copied block by
+   block (glibc picks its copy loop by size, so one big copy and several
+   smaller ones are not the same count of instructions). */
+static void blocks_pass(World *w, unsigned char *copy) {
+    size_t i, off;
+    for (i = 0, off = 0; i < w->nseg; off += w->seg_len[i], i++) memcpy(copy + off, w->seg[i], w->seg_len[i]);
+    w->objs[0][0] ^= 0xFF;
+    for (i = 0, off = 0; i < w->nseg; off += w->seg_len[i], i++) memcpy(w->seg[i], copy + off, w->seg_len[i]);
+}
+
 static int world_ok(const World *w) {
     size_t i;
     for (i = 0; i < w->count; i += 97)
@@ -81,11 +123,27 @@ static void world_free(World *w) {
     free(w->objs);
 }
 
+enum { MAX_PASSES = 201 };
+
+/* One timed pass of the snapshot (which = 0) or of the floor (1). */
+static double timed(int which, World *w, unsigned char *state, unsigned char *copy, long *faults) {
+    long f0 = minor_faults();
+    double t0 = now(), t;
+    if (which == 0) snap_pass(w);
+    else memcpy_pass(state, copy, w->used);
+    t = now() - t0;
+    *faults += minor_faults() - f0;
+    return t;
+}
+
 static int measure(size_t mib) {
     World w;
     unsigned char *state, *copy;
-    double best_snap = 1e9, best_copy = 1e9;
-    int pass, passes = mib >= 64 ? 11 : mib >= 16 ? 21 : 101;
+    static double t[2][MAX_PASSES];
+    long faults[2] = { 0, 0 };
+    size_t grabs;
+    double med[2], best[2];
+    int pass, k, passes = mib >= 64 ? 11 : mib >= 16 ? 31 : MAX_PASSES;
     world_fill(&w, mib << 20);
     state = (unsigned char *)malloc(w.used);
     copy = (unsigned char *)malloc(w.used);
@@ -93,18 +151,24 @@ static int measure(size_t mib) {
     memset(copy, 2, w.used);
     snap_pass(&w);   /* warm: the store's block, the pages */
     memcpy_pass(state, copy, w.used);
-    for (pass = 0; pass < passes; pass++) {
-        double t0 = now(), t1, t2;
-        snap_pass(&w);
-        t1 = now();
-        memcpy_pass(state, copy, w.used);
-        t2 = now();
-        if (t1 - t0 < best_snap) best_snap = t1 - t0;
-        if (t2 - t1 < best_copy) best_copy = t2 - t1;
+    grabs = arena_stats(&w.store).grab_count;
+    for (pass = 0; pass < passes; pass++)
+        for (k = 0; k < 2; k++) {
+            int which = k ^ (pass & 1);
+            t[which][pass] = timed(which, &w, state, copy, &faults[which]);
+        }
+    for (k = 0; k < 2; k++) {
+        med[k] = median(t[k], passes);
+        best[k] = t[k][0];
     }
-    printf("%3zu MiB state (%zu objects, %zu blocks, %zu bytes in use): snapshot+restore %.3f ms, "
-           "memcpy out+back %.3f ms: %.2fx\n", mib, w.count, arena_stats(&w.arena).block_count,
-           w.used, best_snap * 1e3, best_copy * 1e3, best_snap / best_copy);
+    printf("%3zu MiB state (%zu objects, %zu blocks, %zu bytes in use), %d passes:\n"
+           "    snapshot+restore median %.3f ms (best %.3f), memcpy out+back median %.3f ms "
+           "(best %.3f): %.2fx by medians, %.2fx by bests\n"
+           "    page faults per pass: %.1f and %.1f; store source calls during the passes: %zu\n",
+           mib, w.count, arena_stats(&w.arena).block_count, w.used, passes, med[0] * 1e3,
+           best[0] * 1e3, med[1] * 1e3, best[1] * 1e3, med[0] / med[1], best[0] / best[1],
+           (double)faults[0] / passes, (double)faults[1] / passes,
+           arena_stats(&w.store).grab_count - grabs);
     if (!world_ok(&w)) {
         printf("restored state differs\n");
         return 1;
@@ -117,13 +181,18 @@ static int measure(size_t mib) {
 
 int main(int argc, char **argv) {
     int i, rc = 0;
-    if (argc == 4 && !strcmp(argv[1], "--cg")) {   /* snap, snap0, memcpy, memcpy0 */
+    if (argc == 4 && !strcmp(argv[1], "--cg")) {   /* snap, memcpy, blocks; with 0: no pass */
         World w;
         size_t mib = (size_t)atoi(argv[3]);
         int passes = argv[2][strlen(argv[2]) - 1] == '0' ? 0 : 2;
         world_fill(&w, mib << 20);
         if (!strncmp(argv[2], "snap", 4)) {
             while (passes--) snap_pass(&w);
+        } else if (!strncmp(argv[2], "blocks", 6)) {
+            unsigned char *copy = (unsigned char *)malloc(w.used);
+            memset(copy, 2, w.used);
+            while (passes--) blocks_pass(&w, copy);
+            free(copy);
         } else {
             unsigned char *state = (unsigned char *)malloc(w.used), *copy = (unsigned char *)malloc(w.used);
             memset(state, 1, w.used);

@@ -222,10 +222,82 @@ TEST(deque_virtual) {
     CHECK_NO_ERR();
 }
 
+/* Marks are exact per end, like the arena's: a mark rewound past stays
+   refused after its end grows back over it (in either order of two
+   marks), a mark of an earlier life of the same struct is refused, and a
+   loop of nested temp scopes leaves at most one hidden record per end. */
+TEST(deque_marks_are_exact) {
+    ArenaDeque d;
+    int e;
+    for (e = 0; e < 2; e++) {
+        ArenaEnd end = e ? ARENA_HIGH : ARENA_LOW;
+        ArenaDequeMark m0, m1, m2, inner;
+        char *keep;
+        size_t used, i;
+        CHECK(arena_deque_init_buffer(&d, dq_buf.bytes, sizeof dq_buf.bytes));
+        m0 = arena_deque_mark(&d, end);
+        keep = (char *)arena_deque_alloc(&d, end, 100);
+        CHECK(keep != NULL);
+        if (!keep) return;
+        test_fill(keep, 100, 5);
+        m1 = arena_deque_mark(&d, end);
+        CHECK(arena_deque_alloc(&d, end, 100) != NULL);
+        m2 = arena_deque_mark(&d, end);
+        CHECK(arena_deque_alloc(&d, end, 100) != NULL);
+        arena_deque_rewind(&d, m1);          /* m2 is rewound past */
+        CHECK_NO_ERR();
+        CHECK(arena_deque_alloc(&d, end, 1000) != NULL);   /* grown back over it */
+        used = arena_deque_used(&d, end);
+        CHECK(used > m2.used);
+        arena_deque_rewind(&d, m2);
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        CHECK_EQ(arena_deque_used(&d, end), used);
+        arena_deque_rewind(&d, m1);          /* older marks still work */
+        CHECK_NO_ERR();
+        CHECK_EQ(arena_deque_used(&d, end), m1.used);
+        CHECK(test_intact(keep, 100, 5));
+        /* misordered: the outer mark first, then the inner one */
+        m1 = arena_deque_mark(&d, end);
+        CHECK(arena_deque_alloc(&d, end, 64) != NULL);
+        inner = arena_deque_mark(&d, end);
+        CHECK(arena_deque_alloc(&d, end, 64) != NULL);
+        arena_deque_rewind(&d, m1);
+        CHECK(arena_deque_alloc(&d, end, 500) != NULL);
+        used = arena_deque_used(&d, end);
+        arena_deque_rewind(&d, inner);
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        CHECK_EQ(arena_deque_used(&d, end), used);
+        /* ordinary nesting in a loop: no record piles up */
+        arena_deque_rewind(&d, m1);
+        for (i = 0; i < 1000; i++) {
+            ArenaDequeMark outer = arena_deque_mark(&d, end), in2;
+            CHECK(arena_deque_alloc(&d, end, 32) != NULL);
+            in2 = arena_deque_mark(&d, end);
+            CHECK(arena_deque_alloc(&d, end, 32) != NULL);
+            arena_deque_rewind(&d, in2);
+            arena_deque_rewind(&d, outer);
+        }
+        CHECK_NO_ERR();
+        CHECK_EQ(arena_deque_used(&d, end), m1.used);
+        CHECK(arena_deque_room(&d) + 16 >= sizeof dq_buf.bytes - m1.used);
+        CHECK(test_intact(keep, 100, 5));
+        /* a mark of an earlier life of the same struct */
+        arena_deque_release(&d);
+        CHECK(arena_deque_init_buffer(&d, dq_buf.bytes, sizeof dq_buf.bytes));
+        CHECK(arena_deque_alloc(&d, end, 100) != NULL);
+        used = arena_deque_used(&d, end);
+        arena_deque_rewind(&d, m0);
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        CHECK_EQ(arena_deque_used(&d, end), used);
+        arena_deque_release(&d);
+    }
+}
+
 void suite_deque(void) {
     RUN(deque_ends_meet);
     RUN(deque_ends_are_independent);
     RUN(deque_rewind_past_the_other_end);
+    RUN(deque_marks_are_exact);
     RUN(deque_sizes_and_alignments);
     RUN(deque_virtual);
 }

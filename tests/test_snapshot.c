@@ -431,8 +431,30 @@ static void sn_pool_init(Pool *p, int kind, TestSource *src, void *buf, size_t b
     }
 }
 
-/* Objects and handles from before the snapshot come back; handles taken
-   after it are dead and stay dead through any amount of reuse. */
+/* Under ASan the restore sets each slot's shadow back: the objects live
+   at the snapshot addressable, the slots free then poisoned, and so the
+   objects made since, unless their slot holds a restored one. */
+static void sn_check_shadow(const SnPoolRun *before, const SnPoolRun *after) {
+#if ARENA__ASAN
+    size_t i, j;
+    for (i = 0; i < before->n; i++) {
+        if (i % 3) CHECK(__asan_region_is_poisoned(before->obj[i], sizeof(SnEnt)) == NULL);
+        else CHECK(__asan_address_is_poisoned(before->obj[i]));
+    }
+    for (i = 0; i < after->n; i++) {
+        int restored = 0;
+        for (j = 0; j < before->n; j++) restored |= j % 3 && before->obj[j] == after->obj[i];
+        if (!restored) CHECK(__asan_address_is_poisoned(after->obj[i]));
+    }
+#else
+    (void)before;
+    (void)after;
+#endif
+}
+
+/* Objects and handles from before the snapshot come back (with their ASan
+   shadow); handles taken after it are dead and stay dead through any
+   amount of reuse. */
 TEST(pool_snapshot_roundtrip_and_handles) {
     static union { char b[64 << 10]; double d; void *q; } buf;
     int kind;
@@ -470,6 +492,7 @@ TEST(pool_snapshot_roundtrip_and_handles) {
             CHECK(pool_owns(&p, before.obj[i]));
         }
         for (i = 0; i < after.n; i++) CHECK(pool_get(&p, after.h[i]) == NULL);
+        sn_check_shadow(&before, &after);
         /* churn: free and reuse every slot many times; no later handle revives */
         for (k = 0; k < 6; k++) {
             SnPoolRun more;
@@ -597,9 +620,83 @@ TEST(pool_restore_reserve_on_inline_paths) {
     arena_release(&store);
 }
 
+/* Marks taken after a snapshot belong to the history a restore undoes:
+   after the restore each is refused (at the snapshot's top, below it after
+   a rewind, above it after the arena grows back past it), and changes
+   nothing; marks from before the snapshot and after the restore work. */
+TEST(snapshot_refuses_marks_taken_since) {
+    Arena a, store = test_empty_arena();
+    ArenaSnapshot s;
+    ArenaMark before, at_top, below, above, fresh;
+    char *x, *y;
+    size_t top;
+    arena_init(&a, NULL);
+    x = (char *)arena_alloc(&a, 100);
+    before = arena_mark(&a);
+    y = (char *)arena_alloc(&a, 100);
+    CHECK(x && y);
+    if (!x || !y) return;
+    test_fill(y, 100, 42);
+    top = arena_stats(&a).bytes_used;
+    CHECK(arena_snapshot(&a, &s, &store));
+    at_top = arena_mark(&a);
+    CHECK(arena_alloc(&a, 300) != NULL);
+    above = arena_mark(&a);
+    arena_rewind(&a, before);
+    below = arena_mark(&a);
+    CHECK(below.pos < top);
+    CHECK_NO_ERR();
+    CHECK(arena_restore(&a, &s));
+    CHECK_NO_ERR();
+    arena_rewind(&a, at_top);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    arena_rewind(&a, below);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK_EQ(arena_stats(&a).bytes_used, top);
+    CHECK(test_intact(y, 100, 42));
+    CHECK(arena_alloc(&a, 1000) != NULL);   /* grown back past `above` */
+    arena_rewind(&a, above);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    fresh = arena_mark(&a);
+    CHECK(arena_alloc(&a, 50) != NULL);
+    arena_rewind(&a, fresh);
+    CHECK_NO_ERR();
+    arena_rewind(&a, before);   /* from before the snapshot: valid */
+    CHECK_NO_ERR();
+    CHECK_EQ(arena_stats(&a).bytes_used, before.pos);
+    /* a second restore of the same snapshot refuses them again */
+    CHECK(arena_restore(&a, &s));
+    arena_rewind(&a, below);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    arena_rewind(&a, fresh);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(test_intact(y, 100, 42));
+    arena_release(&a);
+    /* across a release (a buffer arena takes its buffer up again) */
+    {
+        static union { char b[4096]; double d; } buf;
+        CHECK(arena_init_buffer(&a, buf.b, sizeof buf.b));
+        CHECK(arena_alloc(&a, 100) != NULL);
+        before = arena_mark(&a);
+        CHECK(arena_snapshot(&a, &s, &store));
+        at_top = arena_mark(&a);
+        arena_release(&a);
+        CHECK(arena_alloc(&a, 10) != NULL);
+        CHECK(arena_restore(&a, &s));
+        CHECK_NO_ERR();
+        arena_rewind(&a, at_top);
+        CHECK_ERR(ARENA_ERR_MISUSE);
+        arena_rewind(&a, before);
+        CHECK_NO_ERR();
+        arena_release(&a);
+    }
+    arena_release(&store);
+}
+
 void suite_snapshot(void) {
     RUN(snapshot_roundtrip);
     RUN(snapshot_restore_after_reset_and_rewind);
+    RUN(snapshot_refuses_marks_taken_since);
     RUN(snapshot_refused_when_blocks_are_gone);
     RUN(snapshot_store_out_of_memory);
     RUN(snapshot_of_empty_arenas);
