@@ -1864,12 +1864,17 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
     if (a->last >= a->cur) a->last = NULL;
 }
 
+/* Was m taken in the history an arena_restore went back past? */
+static bool arena__undone(const Arena *a, ArenaMark m) {
+    return m.serial > a->undone_lo && m.serial < a->undone_hi;
+}
+
 /* Is there a cut newer than m and below it? Records are walked newest
    first; past a broken one, every older mark is refused. */
 static bool arena__cut_below(const Arena *a, ArenaMark m) {
     uint64_t serial = a->cut_top;
     size_t pos = a->cut_pos;
-    if (m.serial > a->undone_lo && m.serial < a->undone_hi) return true;
+    if (arena__undone(a, m)) return true;
     while (serial > m.serial)
         if (pos < m.pos || !arena__cut_next(a, &serial, &pos)) return true;
     return false;
@@ -1883,7 +1888,7 @@ ARENA_DEF void arena__rewind_slow(Arena *a, ArenaMark m) {
     /* One record made since m, at or above it (a LIFO rewind after a
        deeper one): it is popped, and a record at m takes its place. */
     if (arena__rewind_plain(a, m) && m.epoch == a->epoch && a->cut_top > m.serial &&
-        a->cut_pos >= m.pos) {
+        a->cut_pos >= m.pos && !arena__undone(a, m)) {
         arena__CutRec r;
         ARENA_MEMCPY(&r, arena__at(a, a->cut_pos), sizeof r);
         if (r.serial <= m.serial) {

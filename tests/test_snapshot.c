@@ -693,10 +693,48 @@ TEST(snapshot_refuses_marks_taken_since) {
     arena_release(&store);
 }
 
+/* A mark of the undone history stays refused after the restored arena cuts
+   again at its top (a record newer than the mark, linking to one older:
+   the shape the out-of-line rewind finishes without walking). */
+TEST(snapshot_refuses_undone_marks_past_a_new_cut) {
+    Arena a, store = test_empty_arena();
+    ArenaSnapshot s;
+    ArenaMark before, below, at, above;
+    char *y;
+    size_t top;
+    arena_init(&a, NULL);
+    CHECK(arena_alloc(&a, 100) != NULL);
+    before = arena_mark(&a);
+    y = (char *)arena_alloc(&a, 100);
+    CHECK(y != NULL);
+    if (!y) return;
+    test_fill(y, 100, 7);
+    top = arena_stats(&a).bytes_used;
+    CHECK(arena_snapshot(&a, &s, &store));
+    arena_rewind(&a, before);
+    CHECK(arena_alloc(&a, 40) != NULL);
+    below = arena_mark(&a);   /* inside y once restored */
+    CHECK(arena_restore(&a, &s));
+    at = arena_mark(&a);
+    CHECK(arena_alloc(&a, 64) != NULL);
+    above = arena_mark(&a);
+    CHECK(arena_alloc(&a, 64) != NULL);
+    (void)above;
+    arena_rewind(&a, at);   /* a record at the top, newer than `below` */
+    CHECK_NO_ERR();
+    arena_rewind(&a, below);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK_EQ(arena_stats(&a).bytes_used, top);
+    CHECK(test_intact(y, 100, 7));
+    arena_release(&a);
+    arena_release(&store);
+}
+
 void suite_snapshot(void) {
     RUN(snapshot_roundtrip);
     RUN(snapshot_restore_after_reset_and_rewind);
     RUN(snapshot_refuses_marks_taken_since);
+    RUN(snapshot_refuses_undone_marks_past_a_new_cut);
     RUN(snapshot_refused_when_blocks_are_gone);
     RUN(snapshot_store_out_of_memory);
     RUN(snapshot_of_empty_arenas);
