@@ -2150,10 +2150,12 @@ ARENA_DEF ArenaBuilder arena_builder(Arena *a) {
 #endif
 #endif
 
-/* stb_sprintf writes STB_SPRINTF_MIN characters between callbacks. While the
-   arena can give that much room at the top, it writes straight into the
-   string (the arena's newest allocation), grown in place; when it cannot
-   (a nearly full buffer), it writes into `chunk`, appended exactly. */
+/* stb_sprintf writes STB_SPRINTF_MIN characters between callbacks. It
+   starts in `chunk`, so that a short text (most are) is copied once into
+   one exact allocation. Past the first chunk, while the arena can give
+   that much room at the top, it writes straight into the string (the
+   arena's newest allocation), grown in place; when it cannot (a nearly
+   full buffer), into the chunk again, appended exactly. */
 typedef struct arena__Print {
     ArenaBuilder out;   /* the string so far */
     bool failed;
@@ -2161,8 +2163,7 @@ typedef struct arena__Print {
 } arena__Print;
 
 /* Where stb_sprintf writes next: into the string when it has (or can get
-   in place) STB_SPRINTF_MIN bytes of room, else into the chunk, which the
-   callback appends, growing the string only as much as the output needs. */
+   in place) STB_SPRINTF_MIN bytes of room, else into the chunk. */
 static char *arena__print_next(arena__Print *pr) {
     size_t room = STB_SPRINTF_MIN + 1;
     if (pr->out.cap - pr->out.len < room) {
@@ -2172,313 +2173,295 @@ static char *arena__print_next(arena__Print *pr) {
     return pr->out.data + pr->out.len;
 }
 
+/* Text copied into the string exactly (a chunk, a format's literal runs). */
+static bool arena__print_text(arena__Print *pr, const char *s, size_t n) {
+    if (!arena__builder_reserve(&pr->out, n + 1)) return false;
+    ARENA_MEMCPY(pr->out.data + pr->out.len, s, n);
+    pr->out.len += n;
+    return true;
+}
+
+/* A short chunk is most likely the end of the text: the next (if any)
+   goes to the chunk too, so that the string is not grown past it. */
 static char *arena__print_cb(const char *buf, void *user, int len) {
     arena__Print *pr = (arena__Print *)user;
     char *next;
-    if (buf == pr->chunk) {
-        if (!arena__builder_reserve(&pr->out, (size_t)len + 1)) next = NULL;
-        else {
-            ARENA_MEMCPY(pr->out.data + pr->out.len, buf, (size_t)len);
-            pr->out.len += (size_t)len;
-            next = pr->chunk;
-        }
-    } else {
+    if (buf != pr->chunk) {   /* written in place */
         pr->out.len += (size_t)len;
         next = arena__print_next(pr);
+    } else if (!arena__print_text(pr, buf, (size_t)len)) {
+        next = NULL;
+    } else {
+        next = len > STB_SPRINTF_MIN / 2 ? arena__print_next(pr) : pr->chunk;
     }
     if (!next) pr->failed = true;
     return next;
 }
 
-/* ---- the quick formatter ----------------------------------------------------
-   Most strings a program formats use integer, character and string
-   conversions only. Those are formatted here, at a fraction of what a
-   general formatter spends: into a stack buffer, then copied into the arena
-   in one exact allocation; when the text outgrows the buffer, the first
-   pass has measured it, and a second one writes it straight into its
-   allocation. Anything else (floating point, %p, %o, %n, the # and '
-   flags, a NULL string, a width or precision above ARENA__QUICK_NUM) is
-   left to stb_sprintf, from the start. */
-
-#define ARENA__QUICK_BUF 256
-#define ARENA__QUICK_NUM 100000000   /* larger widths go to stb_sprintf */
-
-typedef struct arena__Quick {
-    char *buf;
-    size_t cap, len;          /* text beyond cap is only counted */
-    bool left, zero, plus, space;
-    int width, prec;          /* prec -1: none */
-} arena__Quick;
-
-static bool arena__quick_room(const arena__Quick *q, size_t n) {
-    return q->len <= q->cap && n <= q->cap - q->len;
+/* stb_sprintf's text for fmt and its arguments, appended. */
+static bool arena__print_stb(arena__Print *pr, const char *fmt, va_list ap) {
+    stbsp_vsprintfcb(arena__print_cb, pr, pr->chunk, fmt, ap);
+    return !pr->failed;
 }
 
-static void arena__quick_fill(arena__Quick *q, char c, size_t n) {
-    if (n && arena__quick_room(q, n)) ARENA_MEMSET(q->buf + q->len, c, n);
-    q->len += n;
+static bool arena__print_one(arena__Print *pr, const char *spec, ...) {
+    va_list ap;
+    bool ok;
+    va_start(ap, spec);
+    ok = arena__print_stb(pr, spec, ap);
+    va_end(ap);
+    return ok;
 }
 
-/* Short copies (digits, short strings) byte by byte: cheaper than a call. */
-static void arena__quick_copy(arena__Quick *q, const char *s, size_t n) {
-    if (n > 32) {
-        if (arena__quick_room(q, n)) ARENA_MEMCPY(q->buf + q->len, s, n);
-        q->len += n;
-    } else {
-        size_t len = q->len, stop = len + n;
-        for (; len < stop; len++, s++)
-            if (len < q->cap) q->buf[len] = *s;
-        q->len = len;
+/* ---- where stb_sprintf departs from C ------------------------------------------
+   stb_sprintf ignores a negative '*' width (C: left-justified), prints hh
+   and h values untruncated, prints signs ('+', ' ') on unsigned
+   conversions, prints the zero of "%.0d", pads with zeros for '0' with a
+   precision (C ignores the '0' there) and stops reading flags at a '0'
+   ("%0-5d"). A pre-pass reads the conversions of the format: when none of
+   them can meet one of these, stb_sprintf formats the whole text in one
+   pass. Otherwise each conversion goes to stb_sprintf on its own, with a
+   corrected spec (stars resolved, the flags C ignores dropped, '0' last,
+   integers widened to 64 bits after truncation) and the literal text
+   between them copied. A format with a conversion the pre-pass does not
+   know (%n, %F, stb's extensions, wide characters, long double) goes to
+   stb_sprintf as it is. */
+
+#define ARENA__STAR (-2)   /* a width or precision from the arguments */
+
+/* Flags, one bit each in the order a corrected spec writes them ('0' last). */
+static const char arena__flag_chars[] = "-+ #'0";
+#define ARENA__LEFT 1u
+#define ARENA__PLUS 2u
+#define ARENA__SPACE 4u
+#define ARENA__ALT 8u
+#define ARENA__ZERO 32u
+#define ARENA__FLAGS 63u
+#define ARENA__MISORDERED 64u   /* a flag after '0' */
+
+typedef struct arena__Conv {
+    unsigned flags;
+    int width, prec; /* width 0, prec -1: none */
+    char size, conv; /* size: 0 h l j z t, or H (hh), L (ll) */
+    char kind;       /* 'i' signed, 'u' unsigned, 'f' floating, else conv */
+} arena__Conv;
+
+static unsigned arena__flag(char ch) {
+    switch (ch) {
+    case '-': return 1;
+    case '+': return 2;
+    case ' ': return 4;
+    case '#': return 8;
+    case '\'': return 16;
+    case '0': return 32;
+    default: return 0;
     }
 }
 
-/* Text up to (not including) the first `stop` or NUL, copied as it is
-   scanned (literal text and plain "%s": short runs, no call); returns
-   where it stopped. */
-static const char *arena__quick_scan(arena__Quick *q, const char *s, char stop) {
-    size_t len = q->len;
-    for (; *s && *s != stop; s++, len++)
-        if (len < q->cap) q->buf[len] = *s;
-    q->len = len;
-    return s;
-}
-
-/* One conversion's text: a sign (or 0), `zeros` zeros and the body, padded
-   to the width with spaces on the left or right, or with zeros. */
-static void arena__quick_emit(arena__Quick *q, char sign, size_t zeros, const char *body, size_t n) {
-    size_t len = (sign != 0) + zeros + n;
-    size_t pad = (size_t)q->width > len ? (size_t)q->width - len : 0;
-    if (q->zero && !q->left && q->prec < 0) {
-        zeros += pad;
-        pad = 0;
+static inline char arena__conv_kind(char conv) {
+    switch (conv) {
+    case 'd': case 'i': return 'i';
+    case 'o': case 'u': case 'x': case 'X': return 'u';
+    case 'e': case 'E': case 'f': case 'g': case 'G': case 'a': case 'A': return 'f';
+    case 'c': case 's': case 'p': case '%': return conv;
+    default: return 0;
     }
-    if (!q->left) arena__quick_fill(q, ' ', pad);
-    if (sign) arena__quick_fill(q, sign, 1);
-    arena__quick_fill(q, '0', zeros);
-    arena__quick_copy(q, body, n);
-    if (q->left) arena__quick_fill(q, ' ', pad);
 }
 
-static void arena__quick_int(arena__Quick *q, uintmax_t v, bool negative, char conv) {
-    char digits[3 * sizeof(uintmax_t)], *end = digits + sizeof digits, *d = end;
-    const char *set = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
-    char sign = negative ? '-' : q->plus ? '+' : q->space ? ' ' : 0;
-    size_t n;
-    if (conv == 'x' || conv == 'X') {
-        for (; v; v >>= 4) *--d = set[v & 15];
-    } else if (v <= 0xFFFFFFFFu) {   /* the common case: 32-bit steps, two digits each */
-        static const char pairs[] = "00010203040506070809101112131415161718192021222324"
-                                    "25262728293031323334353637383940414243444546474849"
-                                    "50515253545556575859606162636465666768697071727374"
-                                    "75767778798081828384858687888990919293949596979899";
-        uint32_t w = (uint32_t)v;
-        for (; w >= 10; w /= 100) {
-            const char *pair = pairs + w % 100 * 2;
-            *--d = pair[1];
-            *--d = pair[0];
-        }
-        if (w) *--d = (char)('0' + w);
-    } else {
-        for (; v; v /= 10) *--d = (char)('0' + v % 10);
-    }
-    if (d == end && q->prec != 0) *--d = '0';   /* "%.0d" of 0 is empty */
-    n = (size_t)(end - d);
-    arena__quick_emit(q, sign, q->prec > 0 && (size_t)q->prec > n ? (size_t)q->prec - n : 0, d, n);
-}
-
-/* Reads a width or precision: digits, or '*' from the arguments; NULL for
-   one above ARENA__QUICK_NUM. */
-static const char *arena__quick_number(const char *f, int *n, va_list *ap) {
+/* Digits (saturating far beyond any sane width) or '*'. */
+static const char *arena__conv_number(const char *f, int *n) {
     if (*f == '*') {
-        *n = va_arg(*ap, int);
-        return *n > ARENA__QUICK_NUM || *n < -ARENA__QUICK_NUM ? NULL : f + 1;
+        *n = ARENA__STAR;
+        return f + 1;
     }
-    for (*n = 0; *f >= '0' && *f <= '9'; f++) {
-        *n = *n * 10 + (*f - '0');
-        if (*n > ARENA__QUICK_NUM) return NULL;
-    }
+    for (*n = 0; *f >= '0' && *f <= '9'; f++)
+        if (*n < 100000000) *n = *n * 10 + (*f - '0');
     return f;
 }
 
-/* The size modifier at *f (hh and ll as 'H' and 'L'), moving past it. */
-static char arena__quick_size(const char **f) {
-    char size = **f;
-    switch (size) {
-    case 'h': case 'l':
-        if ((*f)[1] == size) {
-            *f += 2;
-            return (char)(size == 'h' ? 'H' : 'L');
+/* The conversion at f (just past its '%') into c; the format after it, or
+   NULL for one the pre-pass does not know. */
+static const char *arena__conv_parse(const char *f, arena__Conv *c) {
+    unsigned bit;
+    for (c->flags = 0; (bit = arena__flag(*f)) != 0; f++)
+        c->flags |= bit | ((c->flags & ARENA__ZERO) && bit != ARENA__ZERO ? ARENA__MISORDERED : 0u);
+    f = arena__conv_number(f, &c->width);
+    c->prec = -1;
+    if (*f == '.') f = arena__conv_number(f + 1, &c->prec);
+    c->size = 0;
+    if (*f == 'h' || *f == 'l' || *f == 'j' || *f == 'z' || *f == 't') c->size = *f++;
+    if ((c->size == 'h' || c->size == 'l') && *f == c->size) c->size = (char)(*f++ == 'h' ? 'H' : 'L');
+    c->conv = *f;
+    c->kind = arena__conv_kind(*f);
+    if (!c->kind || (c->size && (c->kind == 'c' || c->kind == 's' || c->kind == 'p'))) return NULL;
+    return f + 1;
+}
+
+/* May stb_sprintf print this conversion other than C does (see above)? */
+static bool arena__conv_deviates(const arena__Conv *c) {
+    unsigned signs = c->flags & (ARENA__PLUS | ARENA__SPACE);
+    if (c->width == ARENA__STAR || (c->flags & ARENA__MISORDERED) || signs == (ARENA__PLUS | ARENA__SPACE))
+        return true;
+    if (c->kind != 'i' && c->kind != 'u') return false;
+    return c->size == 'h' || c->size == 'H' || c->prec == ARENA__STAR || c->prec == 0 ||
+           (c->prec > 0 && (c->flags & ARENA__ZERO)) || (c->kind == 'u' && signs);
+}
+
+/* Does the format hold a conversion stb_sprintf may print other than C
+   does, and only conversions the pre-pass knows? */
+static bool arena__format_deviates(const char *f) {
+    arena__Conv c;
+    bool deviates = false;
+    for (; *f; f++)
+        if (*f == '%') {
+            if (!(f = arena__conv_parse(f + 1, &c))) return false;
+            deviates |= arena__conv_deviates(&c);
+            f--;
         }
-        /* fall through */
-    case 'z': case 'j': case 't':
-        *f += 1;
-        return size;
-    default:
-        return 0;
+    return deviates;
+}
+
+/* A character that may continue a spec stb_sprintf prints as C does:
+   '-', digits (with the flag '0'), the sizes it reads as C does. */
+static inline bool arena__plain_modifier(char ch) {
+    switch (ch) {
+    case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+    case '8': case '9': case 'l': case 'z': case 'j': case 't': return true;
+    default: return false;
     }
 }
 
-static void arena__quick_signed(arena__Quick *q, char size, char conv, va_list *ap) {
-    intmax_t v;
-    switch (size) {
-    case 0: v = va_arg(*ap, int); break;
-    case 'H': v = (signed char)va_arg(*ap, int); break;
-    case 'h': v = (short)va_arg(*ap, int); break;
-    case 'l': v = va_arg(*ap, long); break;
-    case 'L': v = va_arg(*ap, long long); break;
-    case 'j': v = va_arg(*ap, intmax_t); break;
-    default: v = va_arg(*ap, ptrdiff_t); break;   /* 't', and 'z' (its signed twin) */
-    }
-    arena__quick_int(q, v < 0 ? 0 - (uintmax_t)v : (uintmax_t)v, v < 0, conv);
-}
-
-static void arena__quick_unsigned(arena__Quick *q, char size, char conv, va_list *ap) {
-    uintmax_t v;
-    switch (size) {
-    case 0: v = va_arg(*ap, unsigned); break;
-    case 'H': v = (unsigned char)va_arg(*ap, unsigned); break;
-    case 'h': v = (unsigned short)va_arg(*ap, unsigned); break;
-    case 'l': v = va_arg(*ap, unsigned long); break;
-    case 'L': v = va_arg(*ap, unsigned long long); break;
-    case 'j': v = va_arg(*ap, uintmax_t); break;
-    default: v = va_arg(*ap, size_t); break;   /* 'z', and 't' (its unsigned twin) */
-    }
-    q->plus = q->space = false;   /* signs are for signed conversions */
-    arena__quick_int(q, v, false, conv);
-}
-
-static bool arena__quick_text(arena__Quick *q, char size, char conv, va_list *ap) {
-    if (size || q->zero) return false;   /* wide characters; '0' is undefined */
-    if (conv == 'c') {
-        char c = (char)va_arg(*ap, int);
-        q->prec = -1;
-        arena__quick_emit(q, 0, 0, &c, 1);
-    } else {
-        const char *s = va_arg(*ap, const char *), *nul;
-        size_t n;
-        if (!s) return false;
-        if (!q->width && q->prec < 0) {   /* plain "%s" */
-            arena__quick_scan(q, s, '\0');
-            return true;
-        }
-        nul = q->prec >= 0 ? (const char *)ARENA_MEMCHR(s, 0, (size_t)q->prec) : NULL;
-        n = q->prec < 0 ? ARENA_STRLEN(s) : nul ? (size_t)(nul - s) : (size_t)q->prec;
-        q->prec = -1;
-        arena__quick_emit(q, 0, 0, s, n);
-    }
-    return true;
-}
-
-/* One conversion at f (just past the '%'); the format after it, or NULL
-   where stb_sprintf must do it. */
-static const char *arena__quick_spec(arena__Quick *q, const char *f, va_list *ap) {
-    char size;
-    if (*f == '%') {
-        arena__quick_fill(q, '%', 1);
-        return f + 1;
-    }
-    q->left = q->zero = q->plus = q->space = false;
-    for (;; f++) {
-        if (*f == '-') q->left = true;
-        else if (*f == '0') q->zero = true;
-        else if (*f == '+') q->plus = true;
-        else if (*f == ' ') q->space = true;
-        else break;
-    }
-    if (!(f = arena__quick_number(f, &q->width, ap))) return NULL;
-    if (q->width < 0) {   /* a negative '*' width: left-justified */
-        q->left = true;
-        q->width = -q->width;
-    }
-    q->prec = -1;
-    if (*f == '.') {
-        if (!(f = arena__quick_number(f + 1, &q->prec, ap))) return NULL;
-        if (q->prec < 0) q->prec = -1;   /* a negative '*' precision: none */
-    }
-    size = arena__quick_size(&f);
-    switch (*f) {
-    case 'd': case 'i': arena__quick_signed(q, size, *f, ap); return f + 1;
-    case 'u': case 'x': case 'X': arena__quick_unsigned(q, size, *f, ap); return f + 1;
-    case 'c': case 's': return arena__quick_text(q, size, *f, ap) ? f + 1 : NULL;
-    default: return NULL;
-    }
-}
-
-/* The whole text into buf, as much as fits in cap; its length, or -1. */
-static ptrdiff_t arena__quick_format(char *buf, size_t cap, const char *fmt, va_list ap) {
-    arena__Quick q;
+/* The pre-pass at a glance: most specs are '-', digits (with '0'), a size
+   and a letter, which stb_sprintf prints as C does. Any other character
+   in a spec (or '-' after '0') sends the whole format through the exact
+   check. */
+static bool arena__format_plain(const char *fmt) {
     const char *f = fmt;
-    va_list aq;
-    q.buf = buf;
-    q.cap = cap;
-    q.len = 0;
-    va_copy(aq, ap);
-    while (*(f = arena__quick_scan(&q, f, '%')) && q.len <= ARENA__MAX_REQUEST / 2)
-        if (!(f = arena__quick_spec(&q, f + 1, &aq))) break;
-    va_end(aq);
-    return f && !*f && q.len <= ARENA__MAX_REQUEST / 2 ? (ptrdiff_t)q.len : -1;
+    for (;;) {
+        for (; *f != '%'; f++)
+            if (!*f) return true;
+        while (arena__plain_modifier(*++f))
+            if (*f == '-' && f[-1] == '0') return !arena__format_deviates(fmt);
+        if (!arena__conv_kind(*f)) return !arena__format_deviates(fmt);
+        f++;
+    }
 }
 
-/* The quick formatter's result, or NULL with *tried false where it cannot
-   format this. */
-static char *arena__quick_sprintf(Arena *a, const char *fmt, va_list ap, bool *tried) {
-    char buf[ARENA__QUICK_BUF], *s;
-    ptrdiff_t n = arena__quick_format(buf, sizeof buf, fmt, ap);
-    *tried = n >= 0;
-    if (n < 0 || !(s = (char *)arena_alloc(a, (size_t)n + 1))) return NULL;
-    if ((size_t)n < sizeof buf) ARENA_MEMCPY(s, buf, (size_t)n);
-    else arena__quick_format(s, (size_t)n, fmt, ap);
-    s[n] = '\0';
+static intmax_t arena__conv_signed(const arena__Conv *c, va_list *ap) {
+    switch (c->size) {
+    case 0: return va_arg(*ap, int);
+    case 'H': return (signed char)va_arg(*ap, int);
+    case 'h': return (short)va_arg(*ap, int);
+    case 'l': return va_arg(*ap, long);
+    case 'L': return va_arg(*ap, long long);
+    case 'j': return va_arg(*ap, intmax_t);
+    default: return va_arg(*ap, ptrdiff_t);   /* 't', and 'z' (its signed twin) */
+    }
+}
+
+static uintmax_t arena__conv_unsigned(const arena__Conv *c, va_list *ap) {
+    switch (c->size) {
+    case 0: return va_arg(*ap, unsigned);
+    case 'H': return (unsigned char)va_arg(*ap, unsigned);
+    case 'h': return (unsigned short)va_arg(*ap, unsigned);
+    case 'l': return va_arg(*ap, unsigned long);
+    case 'L': return va_arg(*ap, unsigned long long);
+    case 'j': return va_arg(*ap, uintmax_t);
+    default: return va_arg(*ap, size_t);   /* 'z', and 't' (its unsigned twin) */
+    }
+}
+
+/* The flags of c that C honours, in stb_sprintf's order, into s. */
+static char *arena__conv_flags(char *s, const arena__Conv *c, int prec) {
+    unsigned flags = c->flags & ARENA__FLAGS, i;
+    if (c->kind == 'u') flags &= ~(ARENA__PLUS | ARENA__SPACE);   /* signs: signed only */
+    if (flags & ARENA__PLUS) flags &= ~ARENA__SPACE;              /* '+' wins over ' ' */
+    if ((c->kind == 'i' || c->kind == 'u') && prec >= 0) flags &= ~ARENA__ZERO;
+    for (i = 0; arena__flag_chars[i]; i++)
+        if (flags & (1u << i)) *s++ = arena__flag_chars[i];
     return s;
 }
 
-/* stb_sprintf's text appended to b, written in place. On failure *b is
-   as it was (what was written past it stays in the arena). */
-static bool arena__stb_append(ArenaBuilder *b, const char *fmt, va_list ap) {
+/* One conversion, its arguments read from *ap, through stb_sprintf with a
+   spec it prints as C does: "%" flags "*.*" [ll] conversion. */
+static bool arena__print_conv(arena__Print *pr, const arena__Conv *c, va_list *ap) {
+    char spec[16], *s = spec;
+    int width = c->width == ARENA__STAR ? va_arg(*ap, int) : c->width;
+    int prec = c->prec == ARENA__STAR ? va_arg(*ap, int) : c->prec;
+    bool integer = c->kind == 'i' || c->kind == 'u';
+    intmax_t v = c->kind == 'i' ? arena__conv_signed(c, ap) : 0;
+    uintmax_t u = c->kind == 'u' ? arena__conv_unsigned(c, ap) : 0;
+    if (c->kind == '%') return arena__print_text(pr, "%", 1);
+    *s++ = '%';
+    if (width < 0) {   /* a negative '*' width: left-justified */
+        *s++ = '-';
+        width = width < -100000000 ? 100000000 : -width;
+    }
+    if (prec < 0) prec = -1;
+    if (integer && prec == 0 && !v && !u) {   /* "%.0d" of zero: no digits */
+        const char *text = c->kind == 'u' ? (c->conv == 'o' && (c->flags & ARENA__ALT) ? "0" : "")
+                         : c->flags & ARENA__PLUS ? "+" : c->flags & ARENA__SPACE ? " " : "";
+        if (c->flags & ARENA__LEFT) *s++ = '-';
+        ARENA_MEMCPY(s, "*s", 3);
+        return arena__print_one(pr, spec, width, text);
+    }
+    s = arena__conv_flags(s, c, prec);
+    ARENA_MEMCPY(s, integer ? "*.*ll" : "*.*", integer ? 5 : 3);
+    s += integer ? 5 : 3;
+    *s++ = c->conv;
+    *s = '\0';
+    switch (c->kind) {
+    case 'i': return arena__print_one(pr, spec, width, prec, (long long)v);
+    case 'u': return arena__print_one(pr, spec, width, prec, (unsigned long long)u);
+    case 'f': return arena__print_one(pr, spec, width, prec, va_arg(*ap, double));
+    case 'c': return arena__print_one(pr, spec, width, prec, va_arg(*ap, int));
+    case 's': return arena__print_one(pr, spec, width, prec, va_arg(*ap, const char *));
+    default: return arena__print_one(pr, spec, width, prec, va_arg(*ap, void *));
+    }
+}
+
+/* The format one conversion at a time (see above). */
+static bool arena__print_each(arena__Print *pr, const char *f, va_list ap) {
+    arena__Conv c;
+    const char *pct;
+    bool ok = true;
+    va_list aq;
+    va_copy(aq, ap);
+    while (ok && *f) {
+        for (pct = f; *pct && *pct != '%'; pct++) {}
+        ok = arena__print_text(pr, f, (size_t)(pct - f));
+        if (!ok || !*pct) break;
+        f = arena__conv_parse(pct + 1, &c);   /* known: the pre-pass read it */
+        ok = arena__print_conv(pr, &c, &aq);
+    }
+    va_end(aq);
+    return ok;
+}
+
+/* The formatted text appended to b, written in place. On failure *b is as
+   it was (what was written past it stays in the arena). */
+static bool arena__vappend(ArenaBuilder *b, const char *fmt, va_list ap) {
     arena__Print pr;
-    char *start;
     pr.out = *b;
     pr.failed = false;
-    start = arena__print_next(&pr);
-    if (start) stbsp_vsprintfcb(arena__print_cb, &pr, start, fmt, ap);
-    if (!start || pr.failed) return false;
+    if (!(arena__format_plain(fmt) ? arena__print_stb(&pr, fmt, ap) : arena__print_each(&pr, fmt, ap)))
+        return false;
     *b = pr.out;
     return true;
 }
 
-/* The formatted text appended to b: the quick formatter's, copied from its
-   buffer (or, past it, formatted again straight into the string), else
-   stb_sprintf's. */
-static bool arena__vappend(ArenaBuilder *b, const char *fmt, va_list ap) {
-    char buf[ARENA__QUICK_BUF];
-    ptrdiff_t n = arena__quick_format(buf, sizeof buf, fmt, ap);
-    if (n < 0) return arena__stb_append(b, fmt, ap);
-    if (!arena__builder_reserve(b, (size_t)n + 1)) return false;
-    if ((size_t)n < sizeof buf) ARENA_MEMCPY(b->data + b->len, buf, (size_t)n);
-    else arena__quick_format(b->data + b->len, (size_t)n, fmt, ap);
-    b->len += (size_t)n;
-    return true;
-}
-
 ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
-    arena__Print pr;
+    ArenaBuilder b = arena_builder(a);
     size_t pos;
-    char *start, *quick;
-    bool tried;
     if (!fmt) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
-    quick = arena__quick_sprintf(a, fmt, ap, &tried);   /* one exact allocation */
-    if (tried) return quick;
     pos = arena__pos(a);
-    pr.out = arena_builder(a);
-    pr.failed = false;
-    start = arena__print_next(&pr);
-    if (start) stbsp_vsprintfcb(arena__print_cb, &pr, start, fmt, ap);
-    if (!start || pr.failed || !arena__builder_reserve(&pr.out, 1)) {
+    if (!arena__vappend(&b, fmt, ap) || !arena__builder_reserve(&b, 1)) {
         arena__cut(a, pos);
         return NULL;
     }
-    pr.out.data[pr.out.len] = '\0';
-    return (char *)arena__resize(a, pr.out.data, pr.out.cap, pr.out.len + 1, pr.out.len + 1, ARENA_MIN_ALIGN);
+    b.data[b.len] = '\0';
+    if (b.cap == b.len + 1) return b.data;   /* exact already (a short text) */
+    return (char *)arena__resize(a, b.data, b.cap, b.len + 1, b.len + 1, ARENA_MIN_ALIGN);
 }
 
 ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
