@@ -52,7 +52,6 @@
        ARENA_VIRTUAL_RESERVE     default reservation (64 GiB; 1 GiB on 32-bit)
        ARENA_MIN_ALIGN           alignment of every allocation (default 16,
                                  at least alignof(max_align_t))
-       ARENA_SCRATCH_COUNT       scratch arenas per thread (default 2)
        ARENA_RING_MAX            most frames in an ArenaRing (16)
        ARENA_NO_THREADS          scratch arenas are global, not per thread
        ARENA_THREAD_LOCAL        the thread-local storage keyword to use
@@ -151,9 +150,6 @@
 #endif
 #ifndef ARENA_KEEP_CYCLES
 #define ARENA_KEEP_CYCLES 4
-#endif
-#ifndef ARENA_SCRATCH_COUNT
-#define ARENA_SCRATCH_COUNT 2
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -827,9 +823,6 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #ifndef ARENA_LOG
 #include <stdio.h>
 #define ARENA_LOG(msg) (void)(fputs(msg, stderr), fputc('\n', stderr))
-#endif
-#if ARENA_SCRATCH_COUNT < 2
-#error "arena.h: ARENA_SCRATCH_COUNT must be at least 2"
 #endif
 #if ARENA_KEEP_CYCLES < 1
 #error "arena.h: ARENA_KEEP_CYCLES must be at least 1"
@@ -2571,12 +2564,14 @@ ARENA_DEF void arena_stack_release(ArenaStack *s) {
 
 /* ---- per-thread scratch arenas --------------------------------------------------- */
 
-static ARENA_THREAD_LOCAL Arena arena__scratch[ARENA_SCRATCH_COUNT];
+/* Two per thread: arena_scratch_begin avoids one conflict, so one of two
+   is always free. */
+static ARENA_THREAD_LOCAL Arena arena__scratch[2];
 static ARENA_THREAD_LOCAL bool arena__scratch_hooked;
 
 static void arena__scratch_free(Arena *s) {
     int i;
-    for (i = 0; i < ARENA_SCRATCH_COUNT; i++) arena_release(&s[i]);
+    for (i = 0; i < 2; i++) arena_release(&s[i]);
 }
 
 #if defined(ARENA__PTHREADS)
