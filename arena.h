@@ -128,7 +128,9 @@
 #include <stdbool.h>
 #endif
 
-#ifdef ARENA_STATIC
+#if defined(ARENA_STATIC) && (defined(__GNUC__) || defined(__clang__))
+#define ARENA_DEF static __attribute__((unused))   /* a user calls only some */
+#elif defined(ARENA_STATIC)
 #define ARENA_DEF static
 #elif defined(__cplusplus)
 #define ARENA_DEF extern "C"

@@ -98,7 +98,7 @@
 #include "arena.h"
 
 #ifdef ARENA_STATIC
-#define POOL_DEF static
+#define POOL_DEF ARENA_DEF   /* static, and no warning for what is not called */
 #elif defined(__cplusplus)
 #define POOL_DEF extern "C"
 #else
