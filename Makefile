@@ -138,7 +138,10 @@ test-compile: | $(B)
 	@for cc in gcc clang g++ clang++; do \
 	  $$cc $(STRICT) -x $$(case $$cc in *++) echo c++;; *) echo c;; esac) -c tests/compile_static.c -o $(B)/cc.o || exit 1; \
 	done
-	@echo "compile matrix: gcc, clang x c99 c11 c17 c2x; g++, clang++ x c++11 c++17 c++20; ARENA_STATIC: ok"
+	@for cc in gcc clang; do for std in c99 c11; do \
+	  $$cc -std=$$std $(STRICT) tests/compile_strict.c -o $(B)/strict -pthread && $(B)/strict || exit 1; \
+	done; done
+	@echo "compile matrix: gcc, clang x c99 c11 c17 c2x; g++, clang++ x c++11 c++17 c++20; ARENA_STATIC; strict -std with <stdlib.h> first, run: ok"
 
 # ---- install ------------------------------------------------------------------
 # The headers, arena.pc for pkg-config and the CMake package (find_package(arena));

@@ -97,7 +97,8 @@
 
 /* The implementation maps anonymous memory, which strict -std=c99 hides:
    this only helps when arena.h comes before any system header in the file
-   that defines ARENA_IMPLEMENTATION (otherwise define _DEFAULT_SOURCE). */
+   that defines ARENA_IMPLEMENTATION; otherwise (a <stdlib.h> first, as the
+   ARENA_MALLOC hook needs) virtual memory maps /dev/zero instead. */
 #if defined(ARENA_IMPLEMENTATION) && !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE 1
 #endif
@@ -850,8 +851,9 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
 #define MAP_ANONYMOUS MAP_ANON
 #endif
-#ifndef MAP_ANONYMOUS
-#error "arena.h: MAP_ANONYMOUS is hidden; define _DEFAULT_SOURCE before any include in the file with ARENA_IMPLEMENTATION"
+#ifndef MAP_ANONYMOUS   /* hidden (see _DEFAULT_SOURCE above): map /dev/zero */
+#define ARENA__MAP_ZERO 1
+#include <fcntl.h>
 #endif
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0
@@ -1310,11 +1312,26 @@ static size_t arena__page_size(void) {
     return page;
 }
 
+#ifndef ARENA__WINDOWS
+/* Fresh inaccessible pages, at `at` with MAP_FIXED: anonymous memory, or
+   where MAP_ANONYMOUS is hidden, private pages of /dev/zero (the same). */
+static void *arena__os_map(void *at, size_t n, int flags) {
+#ifdef ARENA__MAP_ZERO
+    int fd = open("/dev/zero", O_RDWR);
+    void *p = fd < 0 ? MAP_FAILED : mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+    if (fd >= 0) close(fd);
+    return p;
+#else
+    return mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+#endif
+}
+#endif
+
 static void *arena__os_reserve(size_t n) {
 #ifdef ARENA__WINDOWS
     return VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS);
 #else
-    void *p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = arena__os_map(NULL, n, 0);
     return p == MAP_FAILED ? NULL : p;
 #endif
 }
@@ -1332,7 +1349,7 @@ static void arena__os_decommit(void *p, size_t n) {
     VirtualFree(p, n, MEM_DECOMMIT);
 #else
     /* Mapping fresh pages over the range returns the old ones to the OS. */
-    mmap(p, n, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    arena__os_map(p, n, MAP_FIXED);
 #endif
 }
 
