@@ -141,6 +141,7 @@ test-compile: | $(B)
 	@for cc in gcc clang; do for std in c99 c11; do \
 	  $$cc -std=$$std $(STRICT) tests/compile_strict.c -o $(B)/strict -pthread && $(B)/strict || exit 1; \
 	done; done
+	@python3 tests/check_config.py
 	@echo "compile matrix: gcc, clang x c99 c11 c17 c2x; g++, clang++ x c++11 c++17 c++20; ARENA_STATIC; strict -std with <stdlib.h> first, run: ok"
 
 # ---- install ------------------------------------------------------------------

@@ -36,8 +36,30 @@
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
 
-   CONFIGURATION (define before including; the ones that matter for the
-   implementation must be the same in every file that includes arena.h)
+   CONFIGURATION (define before the first include of arena.h; the defaults
+   are in one block right below this comment)
+     Read by every file that includes arena.h (structs, declarations, the
+     inline paths): keep them the same in every file.
+       ARENA_MIN_ALIGN           alignment of every allocation (default 16,
+                                 at least alignof(max_align_t))
+       ARENA_KEEP_CYCLES         arena_reset keeps what one of the last this
+                                 many cycles used (default 4)
+       ARENA_RING_MAX            most frames in an ArenaRing (default 16)
+       ARENA_DEBUG_FILL 0/1      fill handed-out memory with 0xCD and freed
+                                 memory with 0xDD (default: on only in
+                                 unoptimised builds without NDEBUG, i.e. no
+                                 NDEBUG and no __OPTIMIZE__; -O2 is a release
+                                 build). Under ARENA_VALGRIND handed-out
+                                 memory is left undefined instead, so that
+                                 memcheck reports reads of it
+       ARENA_VALGRIND            tell memcheck what is handed out (client
+                                 requests; needs <valgrind/memcheck.h>)
+       ARENA_MEMCPY, ARENA_MEMMOVE, ARENA_MEMSET, ARENA_MEMCHR, ARENA_STRLEN
+                                 the libc functions used (define all five
+                                 and <string.h> is not included)
+       ARENA_NO_SPRINTF          no arena_sprintf, no stb_sprintf dependency
+       ARENA_STATIC              make the implementation static to its file
+     Read only by the file that defines ARENA_IMPLEMENTATION.
        ARENA_ASSERT(x)           internal sanity checks (default: assert)
        ARENA_MALLOC(size)        default source: both or neither
        ARENA_FREE(ptr)             (default: malloc and free)
@@ -47,34 +69,17 @@
        ARENA_MAX_BLOCK_SIZE      growth stops doubling here (default 64 MiB)
        ARENA_KEEP_BYTES          most memory arena_reset keeps (default: no
                                  cap beyond the ARENA_KEEP_CYCLES rule)
-       ARENA_KEEP_CYCLES         arena_reset keeps what one of the last this
-                                 many cycles used (default 4)
        ARENA_VIRTUAL_RESERVE     default reservation (64 GiB; 1 GiB on 32-bit)
-       ARENA_MIN_ALIGN           alignment of every allocation (default 16,
-                                 at least alignof(max_align_t))
-       ARENA_RING_MAX            most frames in an ArenaRing (16)
+       ARENA_NO_VIRTUAL          no mmap / VirtualAlloc: arena_init_virtual
+                                 fails, pools grow by blocks
        ARENA_NO_THREADS          scratch arenas are global, not per thread
        ARENA_THREAD_LOCAL        the thread-local storage keyword to use
-       ARENA_NO_SPRINTF          no arena_sprintf, no stb_sprintf dependency
        ARENA_STB_SPRINTF_EXTERN  you link stb_sprintf yourself (-lstb, or your
                                  own STB_SPRINTF_IMPLEMENTATION); otherwise the
                                  implementation compiles a private static copy
-                                 of <stb/stb_sprintf.h>
-       ARENA_VALGRIND            tell memcheck what is handed out (client
-                                 requests; needs <valgrind/memcheck.h>)
-       ARENA_DEBUG_FILL 0/1      fill handed-out memory with 0xCD and freed
-                                 memory with 0xDD (default: on only in
-                                 unoptimised builds without NDEBUG, i.e. no
-                                 NDEBUG and no __OPTIMIZE__; -O2 is a release
-                                 build). Under ARENA_VALGRIND handed-out
-                                 memory is left undefined instead, so that
-                                 memcheck reports reads of it
+       ARENA_STB_SPRINTF_HEADER  the stb_sprintf header (<stb/stb_sprintf.h>)
        ARENA_LOG(msg)            where misuse is printed without a handler
                                  (default: fputs to stderr)
-       ARENA_MEMCPY, ARENA_MEMMOVE, ARENA_MEMSET, ARENA_MEMCHR, ARENA_STRLEN
-                                 the libc functions used (define all five
-                                 and <string.h> is not included)
-       ARENA_STATIC              make the implementation static to its file
    Under AddressSanitizer (and with ARENA_VALGRIND) every byte not handed
    out is poisoned and each allocation is followed by a 16-byte redzone.
 
@@ -87,6 +92,101 @@
 
    LICENSE: MIT (see the end of this file).
 */
+
+/* ==== CONFIGURATION: the default of every option (see above) =============== */
+
+#ifndef ARENA_H   /* read by every file */
+#ifndef ARENA_MIN_ALIGN
+#define ARENA_MIN_ALIGN 16
+#endif
+#ifndef ARENA_KEEP_CYCLES
+#define ARENA_KEEP_CYCLES 4
+#endif
+#ifndef ARENA_RING_MAX
+#define ARENA_RING_MAX 16
+#endif
+/* Release builds are the default: the fills (and the out-of-line path they
+   need) are on in unoptimised builds without NDEBUG, or when asked for.
+   -O2 without -DNDEBUG takes the inline fast paths. */
+#ifndef ARENA_DEBUG_FILL
+#if defined(NDEBUG) || defined(__OPTIMIZE__)
+#define ARENA_DEBUG_FILL 0
+#else
+#define ARENA_DEBUG_FILL 1
+#endif
+#endif
+#if !defined(ARENA_MEMCPY) || !defined(ARENA_MEMMOVE) || !defined(ARENA_MEMSET) || \
+    !defined(ARENA_MEMCHR) || !defined(ARENA_STRLEN)
+#define ARENA__LIBC_STRING 1   /* <string.h> is included */
+#endif
+#ifndef ARENA_MEMCPY
+#define ARENA_MEMCPY memcpy
+#endif
+#ifndef ARENA_MEMMOVE
+#define ARENA_MEMMOVE memmove
+#endif
+#ifndef ARENA_MEMSET
+#define ARENA_MEMSET memset
+#endif
+#ifndef ARENA_MEMCHR
+#define ARENA_MEMCHR memchr
+#endif
+#ifndef ARENA_STRLEN
+#define ARENA_STRLEN strlen
+#endif
+/* ARENA_VALGRIND, ARENA_NO_SPRINTF, ARENA_STATIC: off unless defined */
+#endif /* !ARENA_H */
+
+#if defined(ARENA_IMPLEMENTATION) && !defined(ARENA__IMPLEMENTED)   /* read by the implementation */
+#ifndef ARENA_ASSERT
+#define ARENA_ASSERT(x) assert(x)
+#define ARENA__LIBC_ASSERT 1   /* <assert.h> is included */
+#endif
+#if defined(ARENA_MALLOC) != defined(ARENA_FREE)
+#error "arena.h: define both ARENA_MALLOC and ARENA_FREE, or neither"
+#endif
+#if !defined(ARENA_MALLOC) && !defined(ARENA_NO_MALLOC)
+#define ARENA_MALLOC(size) malloc(size)
+#define ARENA_FREE(p) free(p)
+#define ARENA__LIBC_MALLOC 1   /* <stdlib.h> is included */
+#endif
+#ifndef ARENA_LOG
+#define ARENA_LOG(msg) (void)(fputs(msg, stderr), fputc('\n', stderr))
+#define ARENA__LIBC_LOG 1      /* <stdio.h> is included */
+#endif
+#ifndef ARENA_BLOCK_SIZE
+#define ARENA_BLOCK_SIZE ((size_t)64 << 10)
+#endif
+#ifndef ARENA_MAX_BLOCK_SIZE
+#define ARENA_MAX_BLOCK_SIZE ((size_t)64 << 20)
+#endif
+#ifndef ARENA_KEEP_BYTES
+#define ARENA_KEEP_BYTES SIZE_MAX
+#endif
+#ifndef ARENA_VIRTUAL_RESERVE
+#define ARENA_VIRTUAL_RESERVE (sizeof(void *) >= 8 ? (size_t)1 << 36 : (size_t)1 << 30)
+#endif
+#ifndef ARENA_THREAD_LOCAL
+#if defined(ARENA_NO_THREADS)
+#define ARENA_THREAD_LOCAL
+#elif defined(__cplusplus) && __cplusplus >= 201103L
+#define ARENA_THREAD_LOCAL thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && \
+    !defined(__STDC_NO_THREADS__)
+#define ARENA_THREAD_LOCAL _Thread_local
+#elif defined(_MSC_VER)
+#define ARENA_THREAD_LOCAL __declspec(thread)
+#else
+#define ARENA_THREAD_LOCAL __thread
+#endif
+#endif
+#ifndef ARENA_STB_SPRINTF_HEADER
+#define ARENA_STB_SPRINTF_HEADER <stb/stb_sprintf.h>
+#endif
+/* ARENA_NO_MALLOC, ARENA_NO_VIRTUAL, ARENA_NO_THREADS,
+   ARENA_STB_SPRINTF_EXTERN: off unless defined */
+#endif /* ARENA_IMPLEMENTATION */
+
 #ifndef ARENA_H
 #define ARENA_H
 
@@ -106,24 +206,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
-#if !defined(ARENA_MEMCPY) || !defined(ARENA_MEMMOVE) || !defined(ARENA_MEMSET) || \
-    !defined(ARENA_MEMCHR) || !defined(ARENA_STRLEN)
+#ifdef ARENA__LIBC_STRING
 #include <string.h>
-#endif
-#ifndef ARENA_MEMCPY
-#define ARENA_MEMCPY memcpy
-#endif
-#ifndef ARENA_MEMMOVE
-#define ARENA_MEMMOVE memmove
-#endif
-#ifndef ARENA_MEMSET
-#define ARENA_MEMSET memset
-#endif
-#ifndef ARENA_MEMCHR
-#define ARENA_MEMCHR memchr
-#endif
-#ifndef ARENA_STRLEN
-#define ARENA_STRLEN strlen
 #endif
 #ifndef __cplusplus
 #include <stdbool.h>
@@ -139,21 +223,6 @@
 #define ARENA_DEF extern
 #endif
 
-#ifndef ARENA_MIN_ALIGN
-#define ARENA_MIN_ALIGN 16
-#endif
-#ifndef ARENA_BLOCK_SIZE
-#define ARENA_BLOCK_SIZE ((size_t)64 << 10)
-#endif
-#ifndef ARENA_MAX_BLOCK_SIZE
-#define ARENA_MAX_BLOCK_SIZE ((size_t)64 << 20)
-#endif
-#ifndef ARENA_KEEP_BYTES
-#define ARENA_KEEP_BYTES SIZE_MAX
-#endif
-#ifndef ARENA_KEEP_CYCLES
-#define ARENA_KEEP_CYCLES 4
-#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define ARENA__LIKELY(x) __builtin_expect(!!(x), 1)
@@ -188,16 +257,6 @@
 #endif
 #ifndef ARENA__ASAN
 #define ARENA__ASAN 0
-#endif
-/* Release builds are the default: the fills (and the out-of-line path they
-   need) are on in unoptimised builds without NDEBUG, or when asked for.
-   -O2 without -DNDEBUG takes the inline fast paths. */
-#ifndef ARENA_DEBUG_FILL
-#if defined(NDEBUG) || defined(__OPTIMIZE__)
-#define ARENA_DEBUG_FILL 0
-#else
-#define ARENA_DEBUG_FILL 1
-#endif
 #endif
 /* Handed-out memory is filled unless memcheck tracks it as undefined. */
 #if ARENA_DEBUG_FILL && !defined(ARENA_VALGRIND)
@@ -480,9 +539,6 @@ static inline void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new
    arena_ring_next has been called `frames` times more. Each is a full
    Arena (marks, defer, sprintf, arrays) and, like arena_reset, makes no
    source call once warm. */
-#ifndef ARENA_RING_MAX
-#define ARENA_RING_MAX 16
-#endif
 
 typedef struct ArenaRing {
     Arena arenas[ARENA_RING_MAX];
@@ -811,21 +867,14 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #if defined(ARENA_IMPLEMENTATION) && !defined(ARENA__IMPLEMENTED)
 #define ARENA__IMPLEMENTED
 
-#ifndef ARENA_ASSERT
+#ifdef ARENA__LIBC_ASSERT
 #include <assert.h>
-#define ARENA_ASSERT(x) assert(x)
 #endif
-#if defined(ARENA_MALLOC) != defined(ARENA_FREE)
-#error "arena.h: define both ARENA_MALLOC and ARENA_FREE, or neither"
-#endif
-#if !defined(ARENA_MALLOC) && !defined(ARENA_NO_MALLOC)
+#ifdef ARENA__LIBC_MALLOC
 #include <stdlib.h>
-#define ARENA_MALLOC(size) malloc(size)
-#define ARENA_FREE(p) free(p)
 #endif
-#ifndef ARENA_LOG
+#ifdef ARENA__LIBC_LOG
 #include <stdio.h>
-#define ARENA_LOG(msg) (void)(fputs(msg, stderr), fputc('\n', stderr))
 #endif
 #if ARENA_KEEP_CYCLES < 1
 #error "arena.h: ARENA_KEEP_CYCLES must be at least 1"
@@ -866,21 +915,6 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
     (defined(__unix__) || defined(__APPLE__))
 #define ARENA__PTHREADS 1
 #include <pthread.h>
-#endif
-
-#ifndef ARENA_THREAD_LOCAL
-#if defined(ARENA_NO_THREADS)
-#define ARENA_THREAD_LOCAL
-#elif defined(__cplusplus) && __cplusplus >= 201103L
-#define ARENA_THREAD_LOCAL thread_local
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && \
-    !defined(__STDC_NO_THREADS__)
-#define ARENA_THREAD_LOCAL _Thread_local
-#elif defined(_MSC_VER)
-#define ARENA_THREAD_LOCAL __declspec(thread)
-#else
-#define ARENA_THREAD_LOCAL __thread
-#endif
 #endif
 
 /* ---- internal types ------------------------------------------------------ */
@@ -1291,9 +1325,6 @@ static void arena__retire(Arena *a, ArenaBlock *b, char *top) {
 /* ---- virtual memory -------------------------------------------------------- */
 
 #ifndef ARENA_NO_VIRTUAL
-#ifndef ARENA_VIRTUAL_RESERVE
-#define ARENA_VIRTUAL_RESERVE (sizeof(void *) >= 8 ? (size_t)1 << 36 : (size_t)1 << 30)
-#endif
 
 static size_t arena__page_size(void) {
     static size_t cached;   /* threads may race to fill it: atomically */
@@ -2120,9 +2151,6 @@ ARENA_DEF ArenaBuilder arena_builder(Arena *a) {
 /* ---- sprintf ------------------------------------------------------------------ */
 
 #ifndef ARENA_NO_SPRINTF
-#ifndef ARENA_STB_SPRINTF_HEADER
-#define ARENA_STB_SPRINTF_HEADER <stb/stb_sprintf.h>
-#endif
 #ifdef ARENA_STB_SPRINTF_EXTERN
 #include ARENA_STB_SPRINTF_HEADER
 #else
