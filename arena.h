@@ -1,4 +1,4 @@
-/* arena.h - arena (region), stack and scratch allocators for C and C++.
+/* arena.h v0.1.0 - arena (region), stack and scratch allocators for C and C++.
 
    Objects allocated from an Arena share one lifetime: allocate many with a
    pointer bump, free them all at once with arena_reset or arena_release.
@@ -35,6 +35,45 @@
        strings      ArenaBuilder (append, appendf, finish), ArenaStr slices
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
+
+   HOW IT WORKS
+       Blocks. An arena bumps a pointer through its newest block (cur to
+       end; inline, one compare). A request that does not fit takes a new
+       block: a kept one, else one from the source, each twice the last up
+       to ARENA_MAX_BLOCK_SIZE; older blocks chain behind it. A virtual
+       arena is one block: a reservation committed as the top rises.
+       Positions. Every byte handed out has a position: the bytes the arena
+       had handed out below it (a block's header holds the position of its
+       first byte, so positions rise across blocks). bytes_used is the
+       position of the top; a mark is a position plus the identity below.
+       Cuts. Every move of the top downwards (rewind, temp_end, a shrinking
+       realloc, a failed call undone) is a cut. A mark is stale exactly when
+       a cut newer than the mark lies below its position. The cuts that
+       still matter form a stack of 16-byte records kept in the arena's own
+       memory, at the cut positions ("marks" in the implementation).
+       Epochs and lives. arena_reset bumps the arena's epoch: the marks of
+       earlier cycles die. arena_release (or a new init) starts a new life,
+       numbered from a process-wide counter at its first mark: the marks of
+       an earlier life, or of another arena in the same memory, die too.
+       Keep cycles. A cycle runs from one reset to the next. A reset keeps
+       the blocks that one of the last ARENA_KEEP_CYCLES cycles used (up to
+       keep_bytes) and gives the others back, so a loop that fills and
+       resets to the same peak calls its source only while warming up; a
+       block grabbed for one oversized request goes back at the first reset
+       of a cycle that did not use it.
+
+   SECTIONS OF THIS FILE (search for "---- name")
+       declarations   errors, the arena, growable arrays, the stack
+                      allocator, internals shared with pool.h, the fast
+                      paths, frame rings, two-ended stacks, snapshots,
+                      strings, the stack's fast paths, C++
+       IMPLEMENTATION internal types, errors, re-entry, process-wide
+                      counter, poisoning, size arithmetic, blocks, virtual
+                      memory, growth, init, rewind/reset/release, marks,
+                      calloc/realloc/strings, builder, sprintf (and where
+                      stb_sprintf departs from C), stack allocator,
+                      per-thread scratch, frame rings, two-ended stacks,
+                      snapshots, strings
 
    CONFIGURATION (define before the first include of arena.h; the defaults
    are in one block right below this comment)
@@ -1185,7 +1224,8 @@ static size_t arena__opt(size_t value, size_t fallback) {
     return value ? value : fallback;
 }
 
-/* Header, gap, data alignment and end alignment around `need` data bytes. */
+/* What a block spends besides its data: the header, the poisoned gap
+   after it, and alignment at both ends of the data. */
 static size_t arena__block_overhead(void) {
     return sizeof(ArenaBlock) + ARENA__REDZONE + 2 * ARENA_MIN_ALIGN;
 }

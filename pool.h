@@ -1,4 +1,4 @@
-/* pool.h - fixed-size object pools with checked frees and handles that
+/* pool.h v0.1.0 - fixed-size object pools with checked frees and handles that
    cannot dangle, for C and C++. Built on arena.h.
 
    A Pool hands out objects of one size in O(1) and takes them back in O(1).

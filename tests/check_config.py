@@ -2,7 +2,8 @@
 """The options of arena.h and pool.h, three ways: the CONFIGURATION list of
 each header's doc comment (with its scope: every file / implementation),
 the README's table, and the code (every default in the one block after
-the doc comment). Prints each disagreement; exit status 1 if any."""
+the doc comment); and the version on each header's first line. Prints
+each disagreement; exit status 1 if any."""
 import re
 import sys
 
@@ -76,6 +77,10 @@ def main():
             bad.append("README: %s has a row but no header documents it" % n)
         elif readme[n] != documented[n]:
             bad.append("%s: scope '%s' in the header, '%s' in the README" % (n, documented[n], readme[n]))
+    version = re.search(r'#define ARENA_VERSION_STRING "([^"]+)"', open("arena.h").read()).group(1)
+    for header in ("arena.h", "pool.h"):
+        if "%s v%s " % (header, version) not in open(header).readline():
+            bad.append("%s: the first line does not give the version %s" % (header, version))
     for b in bad:
         print("check_config:", b)
     print("check_config: %d options, %s" % (len(documented), "agree" if not bad else "%d disagreements" % len(bad)))
