@@ -2465,14 +2465,13 @@ static char *arena__conv_flags(char *s, const arena__Conv *c, int prec) {
 /* One conversion, its arguments read from *ap, through stb_sprintf with a
    spec it prints as C does: "%" flags "*.*" [ll] conversion. */
 static bool arena__print_conv(arena__Print *pr, const arena__Conv *c, va_list *ap) {
-    char spec[16], *s = spec;
+    char spec[16] = "%", *s = spec + 1;   /* zeroed: stb_sprintf reads 4 bytes at a time */
     int width = c->width == ARENA__STAR ? va_arg(*ap, int) : c->width;
     int prec = c->prec == ARENA__STAR ? va_arg(*ap, int) : c->prec;
     bool integer = c->kind == 'i' || c->kind == 'u';
     intmax_t v = c->kind == 'i' ? arena__conv_signed(c, ap) : 0;
     uintmax_t u = c->kind == 'u' ? arena__conv_unsigned(c, ap) : 0;
     if (c->kind == '%') return arena__print_text(pr, "%", 1);
-    *s++ = '%';
     if (width < 0) {   /* a negative '*' width: left-justified */
         *s++ = '-';
         width = width < -100000000 ? 100000000 : -width;

@@ -223,7 +223,7 @@ TEST(sprintf_random_vs_snprintf) {
     CHECK(long_str != NULL);
     if (!long_str) return;
     for (i = 0; i < 6000 && bad < 5; i++) {
-        char fmt[64], *f = fmt;
+        char fmt[64] = {0}, *f = fmt;   /* zeroed: stb_sprintf reads formats 4 bytes at a time */
         const char *flags = "-0+ ", *convs;
         QKind k = (QKind)(test_rng(&rng) % K_COUNT);
         int stars = 0, star_val[2] = {0, 0}, j;
