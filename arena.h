@@ -2295,10 +2295,10 @@ static bool arena__print_one(arena__Print *pr, const char *spec, ...) {
 
 /* ---- where stb_sprintf departs from C ------------------------------------------
    stb_sprintf ignores a negative '*' width (C: left-justified), prints hh
-   and h values untruncated, prints signs ('+', ' ') on unsigned
-   conversions, prints the zero of "%.0d", pads with zeros for '0' with a
-   precision (C ignores the '0' there) and stops reading flags at a '0'
-   ("%0-5d"). A pre-pass reads the conversions of the format: when none of
+   and h values untruncated, reads j as size_t (32 bits on i686), prints
+   signs ('+', ' ') on unsigned conversions, prints the zero of "%.0d",
+   pads with zeros for '0' with a precision (C ignores the '0' there) and
+   stops reading flags at a '0' ("%0-5d"). A pre-pass reads the conversions of the format: when none of
    them can meet one of these, stb_sprintf formats the whole text in one
    pass. Otherwise each conversion goes to stb_sprintf on its own, with a
    corrected spec (stars resolved, the flags C ignores dropped, '0' last,
@@ -2383,7 +2383,8 @@ static bool arena__conv_deviates(const arena__Conv *c) {
     if (c->width == ARENA__STAR || (c->flags & ARENA__MISORDERED) || signs == (ARENA__PLUS | ARENA__SPACE))
         return true;
     if (c->kind != 'i' && c->kind != 'u') return false;
-    return c->size == 'h' || c->size == 'H' || c->prec == ARENA__STAR || c->prec == 0 ||
+    return c->size == 'h' || c->size == 'H' || (c->size == 'j' && sizeof(intmax_t) != sizeof(size_t)) ||
+           c->prec == ARENA__STAR || c->prec == 0 ||
            (c->prec > 0 && (c->flags & ARENA__ZERO)) || (c->kind == 'u' && signs);
 }
 
@@ -2406,7 +2407,8 @@ static bool arena__format_deviates(const char *f) {
 static inline bool arena__plain_modifier(char ch) {
     switch (ch) {
     case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
-    case '8': case '9': case 'l': case 'z': case 'j': case 't': return true;
+    case '8': case '9': case 'l': case 'z': case 't': return true;
+    case 'j': return sizeof(intmax_t) == sizeof(size_t);   /* what stb_sprintf reads */
     default: return false;
     }
 }
