@@ -13,7 +13,7 @@ CXX     ?= c++
 B       := build
 WARN    := -Wall -Wextra -Wpedantic -Werror
 HEADERS := arena.h $(wildcard pool.h)
-TEST_SRC := $(filter-out tests/compile_check.c,$(sort $(wildcard tests/*.c)))
+TEST_SRC := $(filter-out tests/compile_%.c,$(sort $(wildcard tests/*.c)))
 EXAMPLES := $(basename $(notdir $(wildcard examples/*.c)))
 EXAMPLES_CXX := $(basename $(notdir $(wildcard examples/*.cpp)))
 
@@ -135,7 +135,14 @@ test-compile: | $(B)
 	@for cxx in g++ clang++; do for std in c++11 c++17 c++20; do \
 	  $$cxx -std=$$std $(STRICT) -x c++ -c tests/compile_check.c -o $(B)/cc.o || exit 1; \
 	done; done
-	@echo "compile matrix: gcc, clang x c99 c11 c17 c2x; g++, clang++ x c++11 c++17 c++20: ok"
+	@for cc in gcc clang g++ clang++; do \
+	  $$cc $(STRICT) -x $$(case $$cc in *++) echo c++;; *) echo c;; esac) -c tests/compile_static.c -o $(B)/cc.o || exit 1; \
+	done
+	@for cc in gcc clang; do for std in c99 c11; do \
+	  $$cc -std=$$std $(STRICT) tests/compile_strict.c -o $(B)/strict -pthread && $(B)/strict || exit 1; \
+	done; done
+	@python3 tests/check_config.py
+	@echo "compile matrix: gcc, clang x c99 c11 c17 c2x; g++, clang++ x c++11 c++17 c++20; ARENA_STATIC; strict -std with <stdlib.h> first, run: ok"
 
 # ---- install ------------------------------------------------------------------
 # The headers, arena.pc for pkg-config and the CMake package (find_package(arena));

@@ -1,4 +1,4 @@
-/* arena.h - arena (region), stack and scratch allocators for C and C++.
+/* arena.h v0.1.0 - arena (region), stack and scratch allocators for C and C++.
 
    Objects allocated from an Arena share one lifetime: allocate many with a
    pointer bump, free them all at once with arena_reset or arena_release.
@@ -36,8 +36,69 @@
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
 
-   CONFIGURATION (define before including; the ones that matter for the
-   implementation must be the same in every file that includes arena.h)
+   HOW IT WORKS
+       Blocks. An arena bumps a pointer through its newest block (cur to
+       end; inline, one compare). A request that does not fit takes a new
+       block: a kept one, else one from the source, each twice the last up
+       to ARENA_MAX_BLOCK_SIZE; older blocks chain behind it. A virtual
+       arena is one block: a reservation committed as the top rises.
+       Positions. Every byte handed out has a position: the bytes the arena
+       had handed out below it (a block's header holds the position of its
+       first byte, so positions rise across blocks). bytes_used is the
+       position of the top; a mark is a position plus the identity below.
+       Cuts. Every move of the top downwards (rewind, temp_end, a shrinking
+       realloc, a failed call undone) is a cut. A mark is stale exactly when
+       a cut newer than the mark lies below its position. The cuts that
+       still matter form a stack of 16-byte records kept in the arena's own
+       memory, at the cut positions ("marks" in the implementation).
+       Epochs and lives. arena_reset bumps the arena's epoch: the marks of
+       earlier cycles die. arena_release (or a new init) starts a new life,
+       numbered from a process-wide counter at its first mark: the marks of
+       an earlier life, or of another arena in the same memory, die too.
+       Keep cycles. A cycle runs from one reset to the next. A reset keeps
+       the blocks that one of the last ARENA_KEEP_CYCLES cycles used (up to
+       keep_bytes) and gives the others back, so a loop that fills and
+       resets to the same peak calls its source only while warming up; a
+       block grabbed for one oversized request goes back at the first reset
+       of a cycle that did not use it.
+
+   SECTIONS OF THIS FILE (search for "---- name")
+       declarations   errors, the arena, growable arrays, the stack
+                      allocator, internals shared with pool.h, the fast
+                      paths, frame rings, two-ended stacks, snapshots,
+                      strings, the stack's fast paths, C++
+       IMPLEMENTATION internal types, errors, re-entry, process-wide
+                      counter, poisoning, size arithmetic, blocks, virtual
+                      memory, growth, init, rewind/reset/release, marks,
+                      calloc/realloc/strings, builder, sprintf (and where
+                      stb_sprintf departs from C), stack allocator,
+                      per-thread scratch, frame rings, two-ended stacks,
+                      snapshots, strings
+
+   CONFIGURATION (define before the first include of arena.h; the defaults
+   are in one block right below this comment)
+     Read by every file that includes arena.h (structs, declarations, the
+     inline paths): keep them the same in every file.
+       ARENA_MIN_ALIGN           alignment of every allocation (default 16,
+                                 at least alignof(max_align_t))
+       ARENA_KEEP_CYCLES         arena_reset keeps what one of the last this
+                                 many cycles used (default 4)
+       ARENA_RING_MAX            most frames in an ArenaRing (default 16)
+       ARENA_DEBUG_FILL 0/1      fill handed-out memory with 0xCD and freed
+                                 memory with 0xDD (default: on only in
+                                 unoptimised builds without NDEBUG, i.e. no
+                                 NDEBUG and no __OPTIMIZE__; -O2 is a release
+                                 build). Under ARENA_VALGRIND handed-out
+                                 memory is left undefined instead, so that
+                                 memcheck reports reads of it
+       ARENA_VALGRIND            tell memcheck what is handed out (client
+                                 requests; needs <valgrind/memcheck.h>)
+       ARENA_MEMCPY, ARENA_MEMMOVE, ARENA_MEMSET, ARENA_MEMCHR, ARENA_STRLEN
+                                 the libc functions used (define all five
+                                 and <string.h> is not included)
+       ARENA_NO_SPRINTF          no arena_sprintf, no stb_sprintf dependency
+       ARENA_STATIC              make the implementation static to its file
+     Read only by the file that defines ARENA_IMPLEMENTATION.
        ARENA_ASSERT(x)           internal sanity checks (default: assert)
        ARENA_MALLOC(size)        default source: both or neither
        ARENA_FREE(ptr)             (default: malloc and free)
@@ -47,35 +108,17 @@
        ARENA_MAX_BLOCK_SIZE      growth stops doubling here (default 64 MiB)
        ARENA_KEEP_BYTES          most memory arena_reset keeps (default: no
                                  cap beyond the ARENA_KEEP_CYCLES rule)
-       ARENA_KEEP_CYCLES         arena_reset keeps what one of the last this
-                                 many cycles used (default 4)
        ARENA_VIRTUAL_RESERVE     default reservation (64 GiB; 1 GiB on 32-bit)
-       ARENA_MIN_ALIGN           alignment of every allocation (default 16,
-                                 at least alignof(max_align_t))
-       ARENA_SCRATCH_COUNT       scratch arenas per thread (default 2)
-       ARENA_RING_MAX            most frames in an ArenaRing (16)
+       ARENA_NO_VIRTUAL          no mmap / VirtualAlloc: arena_init_virtual
+                                 fails, pools grow by blocks
        ARENA_NO_THREADS          scratch arenas are global, not per thread
        ARENA_THREAD_LOCAL        the thread-local storage keyword to use
-       ARENA_NO_SPRINTF          no arena_sprintf, no stb_sprintf dependency
        ARENA_STB_SPRINTF_EXTERN  you link stb_sprintf yourself (-lstb, or your
                                  own STB_SPRINTF_IMPLEMENTATION); otherwise the
                                  implementation compiles a private static copy
-                                 of <stb/stb_sprintf.h>
-       ARENA_VALGRIND            tell memcheck what is handed out (client
-                                 requests; needs <valgrind/memcheck.h>)
-       ARENA_DEBUG_FILL 0/1      fill handed-out memory with 0xCD and freed
-                                 memory with 0xDD (default: on only in
-                                 unoptimised builds without NDEBUG, i.e. no
-                                 NDEBUG and no __OPTIMIZE__; -O2 is a release
-                                 build). Under ARENA_VALGRIND handed-out
-                                 memory is left undefined instead, so that
-                                 memcheck reports reads of it
+       ARENA_STB_SPRINTF_HEADER  the stb_sprintf header (<stb/stb_sprintf.h>)
        ARENA_LOG(msg)            where misuse is printed without a handler
                                  (default: fputs to stderr)
-       ARENA_MEMCPY, ARENA_MEMMOVE, ARENA_MEMSET, ARENA_MEMCHR, ARENA_STRLEN
-                                 the libc functions used (define all five
-                                 and <string.h> is not included)
-       ARENA_STATIC              make the implementation static to its file
    Under AddressSanitizer (and with ARENA_VALGRIND) every byte not handed
    out is poisoned and each allocation is followed by a 16-byte redzone.
 
@@ -88,27 +131,32 @@
 
    LICENSE: MIT (see the end of this file).
 */
-#ifndef ARENA_H
-#define ARENA_H
 
-#define ARENA_VERSION_MAJOR 0
-#define ARENA_VERSION_MINOR 1
-#define ARENA_VERSION_PATCH 0
-#define ARENA_VERSION_STRING "0.1.0"
+/* ==== CONFIGURATION: the default of every option (see above) =============== */
 
-/* The implementation maps anonymous memory, which strict -std=c99 hides:
-   this only helps when arena.h comes before any system header in the file
-   that defines ARENA_IMPLEMENTATION (otherwise define _DEFAULT_SOURCE). */
-#if defined(ARENA_IMPLEMENTATION) && !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE 1
+#ifndef ARENA_H   /* read by every file */
+#ifndef ARENA_MIN_ALIGN
+#define ARENA_MIN_ALIGN 16
 #endif
-
-#include <stddef.h>
-#include <stdint.h>
-#include <stdarg.h>
+#ifndef ARENA_KEEP_CYCLES
+#define ARENA_KEEP_CYCLES 4
+#endif
+#ifndef ARENA_RING_MAX
+#define ARENA_RING_MAX 16
+#endif
+/* Release builds are the default: the fills (and the out-of-line path they
+   need) are on in unoptimised builds without NDEBUG, or when asked for.
+   -O2 without -DNDEBUG takes the inline fast paths. */
+#ifndef ARENA_DEBUG_FILL
+#if defined(NDEBUG) || defined(__OPTIMIZE__)
+#define ARENA_DEBUG_FILL 0
+#else
+#define ARENA_DEBUG_FILL 1
+#endif
+#endif
 #if !defined(ARENA_MEMCPY) || !defined(ARENA_MEMMOVE) || !defined(ARENA_MEMSET) || \
     !defined(ARENA_MEMCHR) || !defined(ARENA_STRLEN)
-#include <string.h>
+#define ARENA__LIBC_STRING 1   /* <string.h> is included */
 #endif
 #ifndef ARENA_MEMCPY
 #define ARENA_MEMCPY memcpy
@@ -125,20 +173,25 @@
 #ifndef ARENA_STRLEN
 #define ARENA_STRLEN strlen
 #endif
-#ifndef __cplusplus
-#include <stdbool.h>
-#endif
+/* ARENA_VALGRIND, ARENA_NO_SPRINTF, ARENA_STATIC: off unless defined */
+#endif /* !ARENA_H */
 
-#ifdef ARENA_STATIC
-#define ARENA_DEF static
-#elif defined(__cplusplus)
-#define ARENA_DEF extern "C"
-#else
-#define ARENA_DEF extern
+#if defined(ARENA_IMPLEMENTATION) && !defined(ARENA__IMPLEMENTED)   /* read by the implementation */
+#ifndef ARENA_ASSERT
+#define ARENA_ASSERT(x) assert(x)
+#define ARENA__LIBC_ASSERT 1   /* <assert.h> is included */
 #endif
-
-#ifndef ARENA_MIN_ALIGN
-#define ARENA_MIN_ALIGN 16
+#if defined(ARENA_MALLOC) != defined(ARENA_FREE)
+#error "arena.h: define both ARENA_MALLOC and ARENA_FREE, or neither"
+#endif
+#if !defined(ARENA_MALLOC) && !defined(ARENA_NO_MALLOC)
+#define ARENA_MALLOC(size) malloc(size)
+#define ARENA_FREE(p) free(p)
+#define ARENA__LIBC_MALLOC 1   /* <stdlib.h> is included */
+#endif
+#ifndef ARENA_LOG
+#define ARENA_LOG(msg) (void)(fputs(msg, stderr), fputc('\n', stderr))
+#define ARENA__LIBC_LOG 1      /* <stdio.h> is included */
 #endif
 #ifndef ARENA_BLOCK_SIZE
 #define ARENA_BLOCK_SIZE ((size_t)64 << 10)
@@ -149,12 +202,66 @@
 #ifndef ARENA_KEEP_BYTES
 #define ARENA_KEEP_BYTES SIZE_MAX
 #endif
-#ifndef ARENA_KEEP_CYCLES
-#define ARENA_KEEP_CYCLES 4
+#ifndef ARENA_VIRTUAL_RESERVE
+#define ARENA_VIRTUAL_RESERVE (sizeof(void *) >= 8 ? (size_t)1 << 36 : (size_t)1 << 30)
 #endif
-#ifndef ARENA_SCRATCH_COUNT
-#define ARENA_SCRATCH_COUNT 2
+#ifndef ARENA_THREAD_LOCAL
+#if defined(ARENA_NO_THREADS)
+#define ARENA_THREAD_LOCAL
+#elif defined(__cplusplus) && __cplusplus >= 201103L
+#define ARENA_THREAD_LOCAL thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && \
+    !defined(__STDC_NO_THREADS__)
+#define ARENA_THREAD_LOCAL _Thread_local
+#elif defined(_MSC_VER)
+#define ARENA_THREAD_LOCAL __declspec(thread)
+#else
+#define ARENA_THREAD_LOCAL __thread
 #endif
+#endif
+#ifndef ARENA_STB_SPRINTF_HEADER
+#define ARENA_STB_SPRINTF_HEADER <stb/stb_sprintf.h>
+#endif
+/* ARENA_NO_MALLOC, ARENA_NO_VIRTUAL, ARENA_NO_THREADS,
+   ARENA_STB_SPRINTF_EXTERN: off unless defined */
+#endif /* ARENA_IMPLEMENTATION */
+
+#ifndef ARENA_H
+#define ARENA_H
+
+#define ARENA_VERSION_MAJOR 0
+#define ARENA_VERSION_MINOR 1
+#define ARENA_VERSION_PATCH 0
+#define ARENA_VERSION_STRING "0.1.0"
+
+/* The implementation maps anonymous memory, which strict -std=c99 hides:
+   this only helps when arena.h comes before any system header in the file
+   that defines ARENA_IMPLEMENTATION; otherwise (a <stdlib.h> first, as the
+   ARENA_MALLOC hook needs) virtual memory maps /dev/zero instead. */
+#if defined(ARENA_IMPLEMENTATION) && !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#ifdef ARENA__LIBC_STRING
+#include <string.h>
+#endif
+#ifndef __cplusplus
+#include <stdbool.h>
+#endif
+
+#if defined(ARENA_STATIC) && (defined(__GNUC__) || defined(__clang__))
+#define ARENA_DEF static __attribute__((unused))   /* a user calls only some */
+#elif defined(ARENA_STATIC)
+#define ARENA_DEF static
+#elif defined(__cplusplus)
+#define ARENA_DEF extern "C"
+#else
+#define ARENA_DEF extern
+#endif
+
 
 #if defined(__GNUC__) || defined(__clang__)
 #define ARENA__LIKELY(x) __builtin_expect(!!(x), 1)
@@ -189,16 +296,6 @@
 #endif
 #ifndef ARENA__ASAN
 #define ARENA__ASAN 0
-#endif
-/* Release builds are the default: the fills (and the out-of-line path they
-   need) are on in unoptimised builds without NDEBUG, or when asked for.
-   -O2 without -DNDEBUG takes the inline fast paths. */
-#ifndef ARENA_DEBUG_FILL
-#if defined(NDEBUG) || defined(__OPTIMIZE__)
-#define ARENA_DEBUG_FILL 0
-#else
-#define ARENA_DEBUG_FILL 1
-#endif
 #endif
 /* Handed-out memory is filled unless memcheck tracks it as undefined. */
 #if ARENA_DEBUG_FILL && !defined(ARENA_VALGRIND)
@@ -605,9 +702,6 @@ static inline void arena_temp_end(ArenaTemp t) {
    arena_ring_next has been called `frames` times more. Each is a full
    Arena (marks, defer, sprintf, arrays) and, like arena_reset, makes no
    source call once warm. */
-#ifndef ARENA_RING_MAX
-#define ARENA_RING_MAX 16
-#endif
 
 typedef struct ArenaRing {
     Arena arenas[ARENA_RING_MAX];
@@ -950,24 +1044,14 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #if defined(ARENA_IMPLEMENTATION) && !defined(ARENA__IMPLEMENTED)
 #define ARENA__IMPLEMENTED
 
-#ifndef ARENA_ASSERT
+#ifdef ARENA__LIBC_ASSERT
 #include <assert.h>
-#define ARENA_ASSERT(x) assert(x)
 #endif
-#if defined(ARENA_MALLOC) != defined(ARENA_FREE)
-#error "arena.h: define both ARENA_MALLOC and ARENA_FREE, or neither"
-#endif
-#if !defined(ARENA_MALLOC) && !defined(ARENA_NO_MALLOC)
+#ifdef ARENA__LIBC_MALLOC
 #include <stdlib.h>
-#define ARENA_MALLOC(size) malloc(size)
-#define ARENA_FREE(p) free(p)
 #endif
-#ifndef ARENA_LOG
+#ifdef ARENA__LIBC_LOG
 #include <stdio.h>
-#define ARENA_LOG(msg) (void)(fputs(msg, stderr), fputc('\n', stderr))
-#endif
-#if ARENA_SCRATCH_COUNT < 2
-#error "arena.h: ARENA_SCRATCH_COUNT must be at least 2"
 #endif
 #if ARENA_KEEP_CYCLES < 1
 #error "arena.h: ARENA_KEEP_CYCLES must be at least 1"
@@ -993,8 +1077,9 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
 #define MAP_ANONYMOUS MAP_ANON
 #endif
-#ifndef MAP_ANONYMOUS
-#error "arena.h: MAP_ANONYMOUS is hidden; define _DEFAULT_SOURCE before any include in the file with ARENA_IMPLEMENTATION"
+#ifndef MAP_ANONYMOUS   /* hidden (see _DEFAULT_SOURCE above): map /dev/zero */
+#define ARENA__MAP_ZERO 1
+#include <fcntl.h>
 #endif
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0
@@ -1007,21 +1092,6 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
     (defined(__unix__) || defined(__APPLE__))
 #define ARENA__PTHREADS 1
 #include <pthread.h>
-#endif
-
-#ifndef ARENA_THREAD_LOCAL
-#if defined(ARENA_NO_THREADS)
-#define ARENA_THREAD_LOCAL
-#elif defined(__cplusplus) && __cplusplus >= 201103L
-#define ARENA_THREAD_LOCAL thread_local
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && \
-    !defined(__STDC_NO_THREADS__)
-#define ARENA_THREAD_LOCAL _Thread_local
-#elif defined(_MSC_VER)
-#define ARENA_THREAD_LOCAL __declspec(thread)
-#else
-#define ARENA_THREAD_LOCAL __thread
-#endif
 #endif
 
 /* ---- internal types ------------------------------------------------------ */
@@ -1265,7 +1335,8 @@ static size_t arena__opt(size_t value, size_t fallback) {
     return value ? value : fallback;
 }
 
-/* Header, gap, data alignment and end alignment around `need` data bytes. */
+/* What a block spends besides its data: the header, the poisoned gap
+   after it, and alignment at both ends of the data. */
 static size_t arena__block_overhead(void) {
     return sizeof(ArenaBlock) + ARENA__REDZONE + 2 * ARENA_MIN_ALIGN;
 }
@@ -1405,9 +1476,6 @@ static void arena__retire(Arena *a, ArenaBlock *b, char *top) {
 /* ---- virtual memory -------------------------------------------------------- */
 
 #ifndef ARENA_NO_VIRTUAL
-#ifndef ARENA_VIRTUAL_RESERVE
-#define ARENA_VIRTUAL_RESERVE (sizeof(void *) >= 8 ? (size_t)1 << 36 : (size_t)1 << 30)
-#endif
 
 static size_t arena__page_size(void) {
     static size_t cached;   /* threads may race to fill it: atomically */
@@ -1426,11 +1494,26 @@ static size_t arena__page_size(void) {
     return page;
 }
 
+#ifndef ARENA__WINDOWS
+/* Fresh inaccessible pages, at `at` with MAP_FIXED: anonymous memory, or
+   where MAP_ANONYMOUS is hidden, private pages of /dev/zero (the same). */
+static void *arena__os_map(void *at, size_t n, int flags) {
+#ifdef ARENA__MAP_ZERO
+    int fd = open("/dev/zero", O_RDWR);
+    void *p = fd < 0 ? MAP_FAILED : mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+    if (fd >= 0) close(fd);
+    return p;
+#else
+    return mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+#endif
+}
+#endif
+
 static void *arena__os_reserve(size_t n) {
 #ifdef ARENA__WINDOWS
     return VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS);
 #else
-    void *p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = arena__os_map(NULL, n, 0);
     return p == MAP_FAILED ? NULL : p;
 #endif
 }
@@ -1448,7 +1531,7 @@ static void arena__os_decommit(void *p, size_t n) {
     VirtualFree(p, n, MEM_DECOMMIT);
 #else
     /* Mapping fresh pages over the range returns the old ones to the OS. */
-    mmap(p, n, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    arena__os_map(p, n, MAP_FIXED);
 #endif
 }
 
@@ -2217,9 +2300,6 @@ ARENA_DEF ArenaBuilder arena_builder(Arena *a) {
 /* ---- sprintf ------------------------------------------------------------------ */
 
 #ifndef ARENA_NO_SPRINTF
-#ifndef ARENA_STB_SPRINTF_HEADER
-#define ARENA_STB_SPRINTF_HEADER <stb/stb_sprintf.h>
-#endif
 #ifdef ARENA_STB_SPRINTF_EXTERN
 #include ARENA_STB_SPRINTF_HEADER
 #else
@@ -2259,10 +2339,12 @@ ARENA_DEF ArenaBuilder arena_builder(Arena *a) {
 #endif
 #endif
 
-/* stb_sprintf writes STB_SPRINTF_MIN characters between callbacks. While the
-   arena can give that much room at the top, it writes straight into the
-   string (the arena's newest allocation), grown in place; when it cannot
-   (a nearly full buffer), it writes into `chunk`, appended exactly. */
+/* stb_sprintf writes STB_SPRINTF_MIN characters between callbacks. It
+   starts in `chunk`, so that a short text (most are) is copied once into
+   one exact allocation. Past the first chunk, while the arena can give
+   that much room at the top, it writes straight into the string (the
+   arena's newest allocation), grown in place; when it cannot (a nearly
+   full buffer), into the chunk again, appended exactly. */
 typedef struct arena__Print {
     ArenaBuilder out;   /* the string so far */
     bool failed;
@@ -2270,8 +2352,7 @@ typedef struct arena__Print {
 } arena__Print;
 
 /* Where stb_sprintf writes next: into the string when it has (or can get
-   in place) STB_SPRINTF_MIN bytes of room, else into the chunk, which the
-   callback appends, growing the string only as much as the output needs. */
+   in place) STB_SPRINTF_MIN bytes of room, else into the chunk. */
 static char *arena__print_next(arena__Print *pr) {
     size_t room = STB_SPRINTF_MIN + 1;
     if (pr->out.cap - pr->out.len < room) {
@@ -2281,313 +2362,296 @@ static char *arena__print_next(arena__Print *pr) {
     return pr->out.data + pr->out.len;
 }
 
+/* Text copied into the string exactly (a chunk, a format's literal runs). */
+static bool arena__print_text(arena__Print *pr, const char *s, size_t n) {
+    if (!arena__builder_reserve(&pr->out, n + 1)) return false;
+    ARENA_MEMCPY(pr->out.data + pr->out.len, s, n);
+    pr->out.len += n;
+    return true;
+}
+
+/* A short chunk is most likely the end of the text: the next (if any)
+   goes to the chunk too, so that the string is not grown past it. */
 static char *arena__print_cb(const char *buf, void *user, int len) {
     arena__Print *pr = (arena__Print *)user;
     char *next;
-    if (buf == pr->chunk) {
-        if (!arena__builder_reserve(&pr->out, (size_t)len + 1)) next = NULL;
-        else {
-            ARENA_MEMCPY(pr->out.data + pr->out.len, buf, (size_t)len);
-            pr->out.len += (size_t)len;
-            next = pr->chunk;
-        }
-    } else {
+    if (buf != pr->chunk) {   /* written in place */
         pr->out.len += (size_t)len;
         next = arena__print_next(pr);
+    } else if (!arena__print_text(pr, buf, (size_t)len)) {
+        next = NULL;
+    } else {
+        next = len > STB_SPRINTF_MIN / 2 ? arena__print_next(pr) : pr->chunk;
     }
     if (!next) pr->failed = true;
     return next;
 }
 
-/* ---- the quick formatter ----------------------------------------------------
-   Most strings a program formats use integer, character and string
-   conversions only. Those are formatted here, at a fraction of what a
-   general formatter spends: into a stack buffer, then copied into the arena
-   in one exact allocation; when the text outgrows the buffer, the first
-   pass has measured it, and a second one writes it straight into its
-   allocation. Anything else (floating point, %p, %o, %n, the # and '
-   flags, a NULL string, a width or precision above ARENA__QUICK_NUM) is
-   left to stb_sprintf, from the start. */
-
-#define ARENA__QUICK_BUF 256
-#define ARENA__QUICK_NUM 100000000   /* larger widths go to stb_sprintf */
-
-typedef struct arena__Quick {
-    char *buf;
-    size_t cap, len;          /* text beyond cap is only counted */
-    bool left, zero, plus, space;
-    int width, prec;          /* prec -1: none */
-} arena__Quick;
-
-static bool arena__quick_room(const arena__Quick *q, size_t n) {
-    return q->len <= q->cap && n <= q->cap - q->len;
+/* stb_sprintf's text for fmt and its arguments, appended. */
+static bool arena__print_stb(arena__Print *pr, const char *fmt, va_list ap) {
+    stbsp_vsprintfcb(arena__print_cb, pr, pr->chunk, fmt, ap);
+    return !pr->failed;
 }
 
-static void arena__quick_fill(arena__Quick *q, char c, size_t n) {
-    if (n && arena__quick_room(q, n)) ARENA_MEMSET(q->buf + q->len, c, n);
-    q->len += n;
+static bool arena__print_one(arena__Print *pr, const char *spec, ...) {
+    va_list ap;
+    bool ok;
+    va_start(ap, spec);
+    ok = arena__print_stb(pr, spec, ap);
+    va_end(ap);
+    return ok;
 }
 
-/* Short copies (digits, short strings) byte by byte: cheaper than a call. */
-static void arena__quick_copy(arena__Quick *q, const char *s, size_t n) {
-    if (n > 32) {
-        if (arena__quick_room(q, n)) ARENA_MEMCPY(q->buf + q->len, s, n);
-        q->len += n;
-    } else {
-        size_t len = q->len, stop = len + n;
-        for (; len < stop; len++, s++)
-            if (len < q->cap) q->buf[len] = *s;
-        q->len = len;
+/* ---- where stb_sprintf departs from C ------------------------------------------
+   stb_sprintf ignores a negative '*' width (C: left-justified), prints hh
+   and h values untruncated, reads j as size_t (32 bits on i686), prints
+   signs ('+', ' ') on unsigned conversions, prints the zero of "%.0d",
+   pads with zeros for '0' with a precision (C ignores the '0' there) and
+   stops reading flags at a '0' ("%0-5d"). A pre-pass reads the conversions of the format: when none of
+   them can meet one of these, stb_sprintf formats the whole text in one
+   pass. Otherwise each conversion goes to stb_sprintf on its own, with a
+   corrected spec (stars resolved, the flags C ignores dropped, '0' last,
+   integers widened to 64 bits after truncation) and the literal text
+   between them copied. A format with a conversion the pre-pass does not
+   know (%n, %F, stb's extensions, wide characters, long double) goes to
+   stb_sprintf as it is. */
+
+#define ARENA__STAR (-2)   /* a width or precision from the arguments */
+
+/* Flags, one bit each in the order a corrected spec writes them ('0' last). */
+static const char arena__flag_chars[] = "-+ #'0";
+#define ARENA__LEFT 1u
+#define ARENA__PLUS 2u
+#define ARENA__SPACE 4u
+#define ARENA__ALT 8u
+#define ARENA__ZERO 32u
+#define ARENA__FLAGS 63u
+#define ARENA__MISORDERED 64u   /* a flag after '0' */
+
+typedef struct arena__Conv {
+    unsigned flags;
+    int width, prec; /* width 0, prec -1: none */
+    char size, conv; /* size: 0 h l j z t, or H (hh), L (ll) */
+    char kind;       /* 'i' signed, 'u' unsigned, 'f' floating, else conv */
+} arena__Conv;
+
+static unsigned arena__flag(char ch) {
+    switch (ch) {
+    case '-': return 1;
+    case '+': return 2;
+    case ' ': return 4;
+    case '#': return 8;
+    case '\'': return 16;
+    case '0': return 32;
+    default: return 0;
     }
 }
 
-/* Text up to (not including) the first `stop` or NUL, copied as it is
-   scanned (literal text and plain "%s": short runs, no call); returns
-   where it stopped. */
-static const char *arena__quick_scan(arena__Quick *q, const char *s, char stop) {
-    size_t len = q->len;
-    for (; *s && *s != stop; s++, len++)
-        if (len < q->cap) q->buf[len] = *s;
-    q->len = len;
-    return s;
-}
-
-/* One conversion's text: a sign (or 0), `zeros` zeros and the body, padded
-   to the width with spaces on the left or right, or with zeros. */
-static void arena__quick_emit(arena__Quick *q, char sign, size_t zeros, const char *body, size_t n) {
-    size_t len = (sign != 0) + zeros + n;
-    size_t pad = (size_t)q->width > len ? (size_t)q->width - len : 0;
-    if (q->zero && !q->left && q->prec < 0) {
-        zeros += pad;
-        pad = 0;
+static inline char arena__conv_kind(char conv) {
+    switch (conv) {
+    case 'd': case 'i': return 'i';
+    case 'o': case 'u': case 'x': case 'X': return 'u';
+    case 'e': case 'E': case 'f': case 'g': case 'G': case 'a': case 'A': return 'f';
+    case 'c': case 's': case 'p': case '%': return conv;
+    default: return 0;
     }
-    if (!q->left) arena__quick_fill(q, ' ', pad);
-    if (sign) arena__quick_fill(q, sign, 1);
-    arena__quick_fill(q, '0', zeros);
-    arena__quick_copy(q, body, n);
-    if (q->left) arena__quick_fill(q, ' ', pad);
 }
 
-static void arena__quick_int(arena__Quick *q, uintmax_t v, bool negative, char conv) {
-    char digits[3 * sizeof(uintmax_t)], *end = digits + sizeof digits, *d = end;
-    const char *set = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
-    char sign = negative ? '-' : q->plus ? '+' : q->space ? ' ' : 0;
-    size_t n;
-    if (conv == 'x' || conv == 'X') {
-        for (; v; v >>= 4) *--d = set[v & 15];
-    } else if (v <= 0xFFFFFFFFu) {   /* the common case: 32-bit steps, two digits each */
-        static const char pairs[] = "00010203040506070809101112131415161718192021222324"
-                                    "25262728293031323334353637383940414243444546474849"
-                                    "50515253545556575859606162636465666768697071727374"
-                                    "75767778798081828384858687888990919293949596979899";
-        uint32_t w = (uint32_t)v;
-        for (; w >= 10; w /= 100) {
-            const char *pair = pairs + w % 100 * 2;
-            *--d = pair[1];
-            *--d = pair[0];
-        }
-        if (w) *--d = (char)('0' + w);
-    } else {
-        for (; v; v /= 10) *--d = (char)('0' + v % 10);
-    }
-    if (d == end && q->prec != 0) *--d = '0';   /* "%.0d" of 0 is empty */
-    n = (size_t)(end - d);
-    arena__quick_emit(q, sign, q->prec > 0 && (size_t)q->prec > n ? (size_t)q->prec - n : 0, d, n);
-}
-
-/* Reads a width or precision: digits, or '*' from the arguments; NULL for
-   one above ARENA__QUICK_NUM. */
-static const char *arena__quick_number(const char *f, int *n, va_list *ap) {
+/* Digits (saturating far beyond any sane width) or '*'. */
+static const char *arena__conv_number(const char *f, int *n) {
     if (*f == '*') {
-        *n = va_arg(*ap, int);
-        return *n > ARENA__QUICK_NUM || *n < -ARENA__QUICK_NUM ? NULL : f + 1;
+        *n = ARENA__STAR;
+        return f + 1;
     }
-    for (*n = 0; *f >= '0' && *f <= '9'; f++) {
-        *n = *n * 10 + (*f - '0');
-        if (*n > ARENA__QUICK_NUM) return NULL;
-    }
+    for (*n = 0; *f >= '0' && *f <= '9'; f++)
+        if (*n < 100000000) *n = *n * 10 + (*f - '0');
     return f;
 }
 
-/* The size modifier at *f (hh and ll as 'H' and 'L'), moving past it. */
-static char arena__quick_size(const char **f) {
-    char size = **f;
-    switch (size) {
-    case 'h': case 'l':
-        if ((*f)[1] == size) {
-            *f += 2;
-            return (char)(size == 'h' ? 'H' : 'L');
+/* The conversion at f (just past its '%') into c; the format after it, or
+   NULL for one the pre-pass does not know. */
+static const char *arena__conv_parse(const char *f, arena__Conv *c) {
+    unsigned bit;
+    for (c->flags = 0; (bit = arena__flag(*f)) != 0; f++)
+        c->flags |= bit | ((c->flags & ARENA__ZERO) && bit != ARENA__ZERO ? ARENA__MISORDERED : 0u);
+    f = arena__conv_number(f, &c->width);
+    c->prec = -1;
+    if (*f == '.') f = arena__conv_number(f + 1, &c->prec);
+    c->size = 0;
+    if (*f == 'h' || *f == 'l' || *f == 'j' || *f == 'z' || *f == 't') c->size = *f++;
+    if ((c->size == 'h' || c->size == 'l') && *f == c->size) c->size = (char)(*f++ == 'h' ? 'H' : 'L');
+    c->conv = *f;
+    c->kind = arena__conv_kind(*f);
+    if (!c->kind || (c->size && (c->kind == 'c' || c->kind == 's' || c->kind == 'p'))) return NULL;
+    return f + 1;
+}
+
+/* May stb_sprintf print this conversion other than C does (see above)? */
+static bool arena__conv_deviates(const arena__Conv *c) {
+    unsigned signs = c->flags & (ARENA__PLUS | ARENA__SPACE);
+    if (c->width == ARENA__STAR || (c->flags & ARENA__MISORDERED) || signs == (ARENA__PLUS | ARENA__SPACE))
+        return true;
+    if (c->kind != 'i' && c->kind != 'u') return false;
+    return c->size == 'h' || c->size == 'H' || (c->size == 'j' && sizeof(intmax_t) != sizeof(size_t)) ||
+           c->prec == ARENA__STAR || c->prec == 0 ||
+           (c->prec > 0 && (c->flags & ARENA__ZERO)) || (c->kind == 'u' && signs);
+}
+
+/* Does the format hold a conversion stb_sprintf may print other than C
+   does, and only conversions the pre-pass knows? */
+static bool arena__format_deviates(const char *f) {
+    arena__Conv c;
+    bool deviates = false;
+    for (; *f; f++)
+        if (*f == '%') {
+            if (!(f = arena__conv_parse(f + 1, &c))) return false;
+            deviates |= arena__conv_deviates(&c);
+            f--;
         }
-        /* fall through */
-    case 'z': case 'j': case 't':
-        *f += 1;
-        return size;
-    default:
-        return 0;
+    return deviates;
+}
+
+/* A character that may continue a spec stb_sprintf prints as C does:
+   '-', digits (with the flag '0'), the sizes it reads as C does. */
+static inline bool arena__plain_modifier(char ch) {
+    switch (ch) {
+    case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+    case '8': case '9': case 'l': case 'z': case 't': return true;
+    case 'j': return sizeof(intmax_t) == sizeof(size_t);   /* what stb_sprintf reads */
+    default: return false;
     }
 }
 
-static void arena__quick_signed(arena__Quick *q, char size, char conv, va_list *ap) {
-    intmax_t v;
-    switch (size) {
-    case 0: v = va_arg(*ap, int); break;
-    case 'H': v = (signed char)va_arg(*ap, int); break;
-    case 'h': v = (short)va_arg(*ap, int); break;
-    case 'l': v = va_arg(*ap, long); break;
-    case 'L': v = va_arg(*ap, long long); break;
-    case 'j': v = va_arg(*ap, intmax_t); break;
-    default: v = va_arg(*ap, ptrdiff_t); break;   /* 't', and 'z' (its signed twin) */
-    }
-    arena__quick_int(q, v < 0 ? 0 - (uintmax_t)v : (uintmax_t)v, v < 0, conv);
-}
-
-static void arena__quick_unsigned(arena__Quick *q, char size, char conv, va_list *ap) {
-    uintmax_t v;
-    switch (size) {
-    case 0: v = va_arg(*ap, unsigned); break;
-    case 'H': v = (unsigned char)va_arg(*ap, unsigned); break;
-    case 'h': v = (unsigned short)va_arg(*ap, unsigned); break;
-    case 'l': v = va_arg(*ap, unsigned long); break;
-    case 'L': v = va_arg(*ap, unsigned long long); break;
-    case 'j': v = va_arg(*ap, uintmax_t); break;
-    default: v = va_arg(*ap, size_t); break;   /* 'z', and 't' (its unsigned twin) */
-    }
-    q->plus = q->space = false;   /* signs are for signed conversions */
-    arena__quick_int(q, v, false, conv);
-}
-
-static bool arena__quick_text(arena__Quick *q, char size, char conv, va_list *ap) {
-    if (size || q->zero) return false;   /* wide characters; '0' is undefined */
-    if (conv == 'c') {
-        char c = (char)va_arg(*ap, int);
-        q->prec = -1;
-        arena__quick_emit(q, 0, 0, &c, 1);
-    } else {
-        const char *s = va_arg(*ap, const char *), *nul;
-        size_t n;
-        if (!s) return false;
-        if (!q->width && q->prec < 0) {   /* plain "%s" */
-            arena__quick_scan(q, s, '\0');
-            return true;
-        }
-        nul = q->prec >= 0 ? (const char *)ARENA_MEMCHR(s, 0, (size_t)q->prec) : NULL;
-        n = q->prec < 0 ? ARENA_STRLEN(s) : nul ? (size_t)(nul - s) : (size_t)q->prec;
-        q->prec = -1;
-        arena__quick_emit(q, 0, 0, s, n);
-    }
-    return true;
-}
-
-/* One conversion at f (just past the '%'); the format after it, or NULL
-   where stb_sprintf must do it. */
-static const char *arena__quick_spec(arena__Quick *q, const char *f, va_list *ap) {
-    char size;
-    if (*f == '%') {
-        arena__quick_fill(q, '%', 1);
-        return f + 1;
-    }
-    q->left = q->zero = q->plus = q->space = false;
-    for (;; f++) {
-        if (*f == '-') q->left = true;
-        else if (*f == '0') q->zero = true;
-        else if (*f == '+') q->plus = true;
-        else if (*f == ' ') q->space = true;
-        else break;
-    }
-    if (!(f = arena__quick_number(f, &q->width, ap))) return NULL;
-    if (q->width < 0) {   /* a negative '*' width: left-justified */
-        q->left = true;
-        q->width = -q->width;
-    }
-    q->prec = -1;
-    if (*f == '.') {
-        if (!(f = arena__quick_number(f + 1, &q->prec, ap))) return NULL;
-        if (q->prec < 0) q->prec = -1;   /* a negative '*' precision: none */
-    }
-    size = arena__quick_size(&f);
-    switch (*f) {
-    case 'd': case 'i': arena__quick_signed(q, size, *f, ap); return f + 1;
-    case 'u': case 'x': case 'X': arena__quick_unsigned(q, size, *f, ap); return f + 1;
-    case 'c': case 's': return arena__quick_text(q, size, *f, ap) ? f + 1 : NULL;
-    default: return NULL;
-    }
-}
-
-/* The whole text into buf, as much as fits in cap; its length, or -1. */
-static ptrdiff_t arena__quick_format(char *buf, size_t cap, const char *fmt, va_list ap) {
-    arena__Quick q;
+/* The pre-pass at a glance: most specs are '-', digits (with '0'), a size
+   and a letter, which stb_sprintf prints as C does. Any other character
+   in a spec (or '-' after '0') sends the whole format through the exact
+   check. */
+static bool arena__format_plain(const char *fmt) {
     const char *f = fmt;
-    va_list aq;
-    q.buf = buf;
-    q.cap = cap;
-    q.len = 0;
-    va_copy(aq, ap);
-    while (*(f = arena__quick_scan(&q, f, '%')) && q.len <= ARENA__MAX_REQUEST / 2)
-        if (!(f = arena__quick_spec(&q, f + 1, &aq))) break;
-    va_end(aq);
-    return f && !*f && q.len <= ARENA__MAX_REQUEST / 2 ? (ptrdiff_t)q.len : -1;
+    for (;;) {
+        for (; *f != '%'; f++)
+            if (!*f) return true;
+        while (arena__plain_modifier(*++f))
+            if (*f == '-' && f[-1] == '0') return !arena__format_deviates(fmt);
+        if (!arena__conv_kind(*f)) return !arena__format_deviates(fmt);
+        f++;
+    }
 }
 
-/* The quick formatter's result, or NULL with *tried false where it cannot
-   format this. */
-static char *arena__quick_sprintf(Arena *a, const char *fmt, va_list ap, bool *tried) {
-    char buf[ARENA__QUICK_BUF], *s;
-    ptrdiff_t n = arena__quick_format(buf, sizeof buf, fmt, ap);
-    *tried = n >= 0;
-    if (n < 0 || !(s = (char *)arena_alloc(a, (size_t)n + 1))) return NULL;
-    if ((size_t)n < sizeof buf) ARENA_MEMCPY(s, buf, (size_t)n);
-    else arena__quick_format(s, (size_t)n, fmt, ap);
-    s[n] = '\0';
+static intmax_t arena__conv_signed(const arena__Conv *c, va_list *ap) {
+    switch (c->size) {
+    case 0: return va_arg(*ap, int);
+    case 'H': return (signed char)va_arg(*ap, int);
+    case 'h': return (short)va_arg(*ap, int);
+    case 'l': return va_arg(*ap, long);
+    case 'L': return va_arg(*ap, long long);
+    case 'j': return va_arg(*ap, intmax_t);
+    default: return va_arg(*ap, ptrdiff_t);   /* 't', and 'z' (its signed twin) */
+    }
+}
+
+static uintmax_t arena__conv_unsigned(const arena__Conv *c, va_list *ap) {
+    switch (c->size) {
+    case 0: return va_arg(*ap, unsigned);
+    case 'H': return (unsigned char)va_arg(*ap, unsigned);
+    case 'h': return (unsigned short)va_arg(*ap, unsigned);
+    case 'l': return va_arg(*ap, unsigned long);
+    case 'L': return va_arg(*ap, unsigned long long);
+    case 'j': return va_arg(*ap, uintmax_t);
+    default: return va_arg(*ap, size_t);   /* 'z', and 't' (its unsigned twin) */
+    }
+}
+
+/* The flags of c that C honours, in stb_sprintf's order, into s. */
+static char *arena__conv_flags(char *s, const arena__Conv *c, int prec) {
+    unsigned flags = c->flags & ARENA__FLAGS, i;
+    if (c->kind == 'u') flags &= ~(ARENA__PLUS | ARENA__SPACE);   /* signs: signed only */
+    if (flags & ARENA__PLUS) flags &= ~ARENA__SPACE;              /* '+' wins over ' ' */
+    if ((c->kind == 'i' || c->kind == 'u') && prec >= 0) flags &= ~ARENA__ZERO;
+    for (i = 0; arena__flag_chars[i]; i++)
+        if (flags & (1u << i)) *s++ = arena__flag_chars[i];
     return s;
 }
 
-/* stb_sprintf's text appended to b, written in place. On failure *b is
-   as it was (what was written past it stays in the arena). */
-static bool arena__stb_append(ArenaBuilder *b, const char *fmt, va_list ap) {
+/* One conversion, its arguments read from *ap, through stb_sprintf with a
+   spec it prints as C does: "%" flags "*.*" [ll] conversion. */
+static bool arena__print_conv(arena__Print *pr, const arena__Conv *c, va_list *ap) {
+    char spec[16] = "%", *s = spec + 1;   /* zeroed: stb_sprintf reads 4 bytes at a time */
+    int width = c->width == ARENA__STAR ? va_arg(*ap, int) : c->width;
+    int prec = c->prec == ARENA__STAR ? va_arg(*ap, int) : c->prec;
+    bool integer = c->kind == 'i' || c->kind == 'u';
+    intmax_t v = c->kind == 'i' ? arena__conv_signed(c, ap) : 0;
+    uintmax_t u = c->kind == 'u' ? arena__conv_unsigned(c, ap) : 0;
+    if (c->kind == '%') return arena__print_text(pr, "%", 1);
+    if (width < 0) {   /* a negative '*' width: left-justified */
+        *s++ = '-';
+        width = width < -100000000 ? 100000000 : -width;
+    }
+    if (prec < 0) prec = -1;
+    if (integer && prec == 0 && !v && !u) {   /* "%.0d" of zero: no digits */
+        const char *text = c->kind == 'u' ? (c->conv == 'o' && (c->flags & ARENA__ALT) ? "0" : "")
+                         : c->flags & ARENA__PLUS ? "+" : c->flags & ARENA__SPACE ? " " : "";
+        if (c->flags & ARENA__LEFT) *s++ = '-';
+        ARENA_MEMCPY(s, "*s", 3);
+        return arena__print_one(pr, spec, width, text);
+    }
+    s = arena__conv_flags(s, c, prec);
+    ARENA_MEMCPY(s, integer ? "*.*ll" : "*.*", integer ? 5 : 3);
+    s += integer ? 5 : 3;
+    *s++ = c->conv;
+    *s = '\0';
+    switch (c->kind) {
+    case 'i': return arena__print_one(pr, spec, width, prec, (long long)v);
+    case 'u': return arena__print_one(pr, spec, width, prec, (unsigned long long)u);
+    case 'f': return arena__print_one(pr, spec, width, prec, va_arg(*ap, double));
+    case 'c': return arena__print_one(pr, spec, width, prec, va_arg(*ap, int));
+    case 's': return arena__print_one(pr, spec, width, prec, va_arg(*ap, const char *));
+    default: return arena__print_one(pr, spec, width, prec, va_arg(*ap, void *));
+    }
+}
+
+/* The format one conversion at a time (see above). */
+static bool arena__print_each(arena__Print *pr, const char *f, va_list ap) {
+    arena__Conv c;
+    const char *pct;
+    bool ok = true;
+    va_list aq;
+    va_copy(aq, ap);
+    while (ok && *f) {
+        for (pct = f; *pct && *pct != '%'; pct++) {}
+        ok = arena__print_text(pr, f, (size_t)(pct - f));
+        if (!ok || !*pct) break;
+        f = arena__conv_parse(pct + 1, &c);   /* known: the pre-pass read it */
+        ok = arena__print_conv(pr, &c, &aq);
+    }
+    va_end(aq);
+    return ok;
+}
+
+/* The formatted text appended to b, written in place. On failure *b is as
+   it was (what was written past it stays in the arena). */
+static bool arena__vappend(ArenaBuilder *b, const char *fmt, va_list ap) {
     arena__Print pr;
-    char *start;
     pr.out = *b;
     pr.failed = false;
-    start = arena__print_next(&pr);
-    if (start) stbsp_vsprintfcb(arena__print_cb, &pr, start, fmt, ap);
-    if (!start || pr.failed) return false;
+    if (!(arena__format_plain(fmt) ? arena__print_stb(&pr, fmt, ap) : arena__print_each(&pr, fmt, ap)))
+        return false;
     *b = pr.out;
     return true;
 }
 
-/* The formatted text appended to b: the quick formatter's, copied from its
-   buffer (or, past it, formatted again straight into the string), else
-   stb_sprintf's. */
-static bool arena__vappend(ArenaBuilder *b, const char *fmt, va_list ap) {
-    char buf[ARENA__QUICK_BUF];
-    ptrdiff_t n = arena__quick_format(buf, sizeof buf, fmt, ap);
-    if (n < 0) return arena__stb_append(b, fmt, ap);
-    if (!arena__builder_reserve(b, (size_t)n + 1)) return false;
-    if ((size_t)n < sizeof buf) ARENA_MEMCPY(b->data + b->len, buf, (size_t)n);
-    else arena__quick_format(b->data + b->len, (size_t)n, fmt, ap);
-    b->len += (size_t)n;
-    return true;
-}
-
 ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
-    arena__Print pr;
+    ArenaBuilder b = arena_builder(a);
     size_t pos;
-    char *start, *quick;
-    bool tried;
     if (!fmt) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
-    quick = arena__quick_sprintf(a, fmt, ap, &tried);   /* one exact allocation */
-    if (tried) return quick;
     pos = arena__pos(a);
-    pr.out = arena_builder(a);
-    pr.failed = false;
-    start = arena__print_next(&pr);
-    if (start) stbsp_vsprintfcb(arena__print_cb, &pr, start, fmt, ap);
-    if (!start || pr.failed || !arena__builder_reserve(&pr.out, 1)) {
+    if (!arena__vappend(&b, fmt, ap) || !arena__builder_reserve(&b, 1)) {
         arena__cut(a, pos);
         return NULL;
     }
-    pr.out.data[pr.out.len] = '\0';
-    return (char *)arena__resize(a, pr.out.data, pr.out.cap, pr.out.len + 1, pr.out.len + 1, ARENA_MIN_ALIGN);
+    b.data[b.len] = '\0';
+    if (b.cap == b.len + 1) return b.data;   /* exact already (a short text) */
+    return (char *)arena__resize(a, b.data, b.cap, b.len + 1, b.len + 1, ARENA_MIN_ALIGN);
 }
 
 ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
@@ -2697,12 +2761,14 @@ ARENA_DEF void arena_stack_release(ArenaStack *s) {
 
 /* ---- per-thread scratch arenas --------------------------------------------------- */
 
-static ARENA_THREAD_LOCAL Arena arena__scratch[ARENA_SCRATCH_COUNT];
+/* Two per thread: arena_scratch_begin avoids one conflict, so one of two
+   is always free. */
+static ARENA_THREAD_LOCAL Arena arena__scratch[2];
 static ARENA_THREAD_LOCAL bool arena__scratch_hooked;
 
 static void arena__scratch_free(Arena *s) {
     int i;
-    for (i = 0; i < ARENA_SCRATCH_COUNT; i++) arena_release(&s[i]);
+    for (i = 0; i < 2; i++) arena_release(&s[i]);
 }
 
 #if defined(ARENA__PTHREADS)

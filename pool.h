@@ -1,4 +1,4 @@
-/* pool.h - fixed-size object pools with checked frees and handles that
+/* pool.h v0.1.0 - fixed-size object pools with checked frees and handles that
    cannot dangle, for C and C++. Built on arena.h.
 
    A Pool hands out objects of one size in O(1) and takes them back in O(1).
@@ -56,19 +56,23 @@
        pool_snapshot / pool_restore (with an Arena as the store) put a pool
        back as it was: for rollback and undo; see "snapshots" below.
 
-   CONFIGURATION (besides arena.h's)
+   CONFIGURATION (besides arena.h's; define before the first include; the
+   defaults are in one block right below this comment)
+     Read by every file that includes pool.h.
        POOL_UNCHECKED        pool_free trusts its argument (release builds:
                              no range or double-free check; a free is a
                              push, an alloc a pop, each with a generation
                              step). Any mix of files with and without it is
                              fine
+       POOL_GEN_LIMIT        a slot whose generation reaches this (even)
+                             value is retired for good (default 0xFFFFFFFE),
+                             so an old handle can never come back to life;
+                             keep it the same in every file
+     Read only by the file that defines POOL_IMPLEMENTATION.
        POOL_BLOCK_SIZE       block size of block pools (default 64 KiB;
                              virtual pools commit a page, then double)
        POOL_VIRTUAL_RESERVE  address space a virtual pool reserves (default
                              64 GiB; less if max_bytes is smaller)
-       POOL_GEN_LIMIT        a slot whose generation reaches this (even)
-                             value is retired for good (default 0xFFFFFFFE),
-                             so an old handle can never come back to life
 
    FOR PoolHeap / THREADS (internal hooks, not API)
        - Slot numbers: every slot's header (POOL__HDR(obj)) holds its
@@ -104,16 +108,8 @@
 #ifndef POOL_H
 #define POOL_H
 
-#include "arena.h"
-
-#ifdef ARENA_STATIC
-#define POOL_DEF static
-#elif defined(__cplusplus)
-#define POOL_DEF extern "C"
-#else
-#define POOL_DEF extern
-#endif
-
+/* ==== CONFIGURATION: the default of every option (see above) ==== */
+/* POOL_UNCHECKED: off unless defined */
 #ifndef POOL_BLOCK_SIZE
 #define POOL_BLOCK_SIZE ((size_t)64 << 10)
 #endif
@@ -125,6 +121,16 @@
 #endif
 #if (POOL_GEN_LIMIT) & 1
 #error "pool.h: POOL_GEN_LIMIT must be even"
+#endif
+
+#include "arena.h"
+
+#ifdef ARENA_STATIC
+#define POOL_DEF ARENA_DEF   /* static, and no warning for what is not called */
+#elif defined(__cplusplus)
+#define POOL_DEF extern "C"
+#else
+#define POOL_DEF extern
 #endif
 
 /* An object by index and generation; all zero is the null handle. */

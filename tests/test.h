@@ -62,6 +62,16 @@ static inline int test_intact(const void *p, size_t n, unsigned seed) {
     return test_holds(p, n, seed);
 }
 /* An empty arena ({0}, which C++ warns about). */
+/* xorshift32: a fixed-seed generator, so that every run is the same run. */
+static inline uint32_t test_rng(uint32_t *s) {
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    *s = x;
+    return x;
+}
+
 static inline Arena test_empty_arena(void) {
     Arena a;
     memset(&a, 0, sizeof a);

@@ -1,6 +1,6 @@
 /* test_builder.c - ArenaBuilder and ArenaStr: appends grow in place while
    the string is the newest allocation and move when it is not, formatted
-   appends match snprintf (quick and stb_sprintf paths), failures leave the
+   appends match snprintf (whole formats and corrected specs), failures leave the
    string as it was, slices compare and copy. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +68,8 @@ TEST(builder_moves_when_not_newest) {
     arena_release(&a);
 }
 
-/* Long formatted text, past the quick formatter's buffer and through
-   stb_sprintf's chunks, equals snprintf's. */
+/* Long formatted text, through stb_sprintf's chunks and written in place,
+   equals snprintf's. */
 TEST(builder_long_formats_match_snprintf) {
     Arena a = test_empty_arena();
     ArenaBuilder b = arena_builder(&a);

@@ -22,16 +22,6 @@ void suite_pool(void);
 
 /* ---- helpers ----------------------------------------------------------- */
 
-/* xorshift32: a fixed-seed generator so every run is the same run. */
-static uint32_t pt_rng(uint32_t *s) {
-    uint32_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *s = x;
-    return x;
-}
-
 /* Allocates n objects into objs; 0 (after a failed CHECK) if one fails. */
 static int pt_alloc_all(Pool *p, void **objs, size_t n) {
     size_t i;
@@ -869,7 +859,7 @@ TEST(pool_random_scale_and_each) {
     POOL_INIT(&p, PtObj);
     /* phase 1: mostly allocs up to N live; phase 2: balanced churn */
     for (ops = 0; ops < 420000; ops++) {
-        uint32_t r = pt_rng(&rng);
+        uint32_t r = test_rng(&rng);
         int phase1 = count < N && ops < 360000;
         int do_alloc = count == 0 || (count < N && (r % 100) < (phase1 ? 85u : 50u));
         if (do_alloc) {
@@ -881,7 +871,7 @@ TEST(pool_random_scale_and_each) {
             live[count++] = o;
             if (count > peak) peak = count;
         } else {
-            size_t j = (size_t)(pt_rng(&rng) % count);
+            size_t j = (size_t)(test_rng(&rng) % count);
             PtObj *o = live[j];
             CHECK(test_holds(o->body, sizeof o->body, o->id));
             CHECK(pool_free(&p, o));
@@ -2337,10 +2327,10 @@ TEST(pool_garbage_handles) {
     for (i = 0; i < 200000; i++) {
         PoolHandle g;
         void *o;
-        uint32_t r = pt_rng(&rng);
+        uint32_t r = test_rng(&rng);
         switch (i % 4) {
-        case 0: g.index = r; g.gen = pt_rng(&rng); break;
-        case 1: g.index = hs[r % N].index; g.gen = pt_rng(&rng); break;
+        case 0: g.index = r; g.gen = test_rng(&rng); break;
+        case 1: g.index = hs[r % N].index; g.gen = test_rng(&rng); break;
         case 2: g.index = hs[r % N].index ^ (1u << (r >> 27)); g.gen = hs[r % N].gen; break;
         default: g.index = hs[r % N].index; g.gen = hs[r % N].gen + (r & 7) - 3; break;
         }

@@ -37,15 +37,6 @@ static void ph_init(PoolHeap *h, TestSource *s, size_t cap) {
     pool_heap_init(h, &o);
 }
 
-static uint32_t ph_rng(uint32_t *s) {
-    uint32_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *s = x;
-    return x;
-}
-
 /* Sizes that cross every class boundary and the large threshold. */
 static const size_t ph_sizes[] = {0, 1, 15, 16, 17, 31, 48, 100, 127, 128, 129, 160, 161,
                                   255, 256, 257, 1000, 1024, 1025, 4096, 5000, 8191, 8192,
@@ -664,9 +655,9 @@ TEST(heap_random_against_shadow) {
     uint32_t r = 12345;
     memset(p, 0, sizeof p);
     for (i = 0; i < STEPS; i++) {
-        size_t k = ph_rng(&r) % SLOTS, n;
-        uint32_t pick = ph_rng(&r);
-        n = pick % 8 == 0 ? ph_rng(&r) % 40000 : ph_rng(&r) % 600;
+        size_t k = test_rng(&r) % SLOTS, n;
+        uint32_t pick = test_rng(&r);
+        n = pick % 8 == 0 ? test_rng(&r) % 40000 : test_rng(&r) % 600;
         if (p[k] && !test_intact(p[k], size[k] < 64 ? size[k] : 64, seed[k])) CHECK(0);
         if (!p[k]) {
             p[k] = pick & 16 ? pool_heap_calloc(&h, 1, n) : pool_heap_alloc(&h, n);
