@@ -1434,7 +1434,7 @@ TEST(pool_trim_holes_of_large_objects) {
         CHECK(o != NULL);
         if (!o) break;
         for (k = 0; k < N - 1 && objs[k] != o; k++) {}
-        CHECK(k < N - 1);
+        if (p.vm) CHECK(k < N - 1);            /* a run: the same slots (block pools take new blocks) */
         if (k < N - 1) CHECK(pool_handle_of(&p, o).gen > hs[k].gen);
         if (i == 0) {
             pool_trim(&p);
