@@ -1450,7 +1450,7 @@ static size_t pool__trim_holes(Pool *p, uint32_t keep) {
     }
     return bytes;
 }
-#else
+#elif !defined(ARENA_NO_VIRTUAL)
 static size_t pool__trim_holes(Pool *p, uint32_t keep) { (void)p; (void)keep; return 0; }
 #endif
 
