@@ -2039,7 +2039,12 @@ static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
    commits what is left if that is less than its step); block classes
    make room as they grab. */
 static void pool__heap_before_growth(PoolHeap *h, pool__HeapClass *c) {
+#ifndef ARENA_NO_VIRTUAL   /* (else no class is in a reservation) */
     if (c->pool.vm_lent && h->opt.max_bytes) pool__heap_room(h, c->pool.stride + arena__page_size(), c);
+#else
+    (void)h;
+    (void)c;
+#endif
 }
 
 static void pool__heap_drop_class(PoolHeap *h, unsigned k) {
