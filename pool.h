@@ -73,6 +73,10 @@
                              virtual pools commit a page, then double)
        POOL_VIRTUAL_RESERVE  address space a virtual pool reserves (default
                              64 GiB; less if max_bytes is smaller)
+       POOL_HEAP_VIRTUAL_RESERVE  address space a PoolHeap reserves for its
+                             classes, cut into 32 parts (default 8 x
+                             POOL_VIRTUAL_RESERVE: 512 GiB; a capped heap
+                             takes less)
 
    FOR PoolHeap / THREADS (internal hooks, not API)
        - Slot numbers: every slot's header (POOL__HDR(obj)) holds its
@@ -115,6 +119,9 @@
 #endif
 #ifndef POOL_VIRTUAL_RESERVE
 #define POOL_VIRTUAL_RESERVE ((size_t)((uint64_t)1 << 36 & SIZE_MAX))   /* 64-bit only */
+#endif
+#ifndef POOL_HEAP_VIRTUAL_RESERVE
+#define POOL_HEAP_VIRTUAL_RESERVE (POOL_VIRTUAL_RESERVE * 8)   /* 64-bit only */
 #endif
 #ifndef POOL_GEN_LIMIT
 #define POOL_GEN_LIMIT 0xFFFFFFFEu
@@ -445,9 +452,6 @@ POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s);
    A PoolHeap must stay where it is once used (its pools point back at it). */
 
 #define POOL_HEAP_MAX_CLASS ((size_t)8192)
-#ifndef POOL_HEAP_VIRTUAL_RESERVE   /* the classes' reservation: 512 GiB (64-bit only) */
-#define POOL_HEAP_VIRTUAL_RESERVE (POOL_VIRTUAL_RESERVE * 8)
-#endif
 #define POOL__HEAP_CLASSES 32u
 #define POOL__HEAP_CHUNK_SHIFT 13u   /* index chunks of 8 KiB: every block is larger */
 
