@@ -72,6 +72,7 @@ demo: deps-demo | $(B)
 # "N passed, N failed" line; `test` adds them up at the end.
 define run_variant
 	@echo "== $(1)"
+	@mkdir -p $(B)/results
 	@$(2) > $(B)/results/$(1).txt 2>$(B)/results/$(1).err || { cat $(B)/results/$(1).err $(B)/results/$(1).txt; exit 1; }
 	@tail -n 1 $(B)/results/$(1).txt
 endef
@@ -81,7 +82,7 @@ TEST_EXTRA :=
 -include bench/bench.mk tests/fuzz.mk tests/ports.mk tests/install.mk tests/clients.mk
 
 test: deps-test | $(B)
-	@rm -f $(B)/results/*.txt
+	@mkdir -p $(B)/results && rm -f $(B)/results/*.txt
 	@$(MAKE) --no-print-directory test-compile test-plain test-debug test-cxx \
 	    test-asan test-asan-clang test-valgrind test-tsan $(TEST_EXTRA)
 	@cat $(B)/results/*.txt | awk '/^[0-9]+ passed, [0-9]+ failed/ { p += $$1; f += $$3 } \
