@@ -250,7 +250,13 @@ typedef struct ArenaOptions {
     size_t max_bytes;       /* cap on bytes held from the source; 0 = none */
     size_t keep_bytes;      /* most that arena_reset keeps (0: no cap) */
     ArenaSource source;     /* all zero: malloc */
+    unsigned flags;         /* ARENA_SHARED */
 } ArenaOptions;
+
+/* Many threads may allocate (and, in pool.h, free) at once; reset,
+   release, rewind, trim and pool_each only at a frame boundary (see
+   README "Threads"). */
+#define ARENA_SHARED 1u
 
 typedef struct ArenaBlock ArenaBlock;   /* internal */
 typedef struct ArenaDefer ArenaDefer;   /* internal */
@@ -277,6 +283,13 @@ typedef struct Arena {
     int kind;               /* internal: where blocks come from */
     int busy;               /* running its cleanups or the error handler */
     bool stack_owned;       /* internal: an ArenaStack's: its marks are refused */
+    /* internal, ARENA_SHARED only (atomic words): the bump range
+       [top, end) threads take from with a compare-and-swap (top 0: none,
+       or taken by the lock's holder), the lock that guards everything
+       else, and how many threads are inside an allocating call. cur and
+       end stay NULL, so every inline path of a shared arena goes out of
+       line. */
+    struct { size_t top, end, lock, inside; } shared;
 } Arena;
 
 typedef struct ArenaMark {
@@ -865,6 +878,12 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #define ARENA_NO_VIRTUAL 1
 #endif
 
+#if !defined(ARENA_NO_THREADS) && defined(_WIN32) && !defined(ARENA__WINDOWS)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>   /* SwitchToThread (the lock of ARENA_SHARED objects) */
+#endif
 #if !defined(ARENA_NO_THREADS) && !defined(ARENA__WINDOWS) && \
     (defined(__unix__) || defined(__APPLE__))
 #define ARENA__PTHREADS 1
@@ -990,28 +1009,120 @@ static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
     return NULL;
 }
 
-/* ---- process-wide counter --------------------------------------------------
-   The only state shared by threads: lives of arenas and pool seeds must
-   differ across threads, and the page size is cached once. */
+/* ---- threads: the one platform layer -----------------------------------------
+   Every atomic operation of arena.h and pool.h, and the lock of ARENA_SHARED
+   objects: the compiler's __atomic builtins (gcc, clang, MinGW), the
+   Interlocked intrinsics on MSVC, plain code with ARENA_NO_THREADS.
+   Read-modify-writes are sequentially consistent, so each is a full
+   barrier: whatever a thread wrote before it hands a range or a slot back
+   is visible to the thread that takes it next. ARENA__LOAD and
+   ARENA__STORE are relaxed (the process-wide counter and caches). The
+   8-byte operations need their word 8-byte aligned (i686: cmpxchg8b). */
 
 #if defined(ARENA_NO_THREADS)
-#define ARENA__FETCH_ADD(p) (++*(p))
 #define ARENA__LOAD(p) (*(p))
 #define ARENA__STORE(p, v) (*(p) = (v))
+static inline size_t arena__atomic_load(const size_t *p) { return *p; }
+static inline void arena__atomic_store(size_t *p, size_t v) { *p = v; }
+static inline size_t arena__atomic_add(size_t *p, size_t d) { return *p += d; }
+static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) {
+    if (*p != *expected) { *expected = *p; return false; }
+    *p = desired;
+    return true;
+}
+static inline uint64_t arena__atomic_load64(const uint64_t *p) { return *p; }
+static inline void arena__atomic_store64(uint64_t *p, uint64_t v) { *p = v; }
+static inline bool arena__atomic_cas64(uint64_t *p, uint64_t *expected, uint64_t desired) {
+    if (*p != *expected) { *expected = *p; return false; }
+    *p = desired;
+    return true;
+}
+static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) { return *p += d; }
+#define arena__yield() ((void)0)
 #elif defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
-#define ARENA__FETCH_ADD(p) ((uint64_t)_InterlockedIncrement64((volatile __int64 *)(p)))
 #define ARENA__LOAD(p) (*(volatile size_t *)(p))
 #define ARENA__STORE(p, v) (*(volatile size_t *)(p) = (v))
+#ifdef _WIN64
+#define ARENA__IL(f) f##64
+typedef __int64 arena__Word;
 #else
-#define ARENA__FETCH_ADD(p) __atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
+#define ARENA__IL(f) f
+typedef long arena__Word;
+#endif
+#define ARENA__W(p) ((volatile arena__Word *)(uintptr_t)(p))
+#define ARENA__W64(p) ((volatile __int64 *)(uintptr_t)(p))
+static inline size_t arena__atomic_load(const size_t *p) { return (size_t)ARENA__IL(_InterlockedOr)(ARENA__W(p), 0); }
+static inline void arena__atomic_store(size_t *p, size_t v) { ARENA__IL(_InterlockedExchange)(ARENA__W(p), (arena__Word)v); }
+static inline size_t arena__atomic_add(size_t *p, size_t d) {
+    return (size_t)ARENA__IL(_InterlockedExchangeAdd)(ARENA__W(p), (arena__Word)d) + d;
+}
+static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) {
+    size_t old = (size_t)ARENA__IL(_InterlockedCompareExchange)(ARENA__W(p), (arena__Word)desired,
+                                                                 (arena__Word)*expected);
+    if (old == *expected) return true;
+    *expected = old;
+    return false;
+}
+static inline bool arena__atomic_cas64(uint64_t *p, uint64_t *expected, uint64_t desired) {
+    uint64_t old = (uint64_t)_InterlockedCompareExchange64(ARENA__W64(p), (__int64)desired, (__int64)*expected);
+    if (old == *expected) return true;
+    *expected = old;
+    return false;
+}
+static inline uint64_t arena__atomic_load64(const uint64_t *p) {
+    return (uint64_t)_InterlockedCompareExchange64(ARENA__W64(p), 0, 0);
+}
+static inline void arena__atomic_store64(uint64_t *p, uint64_t v) {
+    uint64_t old = arena__atomic_load64(p);
+    while (!arena__atomic_cas64(p, &old, v)) {}
+}
+static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) {
+    uint64_t old = arena__atomic_load64(p);
+    while (!arena__atomic_cas64(p, &old, old + d)) {}
+    return old + d;
+}
+#define arena__yield() ((void)SwitchToThread())
+#else
 #define ARENA__LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ARENA__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define ARENA__CAS(p, e, d) __atomic_compare_exchange_n((p), (e), (d), false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+static inline size_t arena__atomic_load(const size_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void arena__atomic_store(size_t *p, size_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline size_t arena__atomic_add(size_t *p, size_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) { return ARENA__CAS(p, expected, desired); }
+static inline uint64_t arena__atomic_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void arena__atomic_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline bool arena__atomic_cas64(uint64_t *p, uint64_t *expected, uint64_t desired) {
+    return ARENA__CAS(p, expected, desired);
+}
+static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+#if defined(_WIN32)
+#define arena__yield() ((void)SwitchToThread())
+#elif defined(__unix__) || defined(__APPLE__)
+#include <sched.h>
+#define arena__yield() ((void)sched_yield())
+#else
+#define arena__yield() ((void)0)
+#endif
 #endif
 
-ARENA_DEF uint64_t arena__unique(void) {
+/* A spinlock on one word (0: free; no init, no destroy) that gives up its
+   time slice while it waits: it guards rare, short work (a new block, a
+   frame boundary), and threads may outnumber cores. */
+static void arena__lock(size_t *lock) {
+    for (;;) {
+        size_t free_ = 0;
+        if (arena__atomic_cas(lock, &free_, 1)) return;
+        while (arena__atomic_load(lock)) arena__yield();
+    }
+}
+
+static void arena__unlock(size_t *lock) { arena__atomic_store(lock, 0); }
+
+ARENA_DEF uint64_t arena__unique(void) {   /* lives of arenas, pool seeds */
     static uint64_t counter;
-    return ARENA__FETCH_ADD(&counter);
+    return arena__atomic_add64(&counter, 1);
 }
 
 /* ---- poisoning and fill patterns ----------------------------------------- */
@@ -1539,6 +1650,93 @@ static char *arena__place(Arena *a, size_t lead, size_t size, size_t align) {
     return p;
 }
 
+/* ---- sharing across threads (ARENA_SHARED) -----------------------------------
+   Threads allocate from the range [shared.top, shared.end) with one
+   compare-and-swap each, lock-free. Everything else (a new block,
+   realloc, arena_defer, sprintf, reset ...) holds the lock and runs the
+   unshared code on a private copy of the arena that holds the range
+   (shared.top 0 meanwhile: bumpers wait for the lock), then publishes the
+   copy back, end first. So a top still current when a swap succeeds was
+   checked against its own end: tops are addresses in distinct blocks, a
+   locked call moves the top within its block (or across blocks), and a
+   frame-boundary call, which might bring an address back in a new block,
+   is refused while any thread is inside an allocating call. */
+
+static bool arena__shared(const Arena *a) { return (a->opt.flags & ARENA_SHARED) != 0; }
+
+/* Publishes the copy t taken by arena__share_enter (the fields from block
+   up to opt; cur and end, which inline paths read, are never written),
+   unlocks, and leaves (an allocating call). */
+static void arena__share_leave(Arena *a, const Arena *t, bool allocating) {
+    size_t from = offsetof(Arena, block);
+    ARENA_MEMCPY((char *)a + from, (const char *)t + from, offsetof(Arena, opt) - from);
+    arena__atomic_store(&a->shared.end, (size_t)(uintptr_t)t->end);
+    arena__atomic_store(&a->shared.top, (size_t)(uintptr_t)t->cur);
+    arena__unlock(&a->shared.lock);
+    if (allocating) arena__atomic_add(&a->shared.inside, (size_t)-1);
+}
+
+/* Takes the lock and the range into t, an unshared copy of a. An
+   allocating call (misuse NULL) counts itself inside until
+   arena__share_leave; a frame-boundary call gets false, after one report
+   of misuse, while a thread is inside. */
+static bool arena__share_enter(Arena *a, Arena *t, const char *misuse) {
+    size_t top;
+    if (!misuse) arena__atomic_add(&a->shared.inside, 1);
+    else if (arena__atomic_load(&a->shared.inside)) goto refuse;
+    arena__lock(&a->shared.lock);
+    top = arena__atomic_load(&a->shared.top);
+    while (!arena__atomic_cas(&a->shared.top, &top, 0)) {}   /* the range, from the bumpers */
+    ARENA_MEMCPY(t, a, offsetof(Arena, shared));
+    ARENA_MEMSET(&t->shared, 0, sizeof t->shared);
+    t->opt.flags &= ~ARENA_SHARED;
+    t->cur = (char *)(uintptr_t)top;
+    t->end = top ? (char *)(uintptr_t)arena__atomic_load(&a->shared.end) : NULL;
+    if (!misuse || !arena__atomic_load(&a->shared.inside)) return true;
+    arena__share_leave(a, t, false);   /* (a thread came in meanwhile) */
+refuse:
+    arena__report(ARENA_ERR_MISUSE, misuse);
+    return false;
+}
+
+/* One compare-and-swap on the shared range, or NULL. */
+static char *arena__shared_bump(Arena *a, size_t span) {
+    size_t top = arena__atomic_load(&a->shared.top), end;
+    do {
+        end = arena__atomic_load(&a->shared.end);
+        if (!top || span > end - top) return NULL;
+    } while (!arena__atomic_cas(&a->shared.top, &top, top + span));
+    return (char *)(uintptr_t)top;
+}
+
+ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align);
+
+/* r = f(copy, ...) for a shared arena a: an allocating call under the lock. */
+#define ARENA__LOCKED(a, r, f, ...)                 \
+    do {                                            \
+        Arena t_;                                   \
+        arena__share_enter((a), &t_, NULL);         \
+        (r) = f(&t_, __VA_ARGS__);                  \
+        arena__share_leave((a), &t_, true);         \
+    } while (0)
+
+/* A small request at the minimum alignment bumps lock-free; anything else
+   (a new block, a large or aligned request, errors) runs under the lock. */
+static void *arena__shared_alloc(Arena *a, size_t size, size_t align) {
+    char *p;
+    if (size - 1 < ARENA__MAX_REQUEST / 2 && align - 1 < ARENA_MIN_ALIGN && !(align & (align - 1))) {
+        arena__atomic_add(&a->shared.inside, 1);
+        p = arena__shared_bump(a, ARENA__ROUND(size + ARENA__REDZONE));
+        arena__atomic_add(&a->shared.inside, (size_t)-1);
+        if (p) {
+            arena__hand_out(p, size);
+            return p;
+        }
+    }
+    ARENA__LOCKED(a, p, (char *)arena__alloc_slow, size, align);
+    return p;
+}
+
 ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
     size_t span, need;
     char *p;
@@ -1551,6 +1749,7 @@ ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
 }
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
+    if (arena__shared(a)) return arena__shared_alloc(a, size, align);
     if (arena__refused(a)) return NULL;
     if (!align || (align & (align - 1)))
         return arena__fail_in(a, ARENA_ERR_ALIGN, "arena_alloc_aligned: the alignment is not a power of two");
@@ -1566,6 +1765,10 @@ ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
     a->epoch = arena__new_epoch();
     if (!opt) return;
     a->opt = *opt;
+    if (a->opt.flags & ~ARENA_SHARED) {
+        a->opt.flags &= ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "arena_init: unknown bits in flags (ignored)");
+    }
     if (a->opt.block_size && a->opt.block_size < ARENA__MIN_BLOCK) a->opt.block_size = ARENA__MIN_BLOCK;
     if (a->opt.block_size > ARENA__MAX_REQUEST) a->opt.block_size = ARENA__MAX_REQUEST;
     if (a->opt.max_block_size && a->opt.max_block_size < arena__next_block_size(a))
@@ -1767,6 +1970,16 @@ static bool arena__cut_below(const Arena *a, ArenaMark m) {
    thread) never matches. */
 ARENA_DEF ArenaMark arena_mark(Arena *a) {
     ArenaMark m;
+    if (arena__shared(a)) {
+        Arena t;
+        ARENA_MEMSET(&m, 0, sizeof m);   /* refused: a mark of no arena, which rewind refuses */
+        if (arena__share_enter(a, &t, "arena_mark: a thread is inside an allocating call of the shared arena")) {
+            m = arena_mark(&t);
+            m.arena = a;
+            arena__share_leave(a, &t, false);
+        }
+        return m;
+    }
     if (!a->life) a->life = arena__unique();
     m.arena = a;
     m.pos = arena__top(a);
@@ -1778,6 +1991,14 @@ ARENA_DEF ArenaMark arena_mark(Arena *a) {
 }
 
 ARENA_DEF void arena_rewind(Arena *a, ArenaMark m) {
+    Arena t;
+    if (arena__shared(a) && m.arena == a) {
+        if (!arena__share_enter(a, &t, "arena_rewind: a thread is inside an allocating call of the shared arena")) return;
+        m.arena = &t;
+        arena_rewind(&t, m);
+        arena__share_leave(a, &t, false);
+        return;
+    }
     if (m.arena != a)
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_rewind: the mark belongs to another arena");
     else if (m.life != a->life || m.epoch != a->epoch)
@@ -1839,6 +2060,13 @@ static void arena__keep_recent(Arena *a) {
 }
 
 ARENA_DEF void arena_reset(Arena *a) {
+    Arena t;
+    if (arena__shared(a)) {
+        if (!arena__share_enter(a, &t, "arena_reset: a thread is inside an allocating call of the shared arena")) return;
+        arena_reset(&t);
+        arena__share_leave(a, &t, false);
+        return;
+    }
     if (arena__refused(a)) return;
     arena__rewind_to(a, 0);
     a->recent_peaks[a->cycles % ARENA_KEEP_CYCLES] = a->cycle_peak;
@@ -1857,6 +2085,12 @@ ARENA_DEF void arena_reset(Arena *a) {
 
 ARENA_DEF void arena_release(Arena *a) {
     Arena fresh;
+    if (arena__shared(a)) {
+        if (!arena__share_enter(a, &fresh, "arena_release: a thread is inside an allocating call of the shared arena")) return;
+        arena_release(&fresh);
+        arena__share_leave(a, &fresh, false);
+        return;
+    }
     if (arena__refused(a)) return;
     arena__run_defers(a, 0);
     ARENA_MEMSET(&fresh, 0, sizeof fresh);
@@ -1884,6 +2118,13 @@ ARENA_DEF void arena_release(Arena *a) {
 
 ARENA_DEF ArenaStats arena_stats(const Arena *a) {
     ArenaStats s;
+    if (arena__shared(a)) {   /* a consistent view, under the lock */
+        Arena t, *w = (Arena *)(uintptr_t)a;
+        arena__share_enter(w, &t, NULL);
+        s = arena_stats(&t);
+        arena__share_leave(w, &t, true);
+        return s;
+    }
     s.bytes_used = arena__top(a);
     s.bytes_held = a->bytes_held;
     s.peak_used = a->peak_used > s.bytes_used ? a->peak_used : s.bytes_used;
@@ -1893,8 +2134,14 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a) {
 }
 
 ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
-    size_t pos = arena__pos(a);
+    size_t pos;
     ArenaDefer *d;
+    bool ok;
+    if (arena__shared(a)) {
+        ARENA__LOCKED(a, ok, arena_defer, fn, ctx);
+        return ok;
+    }
+    pos = arena__pos(a);
     if (!fn) {
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_defer: the cleanup function is NULL");
         return false;
@@ -2003,6 +2250,11 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
 }
 
 ARENA_DEF void *arena__realloc_slow(Arena *a, void *p, size_t old_size, size_t new_size) {
+    if (arena__shared(a)) {
+        void *q;
+        ARENA__LOCKED(a, q, arena__realloc_slow, p, old_size, new_size);
+        return q;
+    }
     return arena__resize(a, p, old_size, new_size,
                          old_size < new_size ? old_size : new_size, ARENA_MIN_ALIGN);
 }
@@ -2011,6 +2263,11 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_
                                  size_t extra, size_t elem, size_t align) {
     void *items, *p;
     size_t want, new_cap;
+    bool ok;
+    if (arena__shared(a)) {
+        ARENA__LOCKED(a, ok, arena__array_grow, items_field, cap, count, extra, elem, align);
+        return ok;
+    }
     ARENA_MEMCPY(&items, items_field, sizeof items);
     if (!elem) {   /* elements of no size (a GNU C empty struct): room for all */
         if (!(p = arena_alloc(a, 0))) return false;
@@ -2465,6 +2722,10 @@ ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
     size_t pos;
     char *start, *quick;
     bool tried;
+    if (arena__shared(a)) {
+        ARENA__LOCKED(a, quick, arena_vsprintf, fmt, ap);
+        return quick;
+    }
     if (!fmt) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
     quick = arena__quick_sprintf(a, fmt, ap, &tried);   /* one exact allocation */
     if (tried) return quick;
@@ -2496,6 +2757,10 @@ ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
 ARENA_DEF void arena_stack_init(ArenaStack *s, const ArenaOptions *opt) {
     ARENA_MEMSET(s, 0, sizeof *s);
     arena_init(&s->arena, opt);
+    if (arena__shared(&s->arena)) {   /* one LIFO order: one thread */
+        s->arena.opt.flags &= ~ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "arena_stack_init: a stack cannot be ARENA_SHARED (ignored)");
+    }
 }
 
 ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
