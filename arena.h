@@ -1038,6 +1038,13 @@ static inline bool arena__atomic_cas64(uint64_t *p, uint64_t *expected, uint64_t
     return true;
 }
 static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) { return *p += d; }
+static inline uint32_t arena__atomic_load32(const uint32_t *p) { return *p; }
+static inline void arena__atomic_store32(uint32_t *p, uint32_t v) { *p = v; }
+static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t desired) {
+    if (*p != *expected) { *expected = *p; return false; }
+    *p = desired;
+    return true;
+}
 #define arena__yield() ((void)0)
 #elif defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
@@ -1082,6 +1089,15 @@ static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) {
     while (!arena__atomic_cas64(p, &old, old + d)) {}
     return old + d;
 }
+#define ARENA__W32(p) ((volatile long *)(uintptr_t)(p))
+static inline uint32_t arena__atomic_load32(const uint32_t *p) { return (uint32_t)_InterlockedOr(ARENA__W32(p), 0); }
+static inline void arena__atomic_store32(uint32_t *p, uint32_t v) { _InterlockedExchange(ARENA__W32(p), (long)v); }
+static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t desired) {
+    uint32_t old = (uint32_t)_InterlockedCompareExchange(ARENA__W32(p), (long)desired, (long)*expected);
+    if (old == *expected) return true;
+    *expected = old;
+    return false;
+}
 #define arena__yield() ((void)SwitchToThread())
 #else
 #define ARENA__LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -1097,6 +1113,11 @@ static inline bool arena__atomic_cas64(uint64_t *p, uint64_t *expected, uint64_t
     return ARENA__CAS(p, expected, desired);
 }
 static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+static inline uint32_t arena__atomic_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void arena__atomic_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t desired) {
+    return ARENA__CAS(p, expected, desired);
+}
 #if defined(_WIN32)
 #define arena__yield() ((void)SwitchToThread())
 #elif defined(__unix__) || defined(__APPLE__)

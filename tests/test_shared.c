@@ -11,7 +11,7 @@
 #endif
 #include <stdlib.h>
 #include "threads.h"
-#include "../arena.h"
+#include "../pool.h"
 
 void suite_shared(void);
 
@@ -185,6 +185,48 @@ TEST(shared_source_failure_and_cap) {
     arena_release(&a);
     CHECK_EQ(src.live, 0u);
     CHECK_EQ(src.bad_drops, 0u);
+    CHECK_NO_ERR();
+}
+
+/* A shared pool, one thread: every check as for a plain one. */
+TEST(shared_pool_one_thread) {
+    Pool p;
+    ArenaOptions o = shared_opts(0);
+    void *x, *y;
+    PoolHandle h;
+    char stray[64];
+    o.flags |= 0x40u;
+    pool_init_opts(&p, 48, 16, &o);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(p.opt.flags == ARENA_SHARED);
+    x = pool_alloc(&p);
+    y = pool_calloc(&p);
+    CHECK(x && y && x != y && p.free == NULL && p.run_bytes == 0);
+    CHECK(y && ((char *)y)[0] == 0 && ((char *)y)[47] == 0);
+    CHECK(pool_owns(&p, x) && !pool_owns(&p, stray));
+    CHECK(pool_free(&p, x));
+    CHECK(!pool_free(&p, x));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(!pool_free(&p, stray));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(!pool_free(&p, (char *)y + 1));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    h = pool_alloc_handle(&p);
+    CHECK(pool_get(&p, h) != NULL);
+    CHECK(pool_handle_of(&p, pool_get(&p, h)).gen == h.gen);
+    CHECK(pool_free_handle(&p, h));
+    CHECK(pool_get(&p, h) == NULL);
+    CHECK(pool_alloc(&p) != NULL);     /* may take h's slot: h stays dead */
+    CHECK(pool_get(&p, h) == NULL);
+    CHECK(!pool_free_handle(&p, h));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK_EQ(pool_stats(&p).live, 2u);
+    pool_reset(&p);
+    CHECK_EQ(pool_stats(&p).live, 0u);
+    CHECK(pool_alloc(&p) != NULL && p.free == NULL);
+    pool_trim(&p);
+    pool_release(&p);
+    CHECK_EQ(pool_stats(&p).live, 0u);
     CHECK_NO_ERR();
 }
 
@@ -578,6 +620,141 @@ TEST(shared_handoff_between_threads) {
     tf_destroy(&h.ready);
     CHECK_NO_ERR();
 }
+/* ---- a shared pool: alloc, free, handles, double frees racing ----------------- */
+
+typedef struct PoolRun {
+    Pool p;
+    TBarrier bar;
+    int nthreads, frames;
+    void *race[256];    /* freed by two threads at once */
+    int race_ok[MAX_THREADS];
+    Worker w[MAX_THREADS];
+    PoolHandle dead[MAX_THREADS][64];   /* handles of freed objects */
+    int ndead[MAX_THREADS];
+} PoolRun;
+
+#define POOL_OBJ 40
+#define POOL_OPS 3000   /* per thread and frame: long enough for threads to overlap */
+
+/* Each thread: objects allocated (recorded, filled), checked and freed
+   at random, by pointer or by handle; handles of freed objects stay dead
+   (freeing by one again is refused) even when their slots are reused. */
+static void pool_churn_thread(PoolRun *pr, Worker *w) {
+    Pool *p = &pr->p;
+    PoolHandle hs[MAX_RECS];
+    int i;
+    for (i = 0; i < POOL_OPS; i++) {
+        unsigned op = rnd(w, 10);
+        if (op < 5 || !w->nrec) {   /* alloc, half of them with a handle */
+            PoolHandle h;
+            void *obj;
+            memset(&h, 0, sizeof h);
+            obj = op & 1 ? pool_alloc_with_handle(p, &h) : pool_alloc(p);
+            if (w->nrec == MAX_RECS) { pool_free(p, obj); continue; }
+            hs[w->nrec] = h;
+            record(w, obj, POOL_OBJ, 16);
+        } else {
+            size_t k = rnd(w, (unsigned)w->nrec);
+            Rec r = w->recs[k];
+            PoolHandle h = hs[k];
+            bool ok;
+            if (!test_intact(r.p, r.n, r.seed)) w->failures++;
+            if (h.gen && pool_get(p, h) != r.p) w->failures++;
+            ok = h.gen && op == 9 ? pool_free_handle(p, h) : pool_free(p, r.p);
+            if (!ok) w->failures++;
+            if (h.gen && pr->ndead[w->id] < 64) pr->dead[w->id][pr->ndead[w->id]++] = h;
+            w->recs[k] = w->recs[w->nrec - 1];
+            hs[k] = hs[w->nrec - 1];
+            w->nrec--;
+            if (op == 8 && h.gen && pool_free_handle(p, h)) w->failures++;   /* the slot may be reused: the handle stays dead */
+        }
+    }
+    for (i = 0; i < pr->ndead[w->id]; i++)
+        if (pool_get(p, pr->dead[w->id][i]) != NULL) w->failures++;   /* never revived */
+}
+
+static void pool_worker(void *arg) {
+    Worker *w = (Worker *)arg;
+    PoolRun *pr = (PoolRun *)(void *)w->st;
+    int f;
+    size_t k;
+    for (f = 0; f < pr->frames; f++) {
+        tb_wait(&pr->bar);
+        w->nrec = 0;
+        pr->ndead[w->id] = 0;
+        pool_churn_thread(pr, w);
+        tb_wait(&pr->bar);   /* no slot is reused during the race */
+        /* every thread frees every object of the race array: one wins each */
+        pr->race_ok[w->id] = 0;
+        for (k = 0; k < 256; k++) pr->race_ok[w->id] += pool_free(&pr->p, pr->race[k]);
+        tb_wait(&pr->bar);
+        if (w->id == 0) {   /* frame boundary */
+            int t, wins = 0;
+            size_t live = 0;
+            for (t = 0; t < pr->nthreads; t++) {
+                wins += pr->race_ok[t];
+                live += pr->w[t].nrec;
+            }
+            if (wins != 256 || overlaps(pr->w, pr->nthreads) || pool_stats(&pr->p).live != live)
+                w->failures++;
+            if (f % 2) pool_reset(&pr->p);
+            else {
+                for (t = 0; t < pr->nthreads; t++)
+                    for (k = 0; k < pr->w[t].nrec; k++) pool_free(&pr->p, pr->w[t].recs[k].p);
+                pool_trim(&pr->p);
+            }
+            if (pool_stats(&pr->p).live != 0) w->failures++;
+            for (k = 0; k < 256; k++)
+                if (!(pr->race[k] = pool_alloc(&pr->p))) w->failures++;
+        }
+    }
+}
+
+static void pool_run(int nthreads, int frames, ArenaOptions o) {
+    PoolRun *pr = (PoolRun *)calloc(1, sizeof *pr);
+    TErrLog log;
+    int t;
+    size_t k;
+    if (!pr) { CHECK(0); return; }
+    terr_install(&log);
+    pool_init_opts(&pr->p, POOL_OBJ, 16, &o);
+    tb_init(&pr->bar, nthreads);
+    pr->nthreads = nthreads;
+    pr->frames = frames;
+    for (k = 0; k < 256; k++) pr->race[k] = pool_alloc(&pr->p);
+    for (t = 0; t < nthreads; t++) {
+        pr->w[t].st = (Stress *)(void *)pr;
+        pr->w[t].id = (unsigned)t;
+        pr->w[t].rng = 777u + (uint64_t)t * 0x9E3779B97F4A7C15ull;
+        CHECK(t_start(&pr->w[t].th, pool_worker, &pr->w[t]));
+    }
+    for (t = 0; t < nthreads; t++) t_join(&pr->w[t].th);
+    for (t = 0; t < nthreads; t++) CHECK_EQ(pr->w[t].failures, 0);
+    /* misuse reports only: the own double frees and the lost races */
+    CHECK_EQ(terr_total(&log), log.calls[ARENA_ERR_MISUSE]);
+    CHECK(log.calls[ARENA_ERR_MISUSE] >= frames * 256 * (nthreads - 1));
+    pool_release(&pr->p);
+    terr_remove(&log);
+    tb_destroy(&pr->bar);
+    free(pr);
+}
+
+TEST(shared_pool_2_threads) { pool_run(2, 6, shared_opts(0)); }
+TEST(shared_pool_4_threads) { pool_run(4, 4, shared_opts(0)); }
+TEST(shared_pool_16_threads) { pool_run(16, 3, shared_opts(0)); }
+TEST(shared_pool_blocks_8_threads) {   /* a pool of blocks from a source */
+    TestSource *src = (TestSource *)calloc(1, sizeof *src);
+    ArenaOptions o = shared_opts(4096);
+    if (!src) return;
+    test_source_init(src);
+    o.source = test_source(src);
+    pool_run(8, 4, o);
+    CHECK_EQ(src->live, 0u);
+    CHECK_EQ(src->bad_drops, 0u);
+    free(src);
+}
+
+
 #endif /* TEST_THREADS */
 
 void suite_shared(void) {
@@ -586,6 +763,7 @@ void suite_shared(void) {
     RUN(shared_edges);
     RUN(shared_marks_defers_and_reuse);
     RUN(shared_source_failure_and_cap);
+    RUN(shared_pool_one_thread);
 #if TEST_THREADS
     RUN(shared_stress_2_threads);
     RUN(shared_stress_4_threads);
@@ -595,5 +773,9 @@ void suite_shared(void) {
     RUN(shared_source_fails_under_contention);
     RUN(shared_reset_while_allocating_is_misuse);
     RUN(shared_handoff_between_threads);
+    RUN(shared_pool_2_threads);
+    RUN(shared_pool_4_threads);
+    RUN(shared_pool_16_threads);
+    RUN(shared_pool_blocks_8_threads);
 #endif
 }
