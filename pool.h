@@ -1705,7 +1705,7 @@ static void pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t 
 /* Ends the life at s whose generation is g (any odd one if g is 0). */
 static bool pool__shared_end_life(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
     pool__Header *hd = pool__shared_hdr(s);
-    uint32_t now = g ? g : arena__atomic_load32(&hd->gen);
+    uint32_t now = arena__atomic_load32(&hd->gen);   /* (a stale handle only reads) */
     do {
         if (!(now & 1) || (g && now != g)) return false;
     } while (!arena__atomic_cas32(&hd->gen, &now, now + 1));
