@@ -987,7 +987,7 @@ static void *pool__carve(Pool *p) {
 /* ---- alloc and free ---------------------------------------------------------------- */
 
 typedef struct pool__Shared pool__Shared;   /* ARENA_SHARED pools: see there */
-static pool__Shared *pool__sh(const Pool *p);
+static pool__Shared *pool__sh(const Pool *p, bool make);
 static void *pool__shared_alloc(Pool *p);
 static bool pool__shared_free(Pool *p, void *obj);
 static void *pool__shared_get(const Pool *p, PoolHandle h);
@@ -1106,7 +1106,7 @@ POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
     PoolBlock *b;
     uint32_t i;
     if (pool__shared(p)) {
-        pool__Shared *sh = pool__sh(p);
+        pool__Shared *sh = pool__sh(p, false);
         PoolHandle h;
         bool ok = false;
         if (sh && !pool__lock_free(sh)) POOL__ON_CORE(sh, false, ok = pool_owns(core_, obj));
@@ -1180,7 +1180,7 @@ POOL_DEF void pool_init_opts(Pool *p, size_t size, size_t align, const ArenaOpti
     }
     if (pool__shared(p)) {   /* a shell whose inline paths all go out of line */
         POOL__VG_DESTROY(p);
-        pool__sh(p);
+        pool__sh(p, true);
         return;
     }
     if (!pool__setup_blocks(p)) {
@@ -1238,7 +1238,7 @@ static bool pool__refuse_in_walk(const Pool *p, const char *msg) {
 POOL_DEF void pool_reset(Pool *p) {
     uint32_t n;
     if (pool__shared(p)) {
-        pool__Shared *sh = pool__sh(p);
+        pool__Shared *sh = pool__sh(p, false);
         if (sh) POOL__ON_CORE(sh, true, pool_reset(core_));
         return;
     }
@@ -1294,7 +1294,7 @@ static void pool__raise_floor(Pool *p, uint32_t top, uint32_t numbers_used) {
 POOL_DEF void pool_release(Pool *p) {
     uint32_t n, used;
     if (pool__shared(p)) {   /* (a pool never used has no state to give back) */
-        pool__Shared *sh = (pool__Shared *)(uintptr_t)arena__atomic_load(&p->shared);
+        pool__Shared *sh = pool__sh(p, false);
         if (!sh) return;
         POOL__ON_CORE(sh, true, pool_release(core_));
         pool__shared_drop(p, sh);
@@ -1402,7 +1402,7 @@ static void pool__trim_blocks(Pool *p) {
 
 POOL_DEF void pool_trim(Pool *p) {
     if (pool__shared(p)) {
-        pool__Shared *sh = pool__sh(p);
+        pool__Shared *sh = pool__sh(p, false);
         if (sh) POOL__ON_CORE(sh, true, pool_trim(core_));
         return;
     }
@@ -1422,7 +1422,7 @@ POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
         return;
     }
     if (pool__shared(p)) {   /* under the lock: fn must not call the pool */
-        pool__Shared *sh = pool__sh(p);
+        pool__Shared *sh = pool__sh(p, false);
         if (sh) POOL__ON_CORE(sh, true, pool_each(core_, fn, ctx));
         return;
     }
@@ -1440,7 +1440,7 @@ POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
 POOL_DEF PoolStats pool_stats(const Pool *p) {
     PoolStats s;
     if (pool__shared(p)) {
-        pool__Shared *sh = pool__sh(p);
+        pool__Shared *sh = pool__sh(p, false);
         ARENA_MEMSET(&s, 0, sizeof s);
         if (sh) POOL__ON_CORE(sh, false, s = pool_stats(core_));
         return s;
@@ -1496,10 +1496,11 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
     uint32_t i;
     const char *why;
     if (pool__shared(p)) {
-        pool__Shared *sh = pool__sh(p);
+        pool__Shared *sh = pool__sh(p, false);
         ARENA_MEMSET(&h, 0, sizeof h);
+        why = "pool: the pointer is not an object of this pool";
         if (sh && !pool__lock_free(sh)) POOL__ON_CORE(sh, false, h = pool_handle_of(core_, obj));
-        else if (sh && (why = pool__shared_handle(sh, obj, &h)) != NULL)
+        else if (!sh || (why = pool__shared_handle(sh, obj, &h)) != NULL)
             arena__report(ARENA_ERR_MISUSE, obj ? why : "pool_handle_of: the pointer is NULL");
         return h;
     }
@@ -1568,15 +1569,15 @@ static void *pool__shared_mem(const ArenaOptions *o, void *mem, size_t n) {
 #endif
 }
 
-/* The pool__Shared of p, made on first use (again after a release) under
-   a process-wide lock: threads may race to the first call. NULL (after
-   one report) if there is no memory for it. */
-static pool__Shared *pool__sh(const Pool *p) {
+/* The pool__Shared of p, made (make) by the first allocation (again after
+   a release) under a process-wide lock: threads may race to it. NULL if
+   none (after one report if there is no memory for it). */
+static pool__Shared *pool__sh(const Pool *p, bool make) {
     static size_t making;
     Pool *w = (Pool *)(uintptr_t)p;
     pool__Shared *sh = (pool__Shared *)(uintptr_t)arena__atomic_load(&w->shared);
     ArenaOptions o = p->opt;
-    if (sh) return sh;
+    if (sh || !make) return sh;
     arena__lock(&making);
     sh = (pool__Shared *)(uintptr_t)arena__atomic_load(&w->shared);
     if (!sh && (sh = (pool__Shared *)pool__shared_mem(&o, NULL, sizeof *sh)) != NULL) {
@@ -1669,7 +1670,7 @@ static void pool__core_leave(pool__Shared *sh, bool fold) {
 }
 
 static void *pool__shared_alloc(Pool *p) {
-    pool__Shared *sh = pool__sh(p);
+    pool__Shared *sh = pool__sh(p, true);
     void *s = NULL;
     if (!sh) return NULL;
     if (sh->run && (s = pool__shared_pop(sh)) != NULL) {
@@ -1714,11 +1715,14 @@ static bool pool__shared_end_life(const Pool *p, pool__Shared *sh, void *s, uint
 }
 
 static bool pool__shared_free(Pool *p, void *obj) {
-    pool__Shared *sh = pool__sh(p);
+    pool__Shared *sh = pool__sh(p, false);
     const char *why;
     uint32_t n;
-    bool ok = false;
-    if (!sh) return false;
+    bool ok = !obj;
+    if (!sh) {   /* nothing allocated since the release */
+        if (obj) arena__report(ARENA_ERR_MISUSE, "pool: the pointer is not an object of this pool");
+        return ok;
+    }
     if (!sh->run) {
         POOL__ON_CORE(sh, false, ok = pool_free(core_, obj));
         return ok;
@@ -1731,7 +1735,7 @@ static bool pool__shared_free(Pool *p, void *obj) {
 }
 
 static void *pool__shared_get(const Pool *p, PoolHandle h) {
-    pool__Shared *sh = pool__sh(p);
+    pool__Shared *sh = pool__sh(p, false);
     uint32_t n;
     void *s = NULL;
     if (!sh) return NULL;
@@ -1746,16 +1750,15 @@ static void *pool__shared_get(const Pool *p, PoolHandle h) {
 }
 
 static bool pool__shared_free_handle(Pool *p, PoolHandle h) {
-    pool__Shared *sh = pool__sh(p);
+    pool__Shared *sh = pool__sh(p, false);
     uint32_t n;
     bool ok = false;
-    if (!sh) return false;
-    if (!sh->run) {
+    if (sh && !sh->run) {
         POOL__ON_CORE(sh, false, ok = pool_free_handle(core_, h));
         return ok;
     }
-    n = h.index - sh->core.index_base;
-    if ((h.gen & 1) && n < arena__atomic_load(&sh->carved))
+    n = sh ? h.index - sh->core.index_base : 0;
+    if (sh && (h.gen & 1) && n < arena__atomic_load(&sh->carved))
         ok = pool__shared_end_life(p, sh, pool__shared_slot(sh, n), n, h.gen);
     if (!ok) arena__report(ARENA_ERR_MISUSE, h.gen ? "pool_free_handle: the handle is stale or of another pool"
                                                    : "pool_free_handle: the null handle");
