@@ -1013,9 +1013,9 @@ static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
    Every atomic operation of arena.h and pool.h, and the lock of ARENA_SHARED
    objects: the compiler's __atomic builtins (gcc, clang, MinGW), the
    Interlocked intrinsics on MSVC, plain code with ARENA_NO_THREADS.
-   Read-modify-writes are sequentially consistent, so each is a full
-   barrier: whatever a thread wrote before it hands a range or a slot back
-   is visible to the thread that takes it next. ARENA__LOAD and
+   Read-modify-writes and loads are sequentially consistent, stores are
+   releases: whatever a thread wrote before it hands a range or a slot
+   back is visible to the thread that takes it next. ARENA__LOAD and
    ARENA__STORE are relaxed (the process-wide counter and caches). The
    8-byte operations need their word 8-byte aligned (i686: cmpxchg8b). */
 
@@ -1104,17 +1104,17 @@ static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t
 #define ARENA__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define ARENA__CAS(p, e, d) __atomic_compare_exchange_n((p), (e), (d), false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
 static inline size_t arena__atomic_load(const size_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-static inline void arena__atomic_store(size_t *p, size_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline void arena__atomic_store(size_t *p, size_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline size_t arena__atomic_add(size_t *p, size_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
 static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) { return ARENA__CAS(p, expected, desired); }
 static inline uint64_t arena__atomic_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-static inline void arena__atomic_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline void arena__atomic_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline bool arena__atomic_cas64(uint64_t *p, uint64_t *expected, uint64_t desired) {
     return ARENA__CAS(p, expected, desired);
 }
 static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
 static inline uint32_t arena__atomic_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-static inline void arena__atomic_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline void arena__atomic_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t desired) {
     return ARENA__CAS(p, expected, desired);
 }
@@ -1741,20 +1741,34 @@ ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align);
         arena__share_leave((a), &t_, true);         \
     } while (0)
 
-/* A small request at the minimum alignment bumps lock-free; anything else
-   (a new block, a large or aligned request, errors) runs under the lock. */
-static void *arena__shared_alloc(Arena *a, size_t size, size_t align) {
-    char *p;
+#if defined(__GNUC__) || defined(__clang__)
+#define ARENA__NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define ARENA__NOINLINE __declspec(noinline)
+#else
+#define ARENA__NOINLINE
+#endif
+
+/* Anything but a lock-free bump (a new block, a large or aligned request,
+   errors) runs under the lock; out of line, so that the bump's caller
+   stays small. */
+static ARENA__NOINLINE void *arena__shared_alloc(Arena *a, size_t size, size_t align) {
+    void *p;
+    ARENA__LOCKED(a, p, arena__alloc_slow, size, align);
+    return p;
+}
+
+/* A small request at the minimum alignment bumps lock-free, counted
+   inside (a frame-boundary call meanwhile is refused). */
+static void *arena__shared_fast(Arena *a, size_t size, size_t align) {
+    char *p = NULL;
     if (size - 1 < ARENA__MAX_REQUEST / 2 && align - 1 < ARENA_MIN_ALIGN && !(align & (align - 1))) {
         arena__atomic_add(&a->shared.inside, 1);
         p = arena__shared_bump(a, ARENA__ROUND(size + ARENA__REDZONE));
         arena__atomic_add(&a->shared.inside, (size_t)-1);
-        if (p) {
-            arena__hand_out(p, size);
-            return p;
-        }
     }
-    ARENA__LOCKED(a, p, (char *)arena__alloc_slow, size, align);
+    if (!p) return arena__shared_alloc(a, size, align);
+    arena__hand_out(p, size);
     return p;
 }
 
@@ -1770,7 +1784,7 @@ ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
 }
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
-    if (arena__shared(a)) return arena__shared_alloc(a, size, align);
+    if (arena__shared(a)) return arena__shared_fast(a, size, align);
     if (arena__refused(a)) return NULL;
     if (!align || (align & (align - 1)))
         return arena__fail_in(a, ARENA_ERR_ALIGN, "arena_alloc_aligned: the alignment is not a power of two");

@@ -1572,20 +1572,18 @@ static void *pool__shared_mem(const ArenaOptions *o, void *mem, size_t n) {
 /* The pool__Shared of p, made (make) by the first allocation (again after
    a release) under a process-wide lock: threads may race to it. NULL if
    none (after one report if there is no memory for it). */
-static pool__Shared *pool__sh(const Pool *p, bool make) {
+static ARENA__NOINLINE pool__Shared *pool__sh_make(Pool *w) {
     static size_t making;
-    Pool *w = (Pool *)(uintptr_t)p;
-    pool__Shared *sh = (pool__Shared *)(uintptr_t)arena__atomic_load(&w->shared);
-    ArenaOptions o = p->opt;
-    if (sh || !make) return sh;
+    pool__Shared *sh;
+    ArenaOptions o = w->opt;
     arena__lock(&making);
     sh = (pool__Shared *)(uintptr_t)arena__atomic_load(&w->shared);
     if (!sh && (sh = (pool__Shared *)pool__shared_mem(&o, NULL, sizeof *sh)) != NULL) {
         ARENA_MEMSET(sh, 0, sizeof *sh);
         o.flags &= ~ARENA_SHARED;
-        pool_init_opts(&sh->core, p->size, p->align, &o);
-        sh->core.gen_floor = p->gen_floor;     /* on from the last release: */
-        sh->core.index_base = p->index_base;   /* old handles stay dead */
+        pool_init_opts(&sh->core, w->size, w->align, &o);
+        sh->core.gen_floor = w->gen_floor;     /* on from the last release: */
+        sh->core.index_base = w->index_base;   /* old handles stay dead */
         if (sh->core.kind == POOL__VIRTUAL && pool__reserve(&sh->core))
             sh->run = (size_t)(uintptr_t)sh->core.run;
         arena__atomic_store(&w->shared, (size_t)(uintptr_t)sh);
@@ -1594,6 +1592,12 @@ static pool__Shared *pool__sh(const Pool *p, bool make) {
     }
     arena__unlock(&making);
     return sh;
+}
+
+static pool__Shared *pool__sh(const Pool *p, bool make) {
+    Pool *w = (Pool *)(uintptr_t)p;
+    pool__Shared *sh = (pool__Shared *)(uintptr_t)arena__atomic_load(&w->shared);
+    return sh || !make ? sh : pool__sh_make(w);
 }
 
 static bool pool__lock_free(const pool__Shared *sh) { return sh->run != 0; }
@@ -1684,13 +1688,17 @@ static void *pool__shared_alloc(Pool *p) {
     return s;
 }
 
-/* Where obj lies in the run: NULL and its number, or why it is no object. */
+/* Where obj lies in the run: NULL and its number, or why it is no object.
+   A slot's start is aligned, and its header's number times the stride
+   gives its offset back (a free slot's header holds a link instead:
+   whatever it proves, the generation then says free). */
 static const char *pool__shared_find(const pool__Shared *sh, const void *obj, uint32_t *np) {
     uintptr_t off = (uintptr_t)obj - (uintptr_t)sh->run;
     if (!obj || off >= (uintptr_t)arena__atomic_load((size_t *)(uintptr_t)&sh->carved) * sh->core.stride)
         return "pool: the pointer is not an object of this pool handed out since the last reset";
-    *np = pool__div(&sh->core, off);
-    if ((uintptr_t)*np * sh->core.stride != off) return "pool: interior pointer, not the start of an object";
+    if (off & (sh->core.align - 1) ||
+        (uint64_t)(*np = arena__atomic_load32(&pool__shared_hdr((void *)(uintptr_t)obj)->index)) * sh->core.stride != off)
+        return "pool: interior pointer, not the start of an object";
     return NULL;
 }
 
