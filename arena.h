@@ -33,6 +33,11 @@
        ArenaDeque   two-ended stack: one buffer, low and high ends
        snapshots    arena_snapshot / arena_restore: rollback and undo
        strings      ArenaBuilder (append, appendf, finish), ArenaStr slices
+       threads      ArenaOptions.flags = ARENA_SHARED: many threads allocate
+                    from one arena at once (a lock-free bump, a lock to add
+                    a block); reset, release, rewind at a frame boundary,
+                    refused (ARENA_ERR_MISUSE) while a thread allocates.
+                    See README "Threads".
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
 

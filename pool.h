@@ -52,6 +52,12 @@
        table of address granules, out of line, with the same guarantees.
        Free slots form an intrusive list through their objects' first word.
 
+   THREADS
+       pool_init_opts with ArenaOptions.flags = ARENA_SHARED: alloc, free
+       and the handle calls from many threads at once (lock-free on a
+       virtual run, under a lock on block pools); reset, release, trim and
+       pool_each at a frame boundary. See README "Threads".
+
    SNAPSHOTS
        pool_snapshot / pool_restore (with an Arena as the store) put a pool
        back as it was: for rollback and undo; see "snapshots" below.
