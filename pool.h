@@ -2226,6 +2226,10 @@ static void pool__heap_large_free(PoolHeap *h, pool__HeapLarge *l) {
 POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt) {
     ARENA_MEMSET(h, 0, sizeof *h);
     if (opt) h->opt = *opt;
+    if (h->opt.flags) {   /* a shared heap is not there yet: refused, never half shared */
+        h->opt.flags = 0;
+        arena__report(ARENA_ERR_MISUSE, "pool_heap_init: ARENA_SHARED heaps are not supported yet (ignored)");
+    }
 }
 
 POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {

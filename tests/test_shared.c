@@ -230,6 +230,18 @@ TEST(shared_pool_one_thread) {
     CHECK_NO_ERR();
 }
 
+/* Not shareable yet: a PoolHeap says so instead of being half shared. */
+TEST(shared_pool_heap_refused) {
+    PoolHeap h;
+    ArenaOptions o = shared_opts(0);
+    pool_heap_init(&h, &o);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(h.opt.flags == 0);
+    CHECK(pool_heap_alloc(&h, 10) != NULL);
+    pool_heap_release(&h);
+    CHECK_NO_ERR();
+}
+
 #if TEST_THREADS
 
 /* ---- many threads ------------------------------------------------------------- */
@@ -764,6 +776,7 @@ void suite_shared(void) {
     RUN(shared_marks_defers_and_reuse);
     RUN(shared_source_failure_and_cap);
     RUN(shared_pool_one_thread);
+    RUN(shared_pool_heap_refused);
 #if TEST_THREADS
     RUN(shared_stress_2_threads);
     RUN(shared_stress_4_threads);
