@@ -1485,7 +1485,8 @@ POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h) {
     void *obj;
     if (!h) return arena__report(ARENA_ERR_MISUSE, "pool_alloc_with_handle: the handle pointer is NULL"), (void *)NULL;
     obj = pool_alloc(p);
-    if (obj) *h = pool__handle(p, obj);
+    /* (a shared pool's headers are read atomically, never closed again) */
+    if (obj) *h = pool__shared(p) ? pool_handle_of(p, obj) : pool__handle(p, obj);
     else ARENA_MEMSET(h, 0, sizeof *h);
     return obj;
 }
