@@ -33,6 +33,11 @@
        ArenaDeque   two-ended stack: one buffer, low and high ends
        snapshots    arena_snapshot / arena_restore: rollback and undo
        strings      ArenaBuilder (append, appendf, finish), ArenaStr slices
+       threads      ArenaOptions.flags = ARENA_SHARED: many threads allocate
+                    from one arena at once (a lock-free bump, a lock to add
+                    a block); reset, release, rewind at a frame boundary,
+                    refused (ARENA_ERR_MISUSE) while a thread allocates.
+                    See README "Threads".
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
 
@@ -347,7 +352,13 @@ typedef struct ArenaOptions {
     size_t max_bytes;       /* cap on bytes held from the source; 0 = none */
     size_t keep_bytes;      /* most that arena_reset keeps (0: no cap) */
     ArenaSource source;     /* all zero: malloc */
+    unsigned flags;         /* ARENA_SHARED */
 } ArenaOptions;
+
+/* Many threads may allocate (and, in pool.h, free) at once; reset,
+   release, rewind, trim and pool_each only at a frame boundary (see
+   README "Threads"). */
+#define ARENA_SHARED 1u
 
 /* Internal: defined here for the inline paths of marks. */
 typedef struct ArenaBlock ArenaBlock;
@@ -397,6 +408,13 @@ typedef struct Arena {
     int kind;               /* internal: where blocks come from */
     int busy;               /* running its cleanups or the error handler */
     bool stack_owned;       /* internal: an ArenaStack's: its marks are refused */
+    /* internal, ARENA_SHARED only (atomic words): the bump range
+       [top, end) threads take from with a compare-and-swap (top 0: none,
+       or taken by the lock's holder), the lock that guards everything
+       else, and how many threads are inside an allocating call. cur and
+       end stay NULL, so every inline path of a shared arena goes out of
+       line. */
+    struct { size_t top, end, lock, inside; } shared;
 } Arena;
 
 typedef struct ArenaMark {
@@ -620,11 +638,14 @@ static inline size_t arena__top(const Arena *a) {
 /* The first mark of a life gives the arena its unique life: a mark from
    an earlier life of the same struct (release, init or zeroing, on any
    thread) never matches. */
+ARENA_DEF ArenaMark arena__mark_slow(Arena *a);
+
 static inline ArenaMark arena_mark(Arena *a) {
     ArenaMark m;
-    if (!a->life) a->life = arena__unique();
+    if (!a->cur || !a->life) return arena__mark_slow(a);   /* rare: no block, first mark, shared */
     m.arena = a;
-    m.pos = arena__top(a);
+    m.pos = a->block->base + (size_t)(a->cur - arena__data(a->block));
+    if (a->cut_top && m.pos == a->cut_pos + ARENA__CUT_SIZE) m.pos = a->cut_pos;
     m.epoch = a->epoch;
     m.life = a->life;
     m.serial = a->cut_serial;
@@ -636,7 +657,7 @@ static inline ArenaMark arena_mark(Arena *a) {
    (The mark's serial says whether cut records were made since.) */
 static inline bool arena__rewind_plain(const Arena *a, ArenaMark m) {
     const ArenaBlock *b = a->block;
-    return m.arena == a && m.life == a->life && !a->busy && !a->stack_owned && b &&
+    return m.arena == a && m.life == a->life && !a->busy && !a->stack_owned && a->cur &&
            m.pos >= b->base && (!a->defers || a->defers->pos < m.pos);
 }
 
@@ -1088,6 +1109,12 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #define ARENA_NO_VIRTUAL 1
 #endif
 
+#if !defined(ARENA_NO_THREADS) && defined(_WIN32) && !defined(ARENA__WINDOWS)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>   /* SwitchToThread (the lock of ARENA_SHARED objects) */
+#endif
 #if !defined(ARENA_NO_THREADS) && !defined(ARENA__WINDOWS) && \
     (defined(__unix__) || defined(__APPLE__))
 #define ARENA__PTHREADS 1
@@ -1179,28 +1206,141 @@ static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
     return NULL;
 }
 
-/* ---- process-wide counter --------------------------------------------------
-   The only state shared by threads: lives of arenas and pool seeds must
-   differ across threads, and the page size is cached once. */
+/* ---- threads: the one platform layer -----------------------------------------
+   Every atomic operation of arena.h and pool.h, and the lock of ARENA_SHARED
+   objects: the compiler's __atomic builtins (gcc, clang, MinGW), the
+   Interlocked intrinsics on MSVC, plain code with ARENA_NO_THREADS.
+   Read-modify-writes and loads are sequentially consistent, stores are
+   releases: whatever a thread wrote before it hands a range or a slot
+   back is visible to the thread that takes it next. ARENA__LOAD and
+   ARENA__STORE are relaxed (the process-wide counter and caches). The
+   8-byte operations need their word 8-byte aligned (i686: cmpxchg8b). */
 
 #if defined(ARENA_NO_THREADS)
-#define ARENA__FETCH_ADD(p) (++*(p))
 #define ARENA__LOAD(p) (*(p))
 #define ARENA__STORE(p, v) (*(p) = (v))
+static inline size_t arena__atomic_load(const size_t *p) { return *p; }
+static inline void arena__atomic_store(size_t *p, size_t v) { *p = v; }
+static inline size_t arena__atomic_add(size_t *p, size_t d) { return *p += d; }
+static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) {
+    if (*p != *expected) { *expected = *p; return false; }
+    *p = desired;
+    return true;
+}
+static inline uint64_t arena__atomic_load64(const uint64_t *p) { return *p; }
+static inline void arena__atomic_store64(uint64_t *p, uint64_t v) { *p = v; }
+static inline bool arena__atomic_cas64(uint64_t *p, uint64_t *expected, uint64_t desired) {
+    if (*p != *expected) { *expected = *p; return false; }
+    *p = desired;
+    return true;
+}
+static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) { return *p += d; }
+static inline uint32_t arena__atomic_load32(const uint32_t *p) { return *p; }
+static inline void arena__atomic_store32(uint32_t *p, uint32_t v) { *p = v; }
+static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t desired) {
+    if (*p != *expected) { *expected = *p; return false; }
+    *p = desired;
+    return true;
+}
+#define arena__yield() ((void)0)
 #elif defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
-#define ARENA__FETCH_ADD(p) ((uint64_t)_InterlockedIncrement64((volatile __int64 *)(p)))
 #define ARENA__LOAD(p) (*(volatile size_t *)(p))
 #define ARENA__STORE(p, v) (*(volatile size_t *)(p) = (v))
+#ifdef _WIN64
+#define ARENA__IL(f) f##64
+typedef __int64 arena__Word;
 #else
-#define ARENA__FETCH_ADD(p) __atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
+#define ARENA__IL(f) f
+typedef long arena__Word;
+#endif
+#define ARENA__W(p) ((volatile arena__Word *)(uintptr_t)(p))
+#define ARENA__W64(p) ((volatile __int64 *)(uintptr_t)(p))
+static inline size_t arena__atomic_load(const size_t *p) { return (size_t)ARENA__IL(_InterlockedOr)(ARENA__W(p), 0); }
+static inline void arena__atomic_store(size_t *p, size_t v) { ARENA__IL(_InterlockedExchange)(ARENA__W(p), (arena__Word)v); }
+static inline size_t arena__atomic_add(size_t *p, size_t d) {
+    return (size_t)ARENA__IL(_InterlockedExchangeAdd)(ARENA__W(p), (arena__Word)d) + d;
+}
+static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) {
+    size_t old = (size_t)ARENA__IL(_InterlockedCompareExchange)(ARENA__W(p), (arena__Word)desired,
+                                                                 (arena__Word)*expected);
+    if (old == *expected) return true;
+    *expected = old;
+    return false;
+}
+static inline bool arena__atomic_cas64(uint64_t *p, uint64_t *expected, uint64_t desired) {
+    uint64_t old = (uint64_t)_InterlockedCompareExchange64(ARENA__W64(p), (__int64)desired, (__int64)*expected);
+    if (old == *expected) return true;
+    *expected = old;
+    return false;
+}
+static inline uint64_t arena__atomic_load64(const uint64_t *p) {
+    return (uint64_t)_InterlockedCompareExchange64(ARENA__W64(p), 0, 0);
+}
+static inline void arena__atomic_store64(uint64_t *p, uint64_t v) {
+    uint64_t old = arena__atomic_load64(p);
+    while (!arena__atomic_cas64(p, &old, v)) {}
+}
+static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) {
+    uint64_t old = arena__atomic_load64(p);
+    while (!arena__atomic_cas64(p, &old, old + d)) {}
+    return old + d;
+}
+#define ARENA__W32(p) ((volatile long *)(uintptr_t)(p))
+static inline uint32_t arena__atomic_load32(const uint32_t *p) { return (uint32_t)_InterlockedOr(ARENA__W32(p), 0); }
+static inline void arena__atomic_store32(uint32_t *p, uint32_t v) { _InterlockedExchange(ARENA__W32(p), (long)v); }
+static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t desired) {
+    uint32_t old = (uint32_t)_InterlockedCompareExchange(ARENA__W32(p), (long)desired, (long)*expected);
+    if (old == *expected) return true;
+    *expected = old;
+    return false;
+}
+#define arena__yield() ((void)SwitchToThread())
+#else
 #define ARENA__LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ARENA__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define ARENA__CAS(p, e, d) __atomic_compare_exchange_n((p), (e), (d), false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+static inline size_t arena__atomic_load(const size_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void arena__atomic_store(size_t *p, size_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline size_t arena__atomic_add(size_t *p, size_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) { return ARENA__CAS(p, expected, desired); }
+static inline uint64_t arena__atomic_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void arena__atomic_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline bool arena__atomic_cas64(uint64_t *p, uint64_t *expected, uint64_t desired) {
+    return ARENA__CAS(p, expected, desired);
+}
+static inline uint64_t arena__atomic_add64(uint64_t *p, uint64_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+static inline uint32_t arena__atomic_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void arena__atomic_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t desired) {
+    return ARENA__CAS(p, expected, desired);
+}
+#if defined(_WIN32)
+#define arena__yield() ((void)SwitchToThread())
+#elif defined(__unix__) || defined(__APPLE__)
+#include <sched.h>
+#define arena__yield() ((void)sched_yield())
+#else
+#define arena__yield() ((void)0)
+#endif
 #endif
 
-ARENA_DEF uint64_t arena__unique(void) {
+/* A spinlock on one word (0: free; no init, no destroy) that gives up its
+   time slice while it waits: it guards rare, short work (a new block, a
+   frame boundary), and threads may outnumber cores. */
+static void arena__lock(size_t *lock) {
+    for (;;) {
+        size_t free_ = 0;
+        if (arena__atomic_cas(lock, &free_, 1)) return;
+        while (arena__atomic_load(lock)) arena__yield();
+    }
+}
+
+static void arena__unlock(size_t *lock) { arena__atomic_store(lock, 0); }
+
+ARENA_DEF uint64_t arena__unique(void) {   /* lives of arenas, pool seeds */
     static uint64_t counter;
-    return ARENA__FETCH_ADD(&counter);
+    return arena__atomic_add64(&counter, 1);
 }
 
 /* ---- poisoning and fill patterns ----------------------------------------- */
@@ -1733,6 +1873,107 @@ static char *arena__place(Arena *a, size_t lead, size_t size, size_t align) {
     return p;
 }
 
+/* ---- sharing across threads (ARENA_SHARED) -----------------------------------
+   Threads allocate from the range [shared.top, shared.end) with one
+   compare-and-swap each, lock-free. Everything else (a new block,
+   realloc, arena_defer, sprintf, reset ...) holds the lock and runs the
+   unshared code on a private copy of the arena that holds the range
+   (shared.top 0 meanwhile: bumpers wait for the lock), then publishes the
+   copy back, end first. So a top still current when a swap succeeds was
+   checked against its own end: tops are addresses in distinct blocks, a
+   locked call moves the top within its block (or across blocks), and a
+   frame-boundary call, which might bring an address back in a new block,
+   is refused while any thread is inside an allocating call. */
+
+static bool arena__shared(const Arena *a) { return (a->opt.flags & ARENA_SHARED) != 0; }
+
+/* Publishes the copy t taken by arena__share_enter (the fields from block
+   up to opt; cur and end, which inline paths read, are never written),
+   unlocks, and leaves (an allocating call). */
+static void arena__share_leave(Arena *a, const Arena *t, bool allocating) {
+    size_t from = offsetof(Arena, block);
+    ARENA_MEMCPY((char *)a + from, (const char *)t + from, offsetof(Arena, opt) - from);
+    arena__atomic_store(&a->shared.end, (size_t)(uintptr_t)t->end);
+    arena__atomic_store(&a->shared.top, (size_t)(uintptr_t)t->cur);
+    arena__unlock(&a->shared.lock);
+    if (allocating) arena__atomic_add(&a->shared.inside, (size_t)-1);
+}
+
+/* Takes the lock and the range into t, an unshared copy of a. An
+   allocating call (misuse NULL) counts itself inside until
+   arena__share_leave; a frame-boundary call gets false, after one report
+   of misuse, while a thread is inside. */
+static bool arena__share_enter(Arena *a, Arena *t, const char *misuse) {
+    size_t top;
+    if (!misuse) arena__atomic_add(&a->shared.inside, 1);
+    else if (arena__atomic_load(&a->shared.inside)) goto refuse;
+    arena__lock(&a->shared.lock);
+    top = arena__atomic_load(&a->shared.top);
+    while (!arena__atomic_cas(&a->shared.top, &top, 0)) {}   /* the range, from the bumpers */
+    ARENA_MEMCPY(t, a, offsetof(Arena, shared));
+    ARENA_MEMSET(&t->shared, 0, sizeof t->shared);
+    t->opt.flags &= ~ARENA_SHARED;
+    t->cur = (char *)(uintptr_t)top;
+    t->end = top ? (char *)(uintptr_t)arena__atomic_load(&a->shared.end) : NULL;
+    if (!misuse || !arena__atomic_load(&a->shared.inside)) return true;
+    arena__share_leave(a, t, false);   /* (a thread came in meanwhile) */
+refuse:
+    arena__report(ARENA_ERR_MISUSE, misuse);
+    return false;
+}
+
+/* One compare-and-swap on the shared range, or NULL. */
+static char *arena__shared_bump(Arena *a, size_t span) {
+    size_t top = arena__atomic_load(&a->shared.top), end;
+    do {
+        end = arena__atomic_load(&a->shared.end);
+        if (!top || span > end - top) return NULL;
+    } while (!arena__atomic_cas(&a->shared.top, &top, top + span));
+    return (char *)(uintptr_t)top;
+}
+
+ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align);
+
+/* r = f(copy, ...) for a shared arena a: an allocating call under the lock. */
+#define ARENA__LOCKED(a, r, f, ...)                 \
+    do {                                            \
+        Arena t_;                                   \
+        arena__share_enter((a), &t_, NULL);         \
+        (r) = f(&t_, __VA_ARGS__);                  \
+        arena__share_leave((a), &t_, true);         \
+    } while (0)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ARENA__NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define ARENA__NOINLINE __declspec(noinline)
+#else
+#define ARENA__NOINLINE
+#endif
+
+/* Anything but a lock-free bump (a new block, a large or aligned request,
+   errors) runs under the lock; out of line, so that the bump's caller
+   stays small. */
+static ARENA__NOINLINE void *arena__shared_alloc(Arena *a, size_t size, size_t align) {
+    void *p;
+    ARENA__LOCKED(a, p, arena__alloc_slow, size, align);
+    return p;
+}
+
+/* A small request at the minimum alignment bumps lock-free, counted
+   inside (a frame-boundary call meanwhile is refused). */
+static void *arena__shared_fast(Arena *a, size_t size, size_t align) {
+    char *p = NULL;
+    if (size - 1 < ARENA__MAX_REQUEST / 2 && align - 1 < ARENA_MIN_ALIGN && !(align & (align - 1))) {
+        arena__atomic_add(&a->shared.inside, 1);
+        p = arena__shared_bump(a, ARENA__ROUND(size + ARENA__REDZONE));
+        arena__atomic_add(&a->shared.inside, (size_t)-1);
+    }
+    if (!p) return arena__shared_alloc(a, size, align);
+    arena__hand_out(p, size);
+    return p;
+}
+
 ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
     size_t span, need;
     char *p;
@@ -1745,6 +1986,7 @@ ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
 }
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
+    if (arena__shared(a)) return arena__shared_fast(a, size, align);
     if (arena__refused(a)) return NULL;
     if (!align || (align & (align - 1)))
         return arena__fail_in(a, ARENA_ERR_ALIGN, "arena_alloc_aligned: the alignment is not a power of two");
@@ -1760,6 +2002,10 @@ ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
     a->epoch = arena__new_epoch();
     if (!opt) return;
     a->opt = *opt;
+    if (a->opt.flags & ~ARENA_SHARED) {
+        a->opt.flags &= ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "arena_init: unknown bits in flags (ignored)");
+    }
     if (a->opt.block_size && a->opt.block_size < ARENA__MIN_BLOCK) a->opt.block_size = ARENA__MIN_BLOCK;
     if (a->opt.block_size > ARENA__MAX_REQUEST) a->opt.block_size = ARENA__MAX_REQUEST;
     if (a->opt.max_block_size && a->opt.max_block_size < arena__next_block_size(a))
@@ -1963,10 +2209,42 @@ static bool arena__cut_below(const Arena *a, ArenaMark m) {
     return false;
 }
 
+/* A mark of an arena with no current block, of a life's first mark, or of
+   a shared arena (taken on a private copy, under the lock). */
+ARENA_DEF ArenaMark arena__mark_slow(Arena *a) {
+    ArenaMark m;
+    if (arena__shared(a)) {
+        Arena t;
+        ARENA_MEMSET(&m, 0, sizeof m);   /* refused: a mark of no arena, which rewind refuses */
+        if (arena__share_enter(a, &t, "arena_mark: a thread is inside an allocating call of the shared arena")) {
+            m = arena_mark(&t);
+            m.arena = a;
+            arena__share_leave(a, &t, false);
+        }
+        return m;
+    }
+    if (!a->life) a->life = arena__unique();
+    m.arena = a;
+    m.pos = arena__top(a);
+    m.epoch = a->epoch;
+    m.life = a->life;
+    m.serial = a->cut_serial;
+    if (m.pos > a->mark_hi) a->mark_hi = m.pos;
+    return m;
+}
+
 /* Every case the inline rewind leaves: a mark of another arena, life or
    cycle, one with cuts since, out of the current block, under a cleanup,
    on a busy or a stack's arena. */
 ARENA_DEF void arena__rewind_slow(Arena *a, ArenaMark m) {
+    Arena t;
+    if (arena__shared(a) && m.arena == a) {
+        if (!arena__share_enter(a, &t, "arena_rewind: a thread is inside an allocating call of the shared arena")) return;
+        m.arena = &t;
+        arena_rewind(&t, m);
+        arena__share_leave(a, &t, false);
+        return;
+    }
 #if !ARENA__CHECKED
     /* One record made since m, at or above it (a LIFO rewind after a
        deeper one): it is popped, and a record at m takes its place. */
@@ -2027,6 +2305,13 @@ static void arena__keep_recent(Arena *a) {
 }
 
 ARENA_DEF void arena_reset(Arena *a) {
+    Arena t;
+    if (arena__shared(a)) {
+        if (!arena__share_enter(a, &t, "arena_reset: a thread is inside an allocating call of the shared arena")) return;
+        arena_reset(&t);
+        arena__share_leave(a, &t, false);
+        return;
+    }
     if (arena__refused(a)) return;
     arena__rewind_to(a, 0);
     a->recent_peaks[a->cycles % ARENA_KEEP_CYCLES] = a->cycle_peak;
@@ -2047,6 +2332,12 @@ ARENA_DEF void arena_reset(Arena *a) {
 
 ARENA_DEF void arena_release(Arena *a) {
     Arena fresh;
+    if (arena__shared(a)) {
+        if (!arena__share_enter(a, &fresh, "arena_release: a thread is inside an allocating call of the shared arena")) return;
+        arena_release(&fresh);
+        arena__share_leave(a, &fresh, false);
+        return;
+    }
     if (arena__refused(a)) return;
     arena__run_defers(a, 0);
     ARENA_MEMSET(&fresh, 0, sizeof fresh);
@@ -2075,6 +2366,13 @@ ARENA_DEF void arena_release(Arena *a) {
 
 ARENA_DEF ArenaStats arena_stats(const Arena *a) {
     ArenaStats s;
+    if (arena__shared(a)) {   /* a consistent view, under the lock */
+        Arena t, *w = (Arena *)(uintptr_t)a;
+        arena__share_enter(w, &t, NULL);
+        s = arena_stats(&t);
+        arena__share_leave(w, &t, true);
+        return s;
+    }
     s.bytes_used = arena__top(a);
     s.bytes_held = a->bytes_held;
     s.peak_used = a->peak_used > a->cycle_peak ? a->peak_used : a->cycle_peak;
@@ -2085,8 +2383,14 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a) {
 }
 
 ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
-    size_t pos = arena__pos(a);
+    size_t pos;
     ArenaDefer *d;
+    bool ok;
+    if (arena__shared(a)) {
+        ARENA__LOCKED(a, ok, arena_defer, fn, ctx);
+        return ok;
+    }
+    pos = arena__pos(a);
     if (!fn) {
         arena__report_in(a, ARENA_ERR_MISUSE, "arena_defer: the cleanup function is NULL");
         return false;
@@ -2195,6 +2499,11 @@ static void *arena__resize(Arena *a, void *p, size_t old_size, size_t new_size,
 }
 
 ARENA_DEF void *arena__realloc_slow(Arena *a, void *p, size_t old_size, size_t new_size) {
+    if (arena__shared(a)) {
+        void *q;
+        ARENA__LOCKED(a, q, arena__realloc_slow, p, old_size, new_size);
+        return q;
+    }
     return arena__resize(a, p, old_size, new_size,
                          old_size < new_size ? old_size : new_size, ARENA_MIN_ALIGN);
 }
@@ -2203,6 +2512,11 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_
                                  size_t extra, size_t elem, size_t align) {
     void *items, *p;
     size_t want, new_cap;
+    bool ok;
+    if (arena__shared(a)) {
+        ARENA__LOCKED(a, ok, arena__array_grow, items_field, cap, count, extra, elem, align);
+        return ok;
+    }
     ARENA_MEMCPY(&items, items_field, sizeof items);
     if (!elem) {   /* elements of no size (a GNU C empty struct): room for all */
         if (!(p = arena_alloc(a, 0))) return false;
@@ -2643,6 +2957,11 @@ static bool arena__vappend(ArenaBuilder *b, const char *fmt, va_list ap) {
 ARENA_DEF char *arena_vsprintf(Arena *a, const char *fmt, va_list ap) {
     ArenaBuilder b = arena_builder(a);
     size_t pos;
+    if (arena__shared(a)) {
+        char *text;
+        ARENA__LOCKED(a, text, arena_vsprintf, fmt, ap);
+        return text;
+    }
     if (!fmt) return (char *)arena__fail_in(a, ARENA_ERR_MISUSE, "arena_sprintf: the format is NULL");
     pos = arena__pos(a);
     if (!arena__vappend(&b, fmt, ap) || !arena__builder_reserve(&b, 1)) {
@@ -2669,6 +2988,10 @@ ARENA_DEF char *arena_sprintf(Arena *a, const char *fmt, ...) {
 ARENA_DEF void arena_stack_init(ArenaStack *s, const ArenaOptions *opt) {
     ARENA_MEMSET(s, 0, sizeof *s);
     arena_init(&s->arena, opt);
+    if (arena__shared(&s->arena)) {   /* one LIFO order: one thread */
+        s->arena.opt.flags &= ~ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "arena_stack_init: a stack cannot be ARENA_SHARED (ignored)");
+    }
 }
 
 ARENA_DEF bool arena_stack_init_buffer(ArenaStack *s, void *buf, size_t size) {
@@ -3239,6 +3562,10 @@ ARENA_DEF bool arena_snapshot(Arena *a, ArenaSnapshot *s, Arena *store) {
         arena__report(ARENA_ERR_MISUSE, "arena_snapshot: needs an arena, a snapshot, and another arena as the store");
         return false;
     }
+    if (arena__shared(a) || arena__shared(store)) {
+        arena__report(ARENA_ERR_MISUSE, "arena_snapshot: a shared arena (ARENA_SHARED) has no snapshots");
+        return false;
+    }
     bytes = arena__pos(a);
     for (b = a->block; b; b = b->prev) blocks++;
     for (d = a->defers; d; d = d->prev) defers++;
@@ -3379,7 +3706,7 @@ static void arena__snap_rebuild(Arena *a, const ArenaSnapshot *s) {
 ARENA_DEF bool arena_restore(Arena *a, const ArenaSnapshot *s) {
     const arena__SnapBlock *rec;
     size_t i;
-    if (!a || !s || s->arena != a || a->kind != s->state.kind) {
+    if (!a || !s || s->arena != a || a->kind != s->state.kind || arena__shared(a)) {
         arena__report(ARENA_ERR_MISUSE, "arena_restore: the snapshot is not one of this arena");
         return false;
     }

@@ -52,6 +52,12 @@
        table of address granules, out of line, with the same guarantees.
        Free slots form an intrusive list through their objects' first word.
 
+   THREADS
+       pool_init_opts with ArenaOptions.flags = ARENA_SHARED: alloc, free
+       and the handle calls from many threads at once (lock-free on a
+       virtual run, under a lock on block pools); reset, release, trim and
+       pool_each at a frame boundary. See README "Threads".
+
    SNAPSHOTS
        pool_snapshot / pool_restore (with an Arena as the store) put a pool
        back as it was: for rollback and undo; see "snapshots" below.
@@ -200,6 +206,7 @@ typedef struct Pool {
     ArenaOptions opt;           /* source, max_bytes, block_size */
     size_t bytes_held, grab_count;
     PoolBudget own_budget, *budget;
+    size_t shared;              /* ARENA_SHARED: its state (pool__Shared *), atomic */
 } Pool;
 
 typedef struct PoolStats {
@@ -1059,8 +1066,37 @@ static void *pool__carve(Pool *p) {
 
 /* ---- alloc and free ---------------------------------------------------------------- */
 
+typedef struct pool__Shared pool__Shared;   /* ARENA_SHARED pools: see there */
+static pool__Shared *pool__sh(const Pool *p, bool make);
+static void *pool__shared_alloc(Pool *p);
+static bool pool__shared_free(Pool *p, void *obj);
+static void *pool__shared_get(const Pool *p, PoolHandle h);
+static bool pool__shared_free_handle(Pool *p, PoolHandle h);
+static const char *pool__shared_handle(pool__Shared *sh, const void *obj, PoolHandle *h);
+static Pool *pool__core_enter(pool__Shared *sh, bool fold);
+static void pool__core_leave(pool__Shared *sh, bool fold);
+static void pool__shared_drop(Pool *p, pool__Shared *sh);
+static bool pool__lock_free(const pool__Shared *sh);
+static bool pool__shared(const Pool *p) { return (p->opt.flags & ARENA_SHARED) != 0; }
+static PoolHandle pool__handle_make(uint32_t index, uint32_t gen) {
+    PoolHandle h;
+    h.index = index;
+    h.gen = gen;
+    return h;
+}
+
+/* `call` on core, under the lock (fold: a frame-boundary call). */
+#define POOL__ON_CORE(sh, fold, call)                  \
+    do {                                               \
+        Pool *core_ = pool__core_enter((sh), (fold));  \
+        call;                                          \
+        pool__core_leave((sh), (fold));                \
+    } while (0)
+
+
 POOL_DEF void *pool__alloc_slow(Pool *p) {
     void *s;
+    if (pool__shared(p)) return pool__shared_alloc(p);
     if (!p->stride)
         return arena__report(ARENA_ERR_MISUSE, "pool_alloc: the pool is not initialised (pool_init failed or was not called)"), (void *)NULL;
     s = pool__pop(p);
@@ -1143,6 +1179,7 @@ POOL_DEF bool pool__free_slow(Pool *p, void *obj) {
     PoolBlock *b;
     uint32_t i;
     const char *why;
+    if (pool__shared(p)) return pool__shared_free(p, obj);
     if (!obj) return true;
     why = pool__locate(p, obj, &b, &i);
     if (why) {
@@ -1156,6 +1193,14 @@ POOL_DEF bool pool__free_slow(Pool *p, void *obj) {
 POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
     PoolBlock *b;
     uint32_t i;
+    if (pool__shared(p)) {
+        pool__Shared *sh = pool__sh(p, false);
+        PoolHandle h;
+        bool ok = false;
+        if (sh && !pool__lock_free(sh)) POOL__ON_CORE(sh, false, ok = pool_owns(core_, obj));
+        else if (sh) ok = obj && !pool__shared_handle(sh, obj, &h);
+        return ok;
+    }
     return obj && !pool__locate(p, obj, &b, &i);
 }
 
@@ -1217,6 +1262,15 @@ static bool pool__setup_blocks(Pool *p) {
 POOL_DEF void pool_init_opts(Pool *p, size_t size, size_t align, const ArenaOptions *opt) {
     if (!pool__setup(p, size, align)) return;
     if (opt) p->opt = *opt;
+    if (p->opt.flags & ~ARENA_SHARED) {
+        p->opt.flags &= ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "pool_init: unknown bits in flags (ignored)");
+    }
+    if (pool__shared(p)) {   /* a shell whose inline paths all go out of line */
+        POOL__VG_DESTROY(p);
+        pool__sh(p, true);
+        return;
+    }
     if (!pool__setup_blocks(p)) {
         p->stride = 0;
         return;
@@ -1271,6 +1325,11 @@ static bool pool__refuse_in_walk(const Pool *p, const char *msg) {
    nothing is carved). Checked builds poison and fill them here. */
 POOL_DEF void pool_reset(Pool *p) {
     uint32_t n;
+    if (pool__shared(p)) {
+        pool__Shared *sh = pool__sh(p, false);
+        if (sh) POOL__ON_CORE(sh, true, pool_reset(core_));
+        return;
+    }
     if (pool__refuse_in_walk(p, "pool_reset: called from inside pool_each on the same pool")) return;
     p->peak_live = pool__peak(p);
     for (n = 0; n < pool__blocks(p); n++) {
@@ -1322,6 +1381,13 @@ static void pool__raise_floor(Pool *p, uint32_t top, uint32_t numbers_used) {
 
 POOL_DEF void pool_release(Pool *p) {
     uint32_t n, used;
+    if (pool__shared(p)) {   /* (a pool never used has no state to give back) */
+        pool__Shared *sh = pool__sh(p, false);
+        if (!sh) return;
+        POOL__ON_CORE(sh, true, pool_release(core_));
+        pool__shared_drop(p, sh);
+        return;
+    }
     if (pool__refuse_in_walk(p, "pool_release: called from inside pool_each on the same pool")) return;
     used = pool__is_run(p) ? p->run_block.count : p->block_count << p->index_shift;
     pool__raise_floor(p, pool__top_gen(p), used);
@@ -1503,6 +1569,11 @@ static void pool__trim_blocks(Pool *p) {
 }
 
 POOL_DEF void pool_trim(Pool *p) {
+    if (pool__shared(p)) {
+        pool__Shared *sh = pool__sh(p, false);
+        if (sh) POOL__ON_CORE(sh, true, pool_trim(core_));
+        return;
+    }
     if (pool__refuse_in_walk(p, "pool_trim: called from inside pool_each on the same pool")) return;
     p->peak_live = pool__peak(p);
     if (p->kind == POOL__VIRTUAL && p->vm) pool__trim_run(p);
@@ -1518,6 +1589,11 @@ POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
         arena__report(ARENA_ERR_MISUSE, "pool_each: the function is NULL");
         return;
     }
+    if (pool__shared(p)) {   /* under the lock: fn must not call the pool */
+        pool__Shared *sh = pool__sh(p, false);
+        if (sh) POOL__ON_CORE(sh, true, pool_each(core_, fn, ctx));
+        return;
+    }
     p->walking++;
     for (n = 0; n < pool__blocks(p); n++) {
         PoolBlock *b = pool__block(p, n);
@@ -1531,6 +1607,12 @@ POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
 
 POOL_DEF PoolStats pool_stats(const Pool *p) {
     PoolStats s;
+    if (pool__shared(p)) {
+        pool__Shared *sh = pool__sh(p, false);
+        ARENA_MEMSET(&s, 0, sizeof s);
+        if (sh) POOL__ON_CORE(sh, false, s = pool_stats(core_));
+        return s;
+    }
     s.live = p->live;
     s.capacity = p->capacity;
     s.peak_live = pool__peak(p);
@@ -1554,6 +1636,7 @@ static PoolHandle pool__handle(const Pool *p, const void *obj) {
 /* (The handle's two halves come apart: passed whole, compilers split
    the 8 bytes through a vector register on the inline path.) */
 POOL_DEF void *pool__get_slow(const Pool *p, uint32_t index, uint32_t gen) {
+    if (pool__shared(p)) return pool__shared_get(p, pool__handle_make(index, gen));
     uint32_t n = index - p->index_base, k = pool__is_run(p) ? 0 : n >> p->index_shift;
     PoolBlock *b = p->stride && (gen & 1) ? pool__block(p, k) : NULL;
     char *s;
@@ -1566,7 +1649,8 @@ POOL_DEF void *pool__alloc_with_handle_slow(Pool *p, PoolHandle *h) {
     void *obj;
     if (!h) return arena__report(ARENA_ERR_MISUSE, "pool_alloc_with_handle: the handle pointer is NULL"), (void *)NULL;
     obj = pool_alloc(p);
-    if (obj) *h = pool__handle(p, obj);
+    /* (a shared pool's headers are read atomically, never closed again) */
+    if (obj) *h = pool__shared(p) ? pool_handle_of(p, obj) : pool__handle(p, obj);
     else ARENA_MEMSET(h, 0, sizeof *h);
     return obj;
 }
@@ -1581,7 +1665,17 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
     PoolHandle h;
     PoolBlock *b;
     uint32_t i;
-    const char *why = pool__locate(p, obj, &b, &i);
+    const char *why;
+    if (pool__shared(p)) {
+        pool__Shared *sh = pool__sh(p, false);
+        ARENA_MEMSET(&h, 0, sizeof h);
+        why = "pool: the pointer is not an object of this pool";
+        if (sh && !pool__lock_free(sh)) POOL__ON_CORE(sh, false, h = pool_handle_of(core_, obj));
+        else if (!sh || (why = pool__shared_handle(sh, obj, &h)) != NULL)
+            arena__report(ARENA_ERR_MISUSE, obj ? why : "pool_handle_of: the pointer is NULL");
+        return h;
+    }
+    why = pool__locate(p, obj, &b, &i);
     ARENA_MEMSET(&h, 0, sizeof h);
     if (why) {
         arena__report(ARENA_ERR_MISUSE, obj ? why : "pool_handle_of: the pointer is NULL");
@@ -1591,6 +1685,7 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
 }
 
 POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen) {
+    if (pool__shared(p)) return pool__shared_free_handle(p, pool__handle_make(index, gen));
     void *obj = pool__get_slow(p, index, gen);
     if (!obj) {
         arena__report(ARENA_ERR_MISUSE, gen ? "pool_free_handle: the handle is stale or of another pool"
@@ -1598,6 +1693,281 @@ POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen) {
         return false;
     }
     return pool_free(p, obj);
+}
+
+/* ---- sharing across threads (ARENA_SHARED) ----------------------------------------
+   A shared Pool is a shell: its inline fields stay empty (no free list, no
+   carved run), so every inline path goes out of line to here. The pool
+   itself, `core`, is an unshared Pool in a pool__Shared of its own,
+   changed only under the lock, except for what the lock-free paths do:
+   - on a virtual run (64-bit systems, memory from the OS), slot n is at
+     run + n * stride for good, so alloc and free are lock-free: the free
+     list is a stack of slot numbers whose head is one 64-bit word
+     {number + 1, a tag bumped by every change} (compare-and-swap: no ABA),
+     linked through the free slots' headers (their number field, given
+     back when the slot is taken); a free ends a life by a compare-and-swap
+     of the header's generation from odd to even, so of two racing frees
+     of one object exactly one wins; handles read the generation;
+   - other pools (a source, 32-bit systems) run every call under the lock.
+   Carving fresh slots and growing the run take the lock; so do the
+   frame-boundary calls, which fold the stack into core's own free list,
+   run the unshared code, and take the list back. `carved` (published
+   under the lock) bounds what the lock-free paths may touch. */
+struct pool__Shared {
+    uint64_t head;      /* first: 8-byte aligned (malloc, a source) */
+    size_t live;        /* objects live (core.live is synced under the lock) */
+    size_t carved;      /* slots [0, carved) of the run were handed out */
+    size_t run;         /* the run (char *), 0: every call under the lock */
+    size_t lock, live_in;
+    Pool core;
+};
+
+#define POOL__ID_MASK ((uint64_t)0xFFFFFFFFu)
+
+static void *pool__shared_mem(const ArenaOptions *o, void *mem, size_t n) {
+    if (mem) {
+        if (o->source.grab) { if (o->source.drop) o->source.drop(o->source.ctx, mem, n); }
+#ifndef ARENA_NO_MALLOC
+        else ARENA_FREE(mem);
+#endif
+        return NULL;
+    }
+    if (o->source.grab) return o->source.grab(o->source.ctx, n);
+#ifndef ARENA_NO_MALLOC
+    return ARENA_MALLOC(n);
+#else
+    return NULL;
+#endif
+}
+
+/* The pool__Shared of p, made (make) by the first allocation (again after
+   a release) under a process-wide lock: threads may race to it. NULL if
+   none (after one report if there is no memory for it). */
+static ARENA__NOINLINE pool__Shared *pool__sh_make(Pool *w) {
+    static size_t making;
+    pool__Shared *sh;
+    ArenaOptions o = w->opt;
+    arena__lock(&making);
+    sh = (pool__Shared *)(uintptr_t)arena__atomic_load(&w->shared);
+    if (!sh && (sh = (pool__Shared *)pool__shared_mem(&o, NULL, sizeof *sh)) != NULL) {
+        ARENA_MEMSET(sh, 0, sizeof *sh);
+        o.flags &= ~ARENA_SHARED;
+        pool_init_opts(&sh->core, w->size, w->align, &o);
+        sh->core.gen_floor = w->gen_floor;     /* on from the last release: */
+        sh->core.index_base = w->index_base;   /* old handles stay dead */
+        if (sh->core.kind == POOL__VIRTUAL && pool__reserve(&sh->core))
+            sh->run = (size_t)(uintptr_t)sh->core.run;
+        arena__atomic_store(&w->shared, (size_t)(uintptr_t)sh);
+    } else if (!sh) {
+        arena__report(ARENA_ERR_OOM, "pool: no memory for the shared pool's state");
+    }
+    arena__unlock(&making);
+    return sh;
+}
+
+static pool__Shared *pool__sh(const Pool *p, bool make) {
+    Pool *w = (Pool *)(uintptr_t)p;
+    pool__Shared *sh = (pool__Shared *)(uintptr_t)arena__atomic_load(&w->shared);
+    return sh || !make ? sh : pool__sh_make(w);
+}
+
+static bool pool__lock_free(const pool__Shared *sh) { return sh->run != 0; }
+
+static char *pool__shared_slot(const pool__Shared *sh, uint32_t n) {
+    return (char *)(uintptr_t)sh->run + (size_t)n * sh->core.stride;
+}
+
+/* The header as the lock-free paths use it (open for good under ASan:
+   only the lock's holder ever closes it). */
+static pool__Header *pool__shared_hdr(void *s) {
+    pool__open(POOL__HDR(s), sizeof(pool__Header));
+    return POOL__HDR(s);
+}
+
+static void pool__shared_push(pool__Shared *sh, void *s, uint32_t n) {
+    pool__Header *hd = pool__shared_hdr(s);
+    uint64_t h = arena__atomic_load64(&sh->head), next;
+    do {
+        arena__atomic_store32(&hd->index, (uint32_t)h);
+        next = ((h >> 32) + 1) << 32 | (uint64_t)(n + 1);
+    } while (!arena__atomic_cas64(&sh->head, &h, next));
+}
+
+static void *pool__shared_pop(pool__Shared *sh) {
+    uint64_t h = arena__atomic_load64(&sh->head), next;
+    for (;;) {
+        uint32_t id = (uint32_t)(h & POOL__ID_MASK);
+        pool__Header *hd;
+        char *s;
+        if (!id) return NULL;
+        s = pool__shared_slot(sh, id - 1);
+        hd = pool__shared_hdr(s);
+        next = (((h >> 32) + 1) << 32) | arena__atomic_load32(&hd->index);
+        if (arena__atomic_cas64(&sh->head, &h, next)) {
+            arena__atomic_store32(&hd->index, id - 1);
+            arena__atomic_store32(&hd->gen, arena__atomic_load32(&hd->gen) + 1);
+            return s;
+        }
+    }
+}
+
+/* The lock, with core's live count synced; fold: the stack goes into
+   core's free list (a frame-boundary call). */
+static Pool *pool__core_enter(pool__Shared *sh, bool fold) {
+    Pool *c = &sh->core;
+    arena__lock(&sh->lock);
+    c->live = sh->live_in = arena__atomic_load(&sh->live);
+    if (fold && sh->run) {
+        uint64_t h = arena__atomic_load64(&sh->head);
+        uint32_t id = (uint32_t)(h & POOL__ID_MASK);
+        arena__atomic_store64(&sh->head, h & ~POOL__ID_MASK);
+        while (id) {
+            char *s = pool__shared_slot(sh, id - 1);
+            pool__Header *hd = pool__shared_hdr(s);
+            uint32_t next = arena__atomic_load32(&hd->index);
+            arena__atomic_store32(&hd->index, id - 1);
+            pool__push(c, s);
+            id = next;
+        }
+    }
+    return c;
+}
+
+/* Publishes core (and after a fold takes its free list back) and unlocks. */
+static void pool__core_leave(pool__Shared *sh, bool fold) {
+    Pool *c = &sh->core;
+    void *s;
+    if (fold && sh->run)
+        while ((s = pool__pop(c)) != NULL) pool__shared_push(sh, s, pool__header(s).index);
+    arena__atomic_add(&sh->live, c->live - sh->live_in);
+    arena__atomic_store(&sh->carved, c->run_block.carved);
+    arena__unlock(&sh->lock);
+}
+
+static void *pool__shared_alloc(Pool *p) {
+    pool__Shared *sh = pool__sh(p, true);
+    void *s = NULL;
+    if (!sh) return NULL;
+    if (sh->run && (s = pool__shared_pop(sh)) != NULL) {
+        arena__atomic_add(&sh->live, 1);
+        POOL__VG_ALLOC(&sh->core, s);
+        arena__hand_out(s, p->size);
+        return s;
+    }
+    POOL__ON_CORE(sh, false, s = pool_alloc(core_));
+    if (s && sh->run) pool__shared_hdr(s);
+    return s;
+}
+
+/* Where obj lies in the run: NULL and its number, or why it is no object.
+   A slot's start is aligned, and its header's number times the stride
+   gives its offset back (a free slot's header holds a link instead:
+   whatever it proves, the generation then says free). */
+static const char *pool__shared_find(const pool__Shared *sh, const void *obj, uint32_t *np) {
+    uintptr_t off = (uintptr_t)obj - (uintptr_t)sh->run;
+    if (!obj || off >= (uintptr_t)arena__atomic_load((size_t *)(uintptr_t)&sh->carved) * sh->core.stride)
+        return "pool: the pointer is not an object of this pool handed out since the last reset";
+    if (off & (sh->core.align - 1) ||
+        (uint64_t)(*np = arena__atomic_load32(&pool__shared_hdr((void *)(uintptr_t)obj)->index)) * sh->core.stride != off)
+        return "pool: interior pointer, not the start of an object";
+    return NULL;
+}
+
+/* A life the caller has just ended (generation g, now even) goes back. */
+static void pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
+    arena__atomic_add(&sh->live, (size_t)-1);
+    arena__take_back(s, p->size);
+    POOL__VG_FREE(&sh->core, s);
+    if (g != POOL_GEN_LIMIT) pool__shared_push(sh, s, n);
+    else POOL__ON_CORE(sh, false, (core_->retired++, core_->capacity--));   /* retires for good */
+}
+
+/* Ends the life at s whose generation is g (any odd one if g is 0). */
+static bool pool__shared_end_life(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
+    pool__Header *hd = pool__shared_hdr(s);
+    uint32_t now = arena__atomic_load32(&hd->gen);   /* (a stale handle only reads) */
+    do {
+        if (!(now & 1) || (g && now != g)) return false;
+    } while (!arena__atomic_cas32(&hd->gen, &now, now + 1));
+    pool__shared_end(p, sh, s, n, now + 1);
+    return true;
+}
+
+static bool pool__shared_free(Pool *p, void *obj) {
+    pool__Shared *sh = pool__sh(p, false);
+    const char *why;
+    uint32_t n;
+    bool ok = !obj;
+    if (!sh) {   /* nothing allocated since the release */
+        if (obj) arena__report(ARENA_ERR_MISUSE, "pool: the pointer is not an object of this pool");
+        return ok;
+    }
+    if (!sh->run) {
+        POOL__ON_CORE(sh, false, ok = pool_free(core_, obj));
+        return ok;
+    }
+    if (!obj) return true;
+    why = pool__shared_find(sh, obj, &n);
+    if (!why && !pool__shared_end_life(p, sh, obj, n, 0)) why = "pool: the object is already free (double free or stale pointer)";
+    if (why) arena__report(ARENA_ERR_MISUSE, why);
+    return !why;
+}
+
+static void *pool__shared_get(const Pool *p, PoolHandle h) {
+    pool__Shared *sh = pool__sh(p, false);
+    uint32_t n;
+    void *s = NULL;
+    if (!sh) return NULL;
+    if (!sh->run) {
+        POOL__ON_CORE(sh, false, s = pool_get(core_, h));
+        return s;
+    }
+    n = h.index - sh->core.index_base;
+    if (!(h.gen & 1) || n >= arena__atomic_load(&sh->carved)) return NULL;
+    s = pool__shared_slot(sh, n);
+    return arena__atomic_load32(&pool__shared_hdr(s)->gen) == h.gen ? s : NULL;
+}
+
+static bool pool__shared_free_handle(Pool *p, PoolHandle h) {
+    pool__Shared *sh = pool__sh(p, false);
+    uint32_t n;
+    bool ok = false;
+    if (sh && !sh->run) {
+        POOL__ON_CORE(sh, false, ok = pool_free_handle(core_, h));
+        return ok;
+    }
+    n = sh ? h.index - sh->core.index_base : 0;
+    if (sh && (h.gen & 1) && n < arena__atomic_load(&sh->carved))
+        ok = pool__shared_end_life(p, sh, pool__shared_slot(sh, n), n, h.gen);
+    if (!ok) arena__report(ARENA_ERR_MISUSE, h.gen ? "pool_free_handle: the handle is stale or of another pool"
+                                                   : "pool_free_handle: the null handle");
+    return ok;
+}
+
+/* A live object's handle on a lock-free pool (zero: obj is none, and why). */
+static const char *pool__shared_handle(pool__Shared *sh, const void *obj, PoolHandle *h) {
+    const char *why;
+    uint32_t n;
+    ARENA_MEMSET(h, 0, sizeof *h);
+    if (!(why = pool__shared_find(sh, obj, &n))) {
+        h->gen = arena__atomic_load32(&pool__shared_hdr((void *)(uintptr_t)obj)->gen);
+        h->index = sh->core.index_base + n;
+        if (!(h->gen & 1)) {
+            h->gen = 0;
+            why = "pool: the object is already free (double free or stale pointer)";
+        }
+    }
+    return why;
+}
+
+/* Frees the shared state (pool_release): made again on the next use,
+   with generations on from where these ended. */
+static void pool__shared_drop(Pool *p, pool__Shared *sh) {
+    ArenaOptions o = p->opt;
+    p->gen_floor = sh->core.gen_floor;
+    p->index_base = sh->core.index_base;
+    arena__atomic_store(&p->shared, 0);
+    pool__shared_mem(&o, sh, sizeof *sh);
 }
 
 /* ---- snapshots ------------------------------------------------------------------------
@@ -1628,6 +1998,10 @@ static void pool__reshadow(const Pool *p, const PoolBlock *b, uint32_t from, uin
 }
 
 POOL_DEF bool pool_snapshot(Pool *p, PoolSnapshot *s, Arena *store) {
+    if (pool__shared(p)) {
+        arena__report(ARENA_ERR_MISUSE, "pool_snapshot: a shared pool cannot be snapshotted");
+        return false;
+    }
     uint32_t n, blocks;
     size_t bytes = 0, at;
     pool__SnapBlock *rec;
@@ -1713,6 +2087,10 @@ static bool pool__restore_slot(Pool *p, PoolBlock *b, uint32_t i, const char *sa
 }
 
 POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s) {
+    if (pool__shared(p)) {
+        arena__report(ARENA_ERR_MISUSE, "pool_restore: a shared pool cannot be restored");
+        return false;
+    }
     const pool__SnapBlock *rec;
     uint32_t n, i;
     bool relink = false;
@@ -2102,6 +2480,10 @@ POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt) {
     ARENA_MEMSET(h, 0, sizeof *h);
     if (opt) h->opt = *opt;
     h->budget.max = h->opt.max_bytes;
+    if (h->opt.flags) {   /* a shared heap is not there yet: refused, never half shared */
+        h->opt.flags = 0;
+        arena__report(ARENA_ERR_MISUSE, "pool_heap_init: ARENA_SHARED heaps are not supported yet (ignored)");
+    }
 }
 
 POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {

@@ -62,7 +62,7 @@ BENCH_LIB_apr      := -lapr-1
 
 BENCH_OURS := arena arena-marks stack pool pool-unchecked pool-heap
 BENCH_BINS := $(addprefix $(BB)/bench_,$(BENCH_COMPS))
-BENCH_SRC  := bench/bench.c bench/adapters.h $(HEADERS)
+BENCH_SRC  := bench/bench.c bench/adapters.h bench/callgrind.h $(HEADERS)
 
 $(BB)/impl.o: bench/impl.c $(HEADERS)
 	@mkdir -p $(BB)
@@ -95,7 +95,7 @@ bench-smoke: bench-deps
 	@mkdir -p $(B)/results
 	$(call run_variant,bench-smoke,$(BENCH_PY) bench/run.py smoke --bin $(BB) --json-dir $(BENCH_JSON_DIR))
 
-bench: bench-full-deps
+bench: bench-full-deps bench-threads
 	@$(MAKE) --no-print-directory $(BENCH_J) bench-bins
 	@$(BENCH_PY) bench/run.py full --bin $(BB) --json-dir $(BENCH_JSON_DIR) --runs $(BENCH_RUNS) \
 	    --out bench --raw $(BB)/raw --cflags "$(BENCH_CFLAGS)" --cxxflags "$(BENCH_CXXFLAGS)" \
@@ -157,3 +157,29 @@ $(foreach c,$(CL_COMPS),$(eval $(call cl_bin_rule,$(c))))
 
 bench-clients: bench-full-deps clients-deps $(addprefix $(BB)/clients_,$(CL_COMPS))
 	$(BENCH_PY) bench/clients.py --bin $(BB) --runs $(BENCH_RUNS)
+
+# ---- threads: bench/threads.c, bench/threads.py -----------------------------------
+# `make bench-threads` (run by `make bench`): frame-scratch and pool-churn
+# in N = 1, 2, 4, 8 threads on one shared object, per-thread objects, and
+# malloc/free of glibc, jemalloc, mimalloc, tcmalloc: bench/results-threads.md.
+BENCH_THREAD_ROWS := shared local glibc jemalloc mimalloc tcmalloc
+BENCH_THREAD_DEF_shared   := -DT_SHARED
+BENCH_THREAD_DEF_local    := -DT_LOCAL
+BENCH_THREAD_DEF_glibc    := -DROW='"glibc"'
+BENCH_THREAD_DEF_jemalloc := -DROW='"jemalloc"'
+BENCH_THREAD_DEF_mimalloc := -DROW='"mimalloc"'
+BENCH_THREAD_DEF_tcmalloc := -DROW='"tcmalloc"'
+BENCH_THREAD_BINS := $(addprefix $(BB)/threads_,$(BENCH_THREAD_ROWS))
+
+define bench_thread_rule
+$(BB)/threads_$(1): bench/threads.c bench/callgrind.h $(HEADERS) $(if $(filter shared local,$(1)),$(BB)/impl.o)
+	@mkdir -p $(BB)
+	$(CC) $(BENCH_CFLAGS) $(BENCH_THREAD_DEF_$(1)) bench/threads.c \
+	  $(if $(filter shared local,$(1)),$(BB)/impl.o) -o $$@ -pthread $(BENCH_LIB_$(1))
+endef
+$(foreach r,$(BENCH_THREAD_ROWS),$(eval $(call bench_thread_rule,$(r))))
+
+.PHONY: bench-threads
+bench-threads: bench-deps
+	@$(MAKE) --no-print-directory $(BENCH_J) $(BENCH_THREAD_BINS)
+	@$(BENCH_PY) bench/threads.py --bin $(BB) --runs $(BENCH_RUNS) --out bench/results-threads.md

@@ -27,7 +27,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 6
 FUZZ_MAX_LEN ?= 128
 FUZZ_DEFS ?=
-FUZZERS := fuzz_arena fuzz_stack fuzz_pool fuzz_lifetimes fuzz_pool_heap
+FUZZERS := fuzz_arena fuzz_stack fuzz_pool fuzz_lifetimes fuzz_pool_heap fuzz_shared
 FUZZ_DIR := $(B)/fuzz$(if $(strip $(FUZZ_DEFS)),-defs)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer $(WARN) $(FUZZ_DEFS)

@@ -1,17 +1,17 @@
-/* main.c - runs every suite (or those whose name contains argv[1]) and
-   prints "N passed, N failed"; exits non-zero on any failure. */
+/* main.c - runs every suite (or the tests whose name contains one of the
+   arguments) and prints "N passed, N failed"; exits non-zero on any failure. */
 #include <stdlib.h>
 #include "test.h"
 
 #define SUITES(X) X(arena) X(stack) X(sprintf) X(scratch) X(pool) X(pool_heap) X(bad_input) X(faults) X(cpp) \
-                  X(ring) X(deque) X(snapshot) X(builder)
+                  X(ring) X(deque) X(snapshot) X(builder) X(shared)
 #define DECLARE(s) void suite_##s(void);
 SUITES(DECLARE)
 
 TestErrLog test_err;
 int test__check_failures;
 static int passed, failed;
-static const char *filter;
+static char **filters;   /* NULL-terminated; none: every test */
 
 static void capture(ArenaError err, const char *msg, void *ctx) {
     (void)ctx;
@@ -31,7 +31,11 @@ void test__fail(const char *file, int line, const char *what) {
 }
 
 void test__run(const char *name, void (*fn)(void)) {
-    if (filter && !strstr(name, filter)) return;
+    if (filters && *filters) {
+        char **f = filters;
+        while (*f && !strstr(name, *f)) f++;
+        if (!*f) return;
+    }
     test_err_clear();
     test__check_failures = 0;
     fn();
@@ -91,7 +95,8 @@ ArenaSource test_source(TestSource *s) {
 }
 
 int main(int argc, char **argv) {
-    filter = argc > 1 ? argv[1] : NULL;
+    (void)argc;
+    filters = argv + 1;
 #define CALL(s) suite_##s();
     SUITES(CALL)
     arena_scratch_release();

@@ -5,7 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <stdlib.h>
-#include "test.h"
+#include "threads.h"
 #include "../pool.h"
 
 #if !defined(_WIN32) && !defined(ARENA_NO_THREADS)
@@ -266,46 +266,11 @@ TEST(scratch_defers_and_release) {
 
 #if SCRATCH_THREADS
 
-/* A barrier from a mutex and a condition variable (pthread_barrier_t is
-   optional in POSIX). */
-typedef struct Gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int waiting, total, round;
-} Gate;
-
-static void gate_init(Gate *g, int total) {
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    g->waiting = 0;
-    g->total = total;
-    g->round = 0;
-}
-
-static void gate_wait(Gate *g) {
-    int round;
-    pthread_mutex_lock(&g->mu);
-    round = g->round;
-    if (++g->waiting == g->total) {
-        g->waiting = 0;
-        g->round++;
-        pthread_cond_broadcast(&g->cv);
-    } else {
-        while (round == g->round) pthread_cond_wait(&g->cv, &g->mu);
-    }
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_destroy(Gate *g) {
-    pthread_cond_destroy(&g->cv);
-    pthread_mutex_destroy(&g->mu);
-}
-
 enum { NTHREADS = 6 };
 
 typedef struct Worker {
     unsigned id;
-    Gate *gate;
+    TBarrier *gate;
     const Arena *scratch[2];    /* this thread's scratch arenas */
     int failures;               /* counted here: CHECK is not thread-safe */
     int iterations;
@@ -330,7 +295,7 @@ static void *scratch_worker(void *arg) {
     if (!t0.arena || !t1.arena || t0.arena == t1.arena) w->failures++;
     arena_temp_end(t1);
     arena_temp_end(t0);
-    gate_wait(w->gate);
+    tb_wait(w->gate);
 
     for (it = 0; it < w->iterations; it++) {
         ArenaTemp a = arena_scratch_begin(NULL);
@@ -375,18 +340,18 @@ static void *scratch_worker(void *arg) {
     t1 = arena_scratch_begin(t0.arena);
     if (!arena_alloc(t0.arena, 200000) || !arena_alloc(t1.arena, 300000)) w->failures++;
     if (!arena_defer(t1.arena, worker_note_exit, w)) w->failures++;
-    gate_wait(w->gate);
+    tb_wait(w->gate);
     return NULL;
 }
 
 TEST(scratch_threads) {
     pthread_t th[NTHREADS];
     Worker w[NTHREADS];
-    Gate gate;
+    TBarrier gate;
     int i, j, k, started = 0;
     ArenaTemp mine = arena_scratch_begin(NULL);
     ArenaTemp mine2 = arena_scratch_begin(mine.arena);
-    gate_init(&gate, NTHREADS);
+    tb_init(&gate, NTHREADS);
     memset(w, 0, sizeof w);
     for (i = 0; i < NTHREADS; i++) {
         w[i].id = (unsigned)i + 1;
@@ -403,7 +368,7 @@ TEST(scratch_threads) {
         return;
     }
     for (i = 0; i < NTHREADS; i++) pthread_join(th[i], NULL);
-    gate_destroy(&gate);
+    tb_destroy(&gate);
     for (i = 0; i < NTHREADS; i++) {
         CHECK_EQ(w[i].failures, 0);
         CHECK_EQ(w[i].deferred, 1);           /* thread exit released its scratch */
