@@ -361,23 +361,23 @@ typedef struct ArenaOptions {
 #define ARENA_SHARED 1u
 
 /* Internal: defined here for the inline paths of marks. */
-typedef struct ArenaBlock ArenaBlock;
-typedef struct ArenaDefer ArenaDefer;
+typedef struct arena__Block arena__Block;
+typedef struct arena__Defer arena__Defer;
 
 /* Every block starts with this header; its data follows, aligned. `base` is
    the arena position of the first data byte: positions grow across blocks,
    so a mark is one number and "rewound past" is a comparison. */
-struct ArenaBlock {
+struct arena__Block {
     size_t size;   /* bytes grabbed (virtual: reserved) */
-    ArenaBlock *prev;
+    arena__Block *prev;
     size_t base;
     size_t cycle;  /* the arena's reset count when it last became the top block */
     size_t dedicated;   /* grabbed for one request larger than a block */
     size_t check;  /* arena__block_check: a write before the data shows */
 };
 
-struct ArenaDefer {
-    ArenaDefer *prev;
+struct arena__Defer {
+    arena__Defer *prev;
     void (*fn)(void *ctx);
     void *ctx;
     size_t pos;    /* arena position when registered */
@@ -385,9 +385,9 @@ struct ArenaDefer {
 
 typedef struct Arena {
     char *cur, *end;        /* the bump range of the newest block */
-    ArenaBlock *block;      /* newest block; older ones chain behind */
-    ArenaBlock *spare;      /* blocks kept for reuse, in the order to reuse */
-    ArenaDefer *defers;     /* cleanups, newest first */
+    arena__Block *block;      /* newest block; older ones chain behind */
+    arena__Block *spare;      /* blocks kept for reuse, in the order to reuse */
+    arena__Defer *defers;     /* cleanups, newest first */
     size_t next_size;       /* bytes of the next block to grab */
     size_t bytes_held, peak_used, grab_count, block_count;
     size_t cycle_peak;      /* the most bytes_used since the last reset */
@@ -619,7 +619,7 @@ typedef struct arena__CutRec {
 } arena__CutRec;
 #define ARENA__CUT_SIZE ARENA__ROUND(sizeof(arena__CutRec))
 
-static inline char *arena__data(const ArenaBlock *b) {
+static inline char *arena__data(const arena__Block *b) {
     uintptr_t u = (uintptr_t)(b + 1);
     return (char *)(u + ((0 - u) & (ARENA_MIN_ALIGN - 1)) + ARENA__REDZONE);
 }
@@ -656,7 +656,7 @@ static inline ArenaMark arena_mark(Arena *a) {
 /* Can m's rewind be finished in the current block by arena__rewind_here?
    (The mark's serial says whether cut records were made since.) */
 static inline bool arena__rewind_plain(const Arena *a, ArenaMark m) {
-    const ArenaBlock *b = a->block;
+    const arena__Block *b = a->block;
     return m.arena == a && m.life == a->life && !a->busy && !a->stack_owned && a->cur &&
            m.pos >= b->base && (!a->defers || a->defers->pos < m.pos);
 }
@@ -665,7 +665,7 @@ static inline bool arena__rewind_plain(const Arena *a, ArenaMark m) {
    live, they die: a record at pos linking to r, unless one is there
    (`at`; room: the top was above pos in this block). */
 static inline void arena__rewind_here(Arena *a, size_t pos, arena__CutRec r, bool record, bool at) {
-    const ArenaBlock *b = a->block;
+    const arena__Block *b = a->block;
     char *data = arena__data(b), *to = data + (pos - b->base);
     size_t top = b->base + (size_t)(a->cur - data);
     if (top > a->cycle_peak) a->cycle_peak = top;
@@ -1434,24 +1434,24 @@ static size_t arena__new_epoch(void) {
    overwritten is never handed out from again, nor given back: its size is
    unknown). */
 
-static size_t arena__block_check(const ArenaBlock *b) {
+static size_t arena__block_check(const arena__Block *b) {
     return b->size ^ (size_t)(uintptr_t)b ^ (size_t)0x5BD1E9955BD1E995u;
 }
 
-static void arena__set_size(ArenaBlock *b, size_t size) {
+static void arena__set_size(arena__Block *b, size_t size) {
     b->size = size;
     b->check = arena__block_check(b);
 }
 
 /* Does the header still check, and is it not a known broken one? Quiet. */
-static bool arena__block_intact(const ArenaBlock *b) {
+static bool arena__block_intact(const arena__Block *b) {
     return b->check == arena__block_check(b) && b->size != 0;
 }
 
 /* A broken header is reported once: the block is then marked as one of
    size 0 (with a matching check), which no call hands out from or gives
    back. */
-static bool arena__block_ok(ArenaBlock *b) {
+static bool arena__block_ok(arena__Block *b) {
     if (b->check == arena__block_check(b)) return b->size != 0;
     arena__report(ARENA_ERR_MISUSE, "arena: a block header was overwritten (a write before an allocation)");
     arena__set_size(b, 0);
@@ -1459,7 +1459,7 @@ static bool arena__block_ok(ArenaBlock *b) {
 }
 
 /* Where the block's data ends; a block with a broken header has no room. */
-static char *arena__limit(ArenaBlock *b) {
+static char *arena__limit(arena__Block *b) {
     uintptr_t end = (uintptr_t)b + b->size;
     if (!arena__block_ok(b)) return arena__data(b);
     return (char *)b + (size_t)((end & ~(uintptr_t)(ARENA_MIN_ALIGN - 1)) - (uintptr_t)b);
@@ -1478,7 +1478,7 @@ static size_t arena__opt(size_t value, size_t fallback) {
 /* What a block spends besides its data: the header, the poisoned gap
    after it, and alignment at both ends of the data. */
 static size_t arena__block_overhead(void) {
-    return sizeof(ArenaBlock) + ARENA__REDZONE + 2 * ARENA_MIN_ALIGN;
+    return sizeof(arena__Block) + ARENA__REDZONE + 2 * ARENA_MIN_ALIGN;
 }
 
 /* The header's gap and the block's data are not handed out. */
@@ -1496,7 +1496,7 @@ static void *arena__source_grab(Arena *a, size_t size) {
 #endif
 }
 
-static void arena__drop(Arena *a, ArenaBlock *b) {
+static void arena__drop(Arena *a, arena__Block *b) {
     size_t size = b->size;
     if (!arena__block_ok(b)) return;   /* leaked: its size is unknown */
     ARENA__UNPOISON(b, size);
@@ -1511,9 +1511,9 @@ static void arena__drop(Arena *a, ArenaBlock *b) {
     }
 }
 
-static void arena__drop_list(Arena *a, ArenaBlock *b) {
+static void arena__drop_list(Arena *a, arena__Block *b) {
     while (b) {
-        ArenaBlock *prev = b->prev;
+        arena__Block *prev = b->prev;
         arena__drop(a, b);
         b = prev;
     }
@@ -1530,7 +1530,7 @@ static size_t arena__next_block_size(const Arena *a) {
     return a->next_size ? a->next_size : arena__opt(a->opt.block_size, ARENA_BLOCK_SIZE);
 }
 
-static void arena__push_block(Arena *a, ArenaBlock *b) {
+static void arena__push_block(Arena *a, arena__Block *b) {
     arena__note_peak(a);
     b->cycle = a->cycles;
     b->base = arena__pos(a);
@@ -1546,10 +1546,10 @@ static void arena__push_block(Arena *a, ArenaBlock *b) {
    one oversized request serves only oversized requests: ordinary ones
    never spill into it (which would keep it alive). A block whose header
    was overwritten is passed over. */
-static ArenaBlock *arena__take_spare(Arena *a, size_t need, bool oversized) {
-    ArenaBlock **link = &a->spare;
+static arena__Block *arena__take_spare(Arena *a, size_t need, bool oversized) {
+    arena__Block **link = &a->spare;
     for (; *link; link = &(*link)->prev) {
-        ArenaBlock *b = *link;
+        arena__Block *b = *link;
         if (arena__block_intact(b) && (oversized || !b->dedicated) &&
             (size_t)(arena__limit(b) - arena__data(b)) >= need) {
             *link = b->prev;
@@ -1565,7 +1565,7 @@ static ArenaBlock *arena__take_spare(Arena *a, size_t need, bool oversized) {
 static bool arena__new_block(Arena *a, size_t need) {
     size_t min = need + arena__block_overhead(), size = arena__next_block_size(a);
     bool dedicated = size < min;
-    ArenaBlock *b = arena__take_spare(a, need, dedicated);
+    arena__Block *b = arena__take_spare(a, need, dedicated);
     if (b) {
         arena__push_block(a, b);
         return true;
@@ -1579,7 +1579,7 @@ static bool arena__new_block(Arena *a, size_t need) {
         }
         if (size > left) size = left;
     }
-    b = (ArenaBlock *)arena__source_grab(a, size);
+    b = (arena__Block *)arena__source_grab(a, size);
     if (!b) {
         arena__report_in(a, ARENA_ERR_OOM, "arena: the source is out of memory");
         return false;
@@ -1600,9 +1600,9 @@ static bool arena__new_block(Arena *a, size_t need) {
 /* Blocks a rewind passes are kept (up to keep_bytes of them), at the front
    of the list so that the next growth takes them again in the same order:
    a temp scope looping across a block boundary never calls the source. */
-static void arena__retire(Arena *a, ArenaBlock *b, char *top) {
+static void arena__retire(Arena *a, arena__Block *b, char *top) {
     size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), kept = 0;
-    ArenaBlock *s;
+    arena__Block *s;
     for (s = a->spare; s; s = s->prev) kept += s->size;
     if (b->size > keep - (kept < keep ? kept : keep)) {
         arena__drop(a, b);
@@ -1687,7 +1687,7 @@ static void arena__os_release(void *p, size_t n) {
 /* Commits so that `need` bytes are free at the top, growing the committed
    range geometrically (one OS call per doubling, up to a block's size). */
 static bool arena__commit(Arena *a, size_t need) {
-    ArenaBlock *b = a->block;
+    arena__Block *b = a->block;
     char *reserved_end = (char *)b + b->size;
     size_t room = (size_t)(a->end - a->cur), step, committed = (size_t)(a->end - (char *)b);
     if (need > (size_t)(reserved_end - a->cur)) {
@@ -1712,7 +1712,7 @@ static bool arena__commit(Arena *a, size_t need) {
 
 static bool arena__reserve(Arena *a) {
     size_t size = a->opt.max_bytes, first;
-    ArenaBlock *b = (ArenaBlock *)arena__os_reserve(size);
+    arena__Block *b = (arena__Block *)arena__os_reserve(size);
     if (!b) {
         arena__report_in(a, ARENA_ERR_OOM, "arena_init_virtual: could not reserve the address space");
         return false;
@@ -1762,7 +1762,7 @@ static void arena__virtual_trim(Arena *a) {
 }
 
 static void arena__virtual_release(Arena *a) {
-    ArenaBlock *b = a->block;
+    arena__Block *b = a->block;
     size_t size = b->size;
     ARENA__UNPOISON(b, (size_t)(a->end - (char *)b));
     arena__os_release(b, size);
@@ -1800,7 +1800,7 @@ ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
 #endif
 
 /* The caller's buffer becomes the arena's one block. */
-static void arena__take_buffer(Arena *a, ArenaBlock *b, size_t size) {
+static void arena__take_buffer(Arena *a, arena__Block *b, size_t size) {
     ARENA__UNPOISON(b, size);   /* an earlier arena may have left it poisoned */
     b->prev = NULL;
     arena__set_size(b, size);
@@ -1815,7 +1815,7 @@ static void arena__take_buffer(Arena *a, ArenaBlock *b, size_t size) {
 
 /* A released buffer arena takes its buffer up again at its next use. */
 static bool arena__resume_buffer(Arena *a) {
-    ArenaBlock *b = a->spare;
+    arena__Block *b = a->spare;
     if (a->kind != ARENA__BUFFER || a->block || !b) return false;
     a->spare = NULL;
     arena__take_buffer(a, b, a->bytes_held);
@@ -2026,7 +2026,7 @@ ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
         arena__report(ARENA_ERR_MISUSE, "arena_init_buffer: the buffer is NULL");
         return false;
     }
-    if ((uintptr_t)buf % ARENA_ALIGNOF(ArenaBlock)) {
+    if ((uintptr_t)buf % ARENA_ALIGNOF(arena__Block)) {
         arena__report(ARENA_ERR_ALIGN, "arena_init_buffer: the buffer is not aligned for a pointer");
         return false;
     }
@@ -2034,7 +2034,7 @@ ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
         arena__report(ARENA_ERR_OOM, "arena_init_buffer: the buffer is too small for the arena's header");
         return false;
     }
-    arena__take_buffer(a, (ArenaBlock *)buf, size);
+    arena__take_buffer(a, (arena__Block *)buf, size);
     return true;
 }
 
@@ -2043,7 +2043,7 @@ ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
 /* Cleanups run with the arena busy (see "re-entry"). */
 static void arena__run_defers(Arena *a, size_t pos) {
     while (a->defers && a->defers->pos >= pos) {
-        ArenaDefer *d = a->defers;
+        arena__Defer *d = a->defers;
         char *end;
         a->defers = d->prev;
         end = arena__enter(a);
@@ -2060,7 +2060,7 @@ static void arena__rewind_to(Arena *a, size_t pos) {
     arena__note_peak(a);
     top = a->cur;
     while (a->block && a->block->base > pos) {
-        ArenaBlock *b = a->block;
+        arena__Block *b = a->block;
         size_t base = b->base;   /* b may be dropped by retire */
         a->block = b->prev;
         arena__retire(a, b, top);
@@ -2107,14 +2107,14 @@ static void arena__rewind_to(Arena *a, size_t pos) {
 typedef char arena__cut_fits[ARENA__CUT_SIZE <= ARENA_MIN_ALIGN ? 1 : -1];
 
 /* The newest block that starts at or below position pos: where it is. */
-static const ArenaBlock *arena__block_at(const Arena *a, size_t pos) {
-    const ArenaBlock *b = a->block;
+static const arena__Block *arena__block_at(const Arena *a, size_t pos) {
+    const arena__Block *b = a->block;
     while (b->base > pos) b = b->prev;
     return b;
 }
 
 static char *arena__at(const Arena *a, size_t pos) {
-    const ArenaBlock *b = arena__block_at(a, pos);
+    const arena__Block *b = arena__block_at(a, pos);
     return arena__data(b) + (pos - b->base);
 }
 
@@ -2280,16 +2280,16 @@ ARENA_DEF void arena__rewind_slow(Arena *a, ArenaMark m) {
    the others: the next cycle takes them back first (used first). */
 static void arena__keep_recent(Arena *a) {
     size_t keep = arena__opt(a->opt.keep_bytes, ARENA_KEEP_BYTES), kept = 0;
-    ArenaBlock **link;
+    arena__Block **link;
     while (a->block) {   /* position 0 may span empty blocks below the top */
-        ArenaBlock *b = a->block;
+        arena__Block *b = a->block;
         a->block = b->prev;
         b->prev = a->spare;
         a->spare = b;
     }
     a->cur = a->end = NULL;
     for (link = &a->spare; *link;) {
-        ArenaBlock *b = *link;
+        arena__Block *b = *link;
         size_t age = a->cycles - b->cycle;
         if (!arena__block_intact(b)) {   /* reported when found; never used
                                             again, nor given back (arena__drop) */
@@ -2344,7 +2344,7 @@ ARENA_DEF void arena_release(Arena *a) {
     if (a->kind == ARENA__BUFFER) {
         /* The buffer goes back to the caller, unpoisoned; the arena keeps a
            note of it and takes it up again at its next allocation. */
-        ArenaBlock *b = a->block ? a->block : a->spare;
+        arena__Block *b = a->block ? a->block : a->spare;
         if (a->block) arena__take_back(arena__data(b), (size_t)(a->cur - arena__data(b)));
         if (b) {
             fresh.spare = b;
@@ -2384,7 +2384,7 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a) {
 
 ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
     size_t pos;
-    ArenaDefer *d;
+    arena__Defer *d;
     bool ok;
     if (arena__shared(a)) {
         ARENA__LOCKED(a, ok, arena_defer, fn, ctx);
@@ -2396,7 +2396,7 @@ ARENA_DEF bool arena_defer(Arena *a, void (*fn)(void *ctx), void *ctx) {
         return false;
     }
     if (arena__refused(a)) return false;
-    d = (ArenaDefer *)arena_alloc_aligned(a, sizeof *d, ARENA_ALIGNOF(ArenaDefer));
+    d = (arena__Defer *)arena_alloc_aligned(a, sizeof *d, ARENA_ALIGNOF(arena__Defer));
     if (!d) return false;
     d->prev = a->defers;
     d->fn = fn;
@@ -2429,7 +2429,7 @@ static bool arena__is_last(const Arena *a, const void *p, size_t old_size) {
    the position may be above arena__pos.) */
 static size_t arena__pos_of(const Arena *a, const void *p, size_t n) {
     uintptr_t u = (uintptr_t)p;
-    ArenaBlock *b;
+    arena__Block *b;
     uintptr_t top = (uintptr_t)a->cur;
     for (b = a->block; b; b = b->prev) {
         uintptr_t lo = (uintptr_t)arena__data(b);
@@ -3474,7 +3474,7 @@ ARENA_DEF void arena_deque_release(ArenaDeque *d) {
    exactly as they were. */
 
 typedef struct arena__SnapBlock {
-    ArenaBlock *block;
+    arena__Block *block;
     size_t size, base, cycle, used;
 } arena__SnapBlock;
 
@@ -3497,8 +3497,8 @@ static arena__SnapBlock *arena__snap_blocks(const ArenaSnapshot *s) {
     return (arena__SnapBlock *)((char *)s->copy + arena__align_up(at, ARENA_ALIGNOF(arena__SnapBlock)));
 }
 
-static ArenaDefer *arena__snap_defers(const ArenaSnapshot *s) {
-    return (ArenaDefer *)(arena__snap_blocks(s) + s->blocks);
+static arena__Defer *arena__snap_defers(const ArenaSnapshot *s) {
+    return (arena__Defer *)(arena__snap_blocks(s) + s->blocks);
 }
 
 #if ARENA__SHADOW
@@ -3554,9 +3554,9 @@ static void arena__snap_load(char *data, size_t used, const char *copy, const ar
 ARENA_DEF bool arena_snapshot(Arena *a, ArenaSnapshot *s, Arena *store) {
     size_t bytes, blocks = 0, defers = 0, total, top, i;
     arena__SnapBlock *rec;
-    ArenaDefer *dc;
-    ArenaBlock *b;
-    ArenaDefer *d;
+    arena__Defer *dc;
+    arena__Block *b;
+    arena__Defer *d;
     char *copy;
     if (!a || !s || !store || store == a) {
         arena__report(ARENA_ERR_MISUSE, "arena_snapshot: needs an arena, a snapshot, and another arena as the store");
@@ -3597,8 +3597,8 @@ ARENA_DEF bool arena_snapshot(Arena *a, ArenaSnapshot *s, Arena *store) {
 
 /* Is b, of this size, still held (in use or kept)? A released buffer is
    its owner's again: not held. */
-static bool arena__holds(const Arena *a, const ArenaBlock *b, size_t size) {
-    const ArenaBlock *x;
+static bool arena__holds(const Arena *a, const arena__Block *b, size_t size) {
+    const arena__Block *x;
     for (x = a->block; x; x = x->prev)
         if (x == b) return x->size == size;
     if (a->kind != ARENA__BUFFER)
@@ -3610,9 +3610,9 @@ static bool arena__holds(const Arena *a, const ArenaBlock *b, size_t size) {
 /* Runs the cleanups registered since the snapshot: those before it are the
    common tail of the two lists (same node, same cleanup). */
 static void arena__run_new_defers(Arena *a, const ArenaSnapshot *s) {
-    const ArenaDefer *old = arena__snap_defers(s);
+    const arena__Defer *old = arena__snap_defers(s);
     size_t n = 0, i, fresh = 0;
-    ArenaDefer *d;
+    arena__Defer *d;
     for (d = a->defers; d; d = d->prev) n++;
     for (d = a->defers, i = 0; d; d = d->prev, i++) {
         size_t j = i + s->defers - n;   /* its place in the snapshot's list */
@@ -3633,11 +3633,11 @@ static void arena__run_new_defers(Arena *a, const ArenaSnapshot *s) {
 
 /* Takes back what is in use and lists every held block as kept: those in
    use first, oldest first (the order the arena grew through them). */
-static ArenaBlock *arena__detach_all(Arena *a) {
-    ArenaBlock *kept = a->kind == ARENA__BUFFER ? NULL : a->spare, *b = a->block;
+static arena__Block *arena__detach_all(Arena *a) {
+    arena__Block *kept = a->kind == ARENA__BUFFER ? NULL : a->spare, *b = a->block;
     char *top = a->cur;
     while (b) {
-        ArenaBlock *prev = b->prev;
+        arena__Block *prev = b->prev;
         arena__take_back(arena__data(b), (size_t)(top - arena__data(b)));
         if (prev) top = arena__data(prev) + (b->base - prev->base);
         b->prev = kept;
@@ -3647,7 +3647,7 @@ static ArenaBlock *arena__detach_all(Arena *a) {
     return kept;
 }
 
-static void arena__unlink(ArenaBlock **list, ArenaBlock *b) {
+static void arena__unlink(arena__Block **list, arena__Block *b) {
     while (*list != b) list = &(*list)->prev;
     *list = b->prev;
 }
@@ -3659,11 +3659,11 @@ static void arena__unlink(ArenaBlock **list, ArenaBlock *b) {
 static void arena__snap_rebuild(Arena *a, const ArenaSnapshot *s) {
     const arena__SnapBlock *rec = arena__snap_blocks(s);
     const arena__Unit *map = (const arena__Unit *)((const char *)s->copy + s->bytes);
-    ArenaBlock *kept = arena__detach_all(a), *chain = NULL;
+    arena__Block *kept = arena__detach_all(a), *chain = NULL;
     Arena now = *a;
     size_t i;
     for (i = s->blocks; i-- > 0;) {
-        ArenaBlock *b = rec[i].block;
+        arena__Block *b = rec[i].block;
         arena__unlink(&kept, b);
         b->prev = chain;
         b->base = rec[i].base;

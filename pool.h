@@ -156,13 +156,13 @@ typedef struct pool__Header {   /* internal: the 8 bytes before every object */
     uint32_t index;             /* the slot's number */
 } pool__Header;
 
-typedef struct PoolBlock {      /* internal: a run of slots */
+typedef struct pool__Block {      /* internal: a run of slots */
     char *slots;                /* slot 0's object */
     size_t bytes;               /* block pools: bytes taken from the source */
     uint32_t count;             /* slots it holds (a virtual run: committed) */
     uint32_t carved;            /* slots handed out since the last reset */
     uint32_t first;             /* number of slot 0 */
-} PoolBlock;
+} pool__Block;
 
 typedef struct PoolBudget {     /* internal: bytes held, and a cap (0: none) */
     size_t held, max;
@@ -190,8 +190,8 @@ typedef struct Pool {
     unsigned index_shift;       /* block pools: slot number = block << shift | slot */
     unsigned walking;           /* pool_each calls under way */
     int kind;
-    PoolBlock run_block;        /* run pools: the run */
-    PoolBlock **blocks;         /* block pools: by number; NULL once trimmed */
+    pool__Block run_block;        /* run pools: the run */
+    pool__Block **blocks;         /* block pools: by number; NULL once trimmed */
     uint32_t block_count, block_cap, fresh_block;
     size_t block_bytes, blocks_held;
     pool__Granule *table;       /* block pools: granule -> block, open addressing */
@@ -730,7 +730,7 @@ static uint32_t pool__fit(const Pool *p, const char *slots, const char *end) {
     return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-static char *pool__slot(const Pool *p, const PoolBlock *b, uint32_t i) {
+static char *pool__slot(const Pool *p, const pool__Block *b, uint32_t i) {
     return b->slots + (size_t)i * p->stride;
 }
 
@@ -749,13 +749,13 @@ static void pool__set_run(Pool *p, char *slots, uint32_t count) {
 
 /* Every slot has its header from the moment its memory is there: free,
    at the floor generation. */
-static void pool__write_headers(Pool *p, PoolBlock *b, uint32_t from, uint32_t to) {
+static void pool__write_headers(Pool *p, pool__Block *b, uint32_t from, uint32_t to) {
     for (; from < to; from++) pool__set_header(pool__slot(p, b, from), p->gen_floor, b->first + from);
 }
 
 /* The slots the run holds now (after a commit, a trim, the buffer again). */
 static void pool__run_count(Pool *p, uint32_t count) {
-    PoolBlock *r = &p->run_block;
+    pool__Block *r = &p->run_block;
     if (count > r->count) pool__write_headers(p, r, r->count, count);
     p->capacity = p->capacity + count - r->count;
     r->count = count;
@@ -773,8 +773,8 @@ static size_t pool__peak(const Pool *p) {
 static bool pool__is_run(const Pool *p) { return p->kind != POOL__BLOCKS; }
 
 /* The block by number (the run is block 0 of a run pool), NULL if none. */
-static PoolBlock *pool__block(const Pool *p, uint32_t n) {
-    if (pool__is_run(p)) return n == 0 && p->run ? (PoolBlock *)(uintptr_t)&p->run_block : NULL;
+static pool__Block *pool__block(const Pool *p, uint32_t n) {
+    if (pool__is_run(p)) return n == 0 && p->run ? (pool__Block *)(uintptr_t)&p->run_block : NULL;
     return n < p->block_count ? p->blocks[n] : NULL;
 }
 
@@ -880,7 +880,7 @@ static void pool__table_put(Pool *p, uintptr_t g, uint32_t block) {
 
 /* Every granule a block touches (at most two: a block is at least a
    granule long) names it. */
-static void pool__table_add(Pool *p, const PoolBlock *b, uint32_t n) {
+static void pool__table_add(Pool *p, const pool__Block *b, uint32_t n) {
     uintptr_t lo = (uintptr_t)b >> p->granule_shift, hi = ((uintptr_t)b + b->bytes - 1) >> p->granule_shift;
     pool__table_put(p, lo, n);
     if (hi != lo) pool__table_put(p, hi, n);
@@ -896,12 +896,12 @@ static void pool__table_fill(Pool *p) {
 
 /* The block pool's block holding obj, without reading anything but the
    table and the directory; NULL if none. */
-static PoolBlock *pool__block_find(const Pool *p, const void *obj) {
+static pool__Block *pool__block_find(const Pool *p, const void *obj) {
     uintptr_t u = (uintptr_t)obj, g = u >> p->granule_shift;
     size_t h;
     if (!p->table) return NULL;
     for (h = pool__granule_hash(p, g); p->table[h].block; h = (h + 1) & p->table_mask) {
-        PoolBlock *b;
+        pool__Block *b;
         if (p->table[h].granule != g) continue;
         b = p->blocks[p->table[h].block - 1];
         if (u - (uintptr_t)b < b->bytes) return b;
@@ -913,7 +913,7 @@ static PoolBlock *pool__block_find(const Pool *p, const void *obj) {
 static bool pool__room_for_block(Pool *p, uint32_t n) {
     if (n >= p->block_cap) {
         uint32_t cap = p->block_cap ? p->block_cap * 2 : 8;
-        PoolBlock **dir = (PoolBlock **)pool__grab(p, cap * sizeof *dir);
+        pool__Block **dir = (pool__Block **)pool__grab(p, cap * sizeof *dir);
         if (!dir) return false;
         if (p->block_count) ARENA_MEMCPY(dir, p->blocks, p->block_count * sizeof *dir);
         pool__drop(p, p->blocks, p->block_cap * sizeof *dir);
@@ -937,14 +937,14 @@ static bool pool__room_for_block(Pool *p, uint32_t n) {
 /* A new block, from the source; it takes the first free number. */
 static bool pool__add_block(Pool *p) {
     uint32_t n = 0, count;
-    PoolBlock *b;
+    pool__Block *b;
     while (n < p->block_count && p->blocks[n]) n++;
     if (((uint64_t)n + 1) << p->index_shift > (uint64_t)UINT32_MAX + 1 - p->index_base) {
         arena__report(ARENA_ERR_OOM, "pool_alloc: the pool has as many blocks as 32-bit handles can name");
         return false;
     }
     if (!pool__room_for_block(p, n)) return false;
-    b = (PoolBlock *)pool__grab(p, p->block_bytes);
+    b = (pool__Block *)pool__grab(p, p->block_bytes);
     if (!b) return false;
     ARENA_MEMSET(b, 0, sizeof *b);
     b->bytes = p->block_bytes;
@@ -963,7 +963,7 @@ static bool pool__add_block(Pool *p) {
 }
 
 static void pool__drop_block(Pool *p, uint32_t n) {
-    PoolBlock *b = p->blocks[n];
+    pool__Block *b = p->blocks[n];
     p->capacity -= b->count;
     p->blocks[n] = NULL;
     p->blocks_held--;
@@ -1036,12 +1036,12 @@ static bool pool__grow(Pool *p) {
 
 /* The next slot never handed out since the reset, in order, block by
    block (retired slots are passed over); its header says free. */
-static bool pool__in_hole(const Pool *p, const PoolBlock *b, uint32_t i);
+static bool pool__in_hole(const Pool *p, const pool__Block *b, uint32_t i);
 static bool pool__fill_holes(Pool *p);
 
 static void *pool__carve(Pool *p) {
     for (;;) {
-        PoolBlock *b;
+        pool__Block *b;
         while ((b = pool__block(p, p->fresh_block)) != NULL || p->fresh_block < pool__blocks(p)) {
             if (b) {
                 while (b->carved < b->count) {
@@ -1131,25 +1131,25 @@ static uint32_t pool__div(const Pool *p, uintptr_t off) {
 }
 
 /* The block holding obj: the run by a range check, a block by the table. */
-static PoolBlock *pool__block_of(const Pool *p, const void *obj) {
+static pool__Block *pool__block_of(const Pool *p, const void *obj) {
     if (!p->stride) return NULL;
     if (pool__is_run(p)) {
-        const PoolBlock *r = &p->run_block;
+        const pool__Block *r = &p->run_block;
         if (!p->run || (uintptr_t)obj - (uintptr_t)r->slots >= (uintptr_t)r->count * p->stride) return NULL;
-        return (PoolBlock *)(uintptr_t)r;
+        return (pool__Block *)(uintptr_t)r;
     }
     return pool__block_find(p, obj);
 }
 
 /* A live slot's number, from its address. */
 static uint32_t pool__number(const Pool *p, const void *s) {
-    const PoolBlock *b = pool__block_of(p, s);
+    const pool__Block *b = pool__block_of(p, s);
     return b->first + pool__div(p, (uintptr_t)s - (uintptr_t)b->slots);
 }
 
 /* Finds the live object at obj: its block and slot, or why it is not one. */
-static const char *pool__locate(const Pool *p, const void *obj, PoolBlock **bp, uint32_t *ip) {
-    PoolBlock *b = obj ? pool__block_of(p, obj) : NULL;
+static const char *pool__locate(const Pool *p, const void *obj, pool__Block **bp, uint32_t *ip) {
+    pool__Block *b = obj ? pool__block_of(p, obj) : NULL;
     uintptr_t off;
     pool__Header h;
     uint32_t i;
@@ -1176,7 +1176,7 @@ static void pool__free_slot(Pool *p, void *s) {
 }
 
 POOL_DEF bool pool__free_slow(Pool *p, void *obj) {
-    PoolBlock *b;
+    pool__Block *b;
     uint32_t i;
     const char *why;
     if (pool__shared(p)) return pool__shared_free(p, obj);
@@ -1191,7 +1191,7 @@ POOL_DEF bool pool__free_slow(Pool *p, void *obj) {
 }
 
 POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
-    PoolBlock *b;
+    pool__Block *b;
     uint32_t i;
     if (pool__shared(p)) {
         pool__Shared *sh = pool__sh(p, false);
@@ -1240,7 +1240,7 @@ static bool pool__setup(Pool *p, size_t size, size_t align) {
    holding POOL__MIN_SLOTS slots (one, for objects of a MiB and more),
    whatever the source's alignment (at least 8). */
 static bool pool__setup_blocks(Pool *p) {
-    size_t head = sizeof(PoolBlock) + sizeof(pool__Header) + (p->align > 8 ? p->align - 8 : 0);
+    size_t head = sizeof(pool__Block) + sizeof(pool__Header) + (p->align > 8 ? p->align - 8 : 0);
     size_t bytes = POOL_BLOCK_SIZE, most;
     size_t want = p->opt.block_size > bytes ? p->opt.block_size : bytes;
     unsigned slots = p->stride >= ((size_t)1 << 20) ? 1u : POOL__MIN_SLOTS;
@@ -1253,7 +1253,7 @@ static bool pool__setup_blocks(Pool *p) {
     p->block_bytes = bytes;
     p->granule_shift = 0;
     while (((size_t)2 << p->granule_shift) <= bytes) p->granule_shift++;
-    most = (bytes - sizeof(PoolBlock)) / p->stride + 1;
+    most = (bytes - sizeof(pool__Block)) / p->stride + 1;
     p->index_shift = 0;
     while (((size_t)1 << p->index_shift) < most) p->index_shift++;
     return true;
@@ -1333,7 +1333,7 @@ POOL_DEF void pool_reset(Pool *p) {
     if (pool__refuse_in_walk(p, "pool_reset: called from inside pool_each on the same pool")) return;
     p->peak_live = pool__peak(p);
     for (n = 0; n < pool__blocks(p); n++) {
-        PoolBlock *b = pool__block(p, n);
+        pool__Block *b = pool__block(p, n);
         if (!b) continue;
 #if ARENA__CHECKED
         {
@@ -1357,7 +1357,7 @@ POOL_DEF void pool_reset(Pool *p) {
 static uint32_t pool__top_gen(const Pool *p) {
     uint32_t n, i, top = p->gen_floor;
     for (n = 0; n < pool__blocks(p); n++) {
-        PoolBlock *b = pool__block(p, n);
+        pool__Block *b = pool__block(p, n);
         for (i = 0; b && i < b->count; i++) {
             uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
             if (g > top) top = g;
@@ -1418,7 +1418,7 @@ POOL_DEF void pool_release(Pool *p) {
 
 /* Keeps slot i of b through a trim: live, or so near the end of its
    generations that new ones could not start above it. */
-static bool pool__keeps(const Pool *p, const PoolBlock *b, uint32_t i) {
+static bool pool__keeps(const Pool *p, const pool__Block *b, uint32_t i) {
     pool__Header h = pool__header(pool__slot(p, b, i));
     return ((h.gen & 1) && i < b->carved) || pool__high_gen(h) >= POOL_GEN_LIMIT - 2;
 }
@@ -1428,7 +1428,7 @@ static bool pool__keeps(const Pool *p, const PoolBlock *b, uint32_t i) {
    back), which no other slot's is but slot 0's before its first use (its
    pages always stay). Such a slot is neither live nor on the free list
    until pool__fill_holes. */
-static bool pool__in_hole(const Pool *p, const PoolBlock *b, uint32_t i) {
+static bool pool__in_hole(const Pool *p, const pool__Block *b, uint32_t i) {
     pool__Header h;
     if (!p->hole_bytes || b != &p->run_block || i == 0) return false;
     h = pool__header(pool__slot(p, b, i));
@@ -1440,7 +1440,7 @@ static void pool__relink(Pool *p) {
     uint32_t n, i;
     p->free = NULL;
     for (n = pool__blocks(p); n-- > 0;) {
-        PoolBlock *b = pool__block(p, n);
+        pool__Block *b = pool__block(p, n);
         for (i = b ? b->carved : 0; i-- > 0;) {
             char *s = pool__slot(p, b, i);
             uint32_t g = pool__header(s).gen;
@@ -1453,7 +1453,7 @@ static void pool__relink(Pool *p) {
 /* The slots of the holes come back (their pages arrive as they are
    written): new headers at the raised floor, onto the free list. */
 static bool pool__fill_holes(Pool *p) {
-    PoolBlock *r = &p->run_block;
+    pool__Block *r = &p->run_block;
     uint32_t i;
     if (!p->hole_bytes) return true;
     if (!pool__may_take(p, p->hole_bytes)) {
@@ -1469,7 +1469,7 @@ static bool pool__fill_holes(Pool *p) {
 }
 
 /* The highest generation of slots [from, b->count) of b. */
-static uint32_t pool__top_gen_of(const Pool *p, const PoolBlock *b, uint32_t from) {
+static uint32_t pool__top_gen_of(const Pool *p, const pool__Block *b, uint32_t from) {
     uint32_t i, top = p->gen_floor;
     for (i = from; i < b->count; i++) {
         uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
@@ -1484,7 +1484,7 @@ static uint32_t pool__top_gen_of(const Pool *p, const PoolBlock *b, uint32_t fro
    the bytes or not) and the floor rises past their generations (below
    the limit: pool__keeps kept any slot whose generations near it). */
 static void pool__hole(Pool *p, char *lo, char *hi) {
-    PoolBlock *r = &p->run_block;
+    pool__Block *r = &p->run_block;
     char *h0 = pool__slot(p, r, 0) - sizeof(pool__Header);
     uint32_t first = (uint32_t)((size_t)(lo - h0) / p->stride), last = (uint32_t)((size_t)(hi - 1 - h0) / p->stride), i, top = 0;
     for (i = first; i <= last; i++) {
@@ -1502,7 +1502,7 @@ static void pool__hole(Pool *p, char *lo, char *hi) {
    header is all zero before its first use). Returns the bytes of all
    holes, old and new. */
 static size_t pool__trim_holes(Pool *p, uint32_t keep) {
-    PoolBlock *r = &p->run_block;
+    pool__Block *r = &p->run_block;
     size_t page = arena__page_size(), bytes = 0;
     uintptr_t floor = arena__align_up((uintptr_t)pool__slot(p, r, 1) - sizeof(pool__Header), page);
     uint32_t i = 0, a;
@@ -1528,7 +1528,7 @@ static size_t pool__trim_holes(Pool *p, uint32_t keep) { (void)p; (void)keep; re
 /* A virtual pool decommits the pages above its highest kept slot, and
    gives back the pages inside the run that hold no kept slot (holes). */
 static void pool__trim_run(Pool *p) {
-    PoolBlock *r = &p->run_block;
+    pool__Block *r = &p->run_block;
     uint32_t keep = r->count, top;
     size_t page = arena__page_size(), end, held = p->vm_committed - p->hole_bytes, holes = p->hole_bytes;
     while (keep && !pool__keeps(p, r, keep - 1)) keep--;
@@ -1556,7 +1556,7 @@ static void pool__trim_run(Pool *p) { (void)p; }
 static void pool__trim_blocks(Pool *p) {
     uint32_t n, i;
     for (n = 0; n < p->block_count; n++) {
-        PoolBlock *b = p->blocks[n];
+        pool__Block *b = p->blocks[n];
         uint32_t top;
         for (i = 0; b && i < b->count && !pool__keeps(p, b, i); i++) {}
         if (!b || i < b->count || (top = pool__top_gen_of(p, b, 0)) >= POOL_GEN_LIMIT - 2) continue;
@@ -1596,7 +1596,7 @@ POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
     }
     p->walking++;
     for (n = 0; n < pool__blocks(p); n++) {
-        PoolBlock *b = pool__block(p, n);
+        pool__Block *b = pool__block(p, n);
         for (i = 0; b && i < b->carved; i++) {
             char *s = pool__slot(p, b, i);
             if (pool__header(s).gen & 1) fn(s, ctx);
@@ -1638,7 +1638,7 @@ static PoolHandle pool__handle(const Pool *p, const void *obj) {
 POOL_DEF void *pool__get_slow(const Pool *p, uint32_t index, uint32_t gen) {
     if (pool__shared(p)) return pool__shared_get(p, pool__handle_make(index, gen));
     uint32_t n = index - p->index_base, k = pool__is_run(p) ? 0 : n >> p->index_shift;
-    PoolBlock *b = p->stride && (gen & 1) ? pool__block(p, k) : NULL;
+    pool__Block *b = p->stride && (gen & 1) ? pool__block(p, k) : NULL;
     char *s;
     if (!b || n - b->first >= b->carved) return NULL;
     s = pool__slot(p, b, n - b->first);
@@ -1663,7 +1663,7 @@ POOL_DEF PoolHandle pool_alloc_handle(Pool *p) {
 
 POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
     PoolHandle h;
-    PoolBlock *b;
+    pool__Block *b;
     uint32_t i;
     const char *why;
     if (pool__shared(p)) {
@@ -1975,19 +1975,19 @@ static void pool__shared_drop(Pool *p, pool__Shared *sh) {
    each block's carved slots, headers included, as they lie in memory. */
 
 typedef struct pool__SnapBlock {
-    PoolBlock *block;       /* NULL: no block by this number */
-    PoolBlock info;         /* its fields at the snapshot */
+    pool__Block *block;       /* NULL: no block by this number */
+    pool__Block info;         /* its fields at the snapshot */
     size_t at;              /* where its slots are in the copy */
 } pool__SnapBlock;
 
-static char *pool__carved_start(const Pool *p, const PoolBlock *b) {
+static char *pool__carved_start(const Pool *p, const pool__Block *b) {
     (void)p;
     return b->slots - sizeof(pool__Header);
 }
 
 /* The shadow of slots [from, to) of b as their headers say: headers and
    free slots closed, live objects open. */
-static void pool__reshadow(const Pool *p, const PoolBlock *b, uint32_t from, uint32_t to) {
+static void pool__reshadow(const Pool *p, const pool__Block *b, uint32_t from, uint32_t to) {
     uint32_t i;
     if (from >= to) return;
     pool__close(pool__slot(p, b, from) - sizeof(pool__Header), (size_t)(to - from) * p->stride);
@@ -2013,7 +2013,7 @@ POOL_DEF bool pool_snapshot(Pool *p, PoolSnapshot *s, Arena *store) {
     if (!pool__fill_holes(p)) return false;   /* a snapshot holds no hole: pages come back */
     blocks = pool__blocks(p);
     for (n = 0; n < blocks; n++) {
-        PoolBlock *b = pool__block(p, n);
+        pool__Block *b = pool__block(p, n);
         if (b) bytes += (size_t)b->carved * p->stride;
     }
     at = arena__align_up(blocks * sizeof *rec, ARENA_MIN_ALIGN);
@@ -2021,7 +2021,7 @@ POOL_DEF bool pool_snapshot(Pool *p, PoolSnapshot *s, Arena *store) {
     if (!copy) return false;
     rec = (pool__SnapBlock *)copy;
     for (n = 0; n < blocks; n++) {
-        PoolBlock *b = pool__block(p, n);
+        pool__Block *b = pool__block(p, n);
         size_t len = b ? (size_t)b->carved * p->stride : 0;
         rec[n].block = b;
         rec[n].at = at;
@@ -2048,7 +2048,7 @@ static bool pool__snap_held(Pool *p, const PoolSnapshot *s) {
     size_t n;
     if (s->blocks > pool__blocks(p)) return false;
     for (n = 0; n < s->blocks; n++) {
-        PoolBlock *b = pool__block(p, (uint32_t)n);
+        pool__Block *b = pool__block(p, (uint32_t)n);
         if (!rec[n].block) continue;
         if (!b || b->slots != rec[n].info.slots) return false;
         while (b->count < rec[n].info.carved)
@@ -2060,7 +2060,7 @@ static bool pool__snap_held(Pool *p, const PoolSnapshot *s) {
 /* Slot i of b back to its snapshot header h and bytes; the generation
    goes past any handed out since (kept in reserve while the object is
    live). False if the slot was free at the snapshot and has retired. */
-static bool pool__restore_slot(Pool *p, PoolBlock *b, uint32_t i, const char *saved) {
+static bool pool__restore_slot(Pool *p, pool__Block *b, uint32_t i, const char *saved) {
     char *s = pool__slot(p, b, i);
     pool__Header h, now;
     uint32_t high, number = b->first + i;
@@ -2107,7 +2107,7 @@ POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s) {
     p->peak_live = pool__peak(p);   /* read off the carving, which goes back */
     rec = (const pool__SnapBlock *)s->copy;
     for (n = 0; n < pool__blocks(p); n++) {
-        PoolBlock *b = pool__block(p, n);
+        pool__Block *b = pool__block(p, n);
         uint32_t carved = n < s->blocks && rec[n].block ? rec[n].info.carved : 0;
         if (!b) continue;
         for (i = carved; i < b->carved; i++) {   /* carved since: free again */

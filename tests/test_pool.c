@@ -37,7 +37,7 @@ static TestSource pt_src;   /* a counting source, for the tests that use one */
 
 /* The pool's runs of slots: its blocks, or its one run (white-box). */
 static size_t pt_block_count(const Pool *p) { return p->run ? 1 : p->block_count; }
-static PoolBlock *pt_block(Pool *p, size_t n) { return p->run ? &p->run_block : p->blocks[n]; }
+static pool__Block *pt_block(Pool *p, size_t n) { return p->run ? &p->run_block : p->blocks[n]; }
 static size_t pt_block_slots(Pool *p) {
     size_t n, sum = 0;
     for (n = 0; n < pt_block_count(p); n++) sum += pt_block(p, n) ? pt_block(p, n)->count : 0;
@@ -578,7 +578,7 @@ TEST(pool_free_misuse) {
     /* block headers, slot headers, and just past the last object of every
        block (or of the run) */
     for (i = 0; i < pt_block_count(&p); i++) {
-        PoolBlock *b = pt_block(&p, i);
+        pool__Block *b = pt_block(&p, i);
         if (!b) continue;
         pt_refuse(&p, b);
         pt_refuse(&p, b->slots - sizeof(pool__Header));

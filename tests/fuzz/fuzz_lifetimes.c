@@ -272,7 +272,7 @@ static void op_temp(FuzzIn *in) {
 static void op_snapshot(FuzzIn *in) {
     Snap *sn = &S.snap[in_u8(in) % NSNAP];
     ArenaStats st = arena_stats(&S.store);
-    ArenaBlock *b;
+    arena__Block *b;
     if (!arena_snapshot(&S.a, &sn->s, &S.store)) {
         FUZZ_REQUIRE(fz_take() == ARENA_ERR_OOM);
         FUZZ_REQUIRE(arena_stats(&S.store).bytes_used == st.bytes_used);
@@ -326,7 +326,7 @@ static void check_poisoned_since(const Model *old) {
     for (i = 0; i < old->n; i++) {
         const char *p = old->e[i].p;
         int covered = 0;
-        ArenaDefer *d;
+        arena__Defer *d;
         if (!p) continue;
         for (j = 0; j < S.m.n && !covered; j++)
             covered = S.m.e[j].p && fz_overlap(p, 1, S.m.e[j].p, S.m.e[j].size);

@@ -128,7 +128,7 @@ static void virtual_commit_on_demand(void) {
     CHECK(arena_stats(&a).bytes_held < 128 * MiB);
     CHECK(arena_stats(&a).block_count == 1);
     CHECK(arena_stats(&a).grab_count > 1);       /* several commits */
-    CHECK(prev[MiB - 1] == 39 && base[sizeof(ArenaBlock) + 64] == 0);
+    CHECK(prev[MiB - 1] == 39 && base[sizeof(arena__Block) + 64] == 0);
     /* the newest allocation grows in place across the committed end */
     {
         char *r = (char *)arena_realloc(&a, prev, MiB, 30 * MiB);
