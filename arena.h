@@ -818,9 +818,11 @@ ARENA_DEF size_t arena_deque_room(const ArenaDeque *d);
    snapshot is registered again by the restore, with its object.
    Marks taken before the snapshot are valid again after a restore; a mark
    taken after it belongs to the history the restore undid and is refused
-   (ARENA_ERR_MISUSE). The arena remembers the history its latest restore
-   undid: a mark from one undone by an earlier restore is refused only
-   where its position is (above the top, or below a later rewind). */
+   (ARENA_ERR_MISUSE), and so is a mark from a history an earlier restore
+   undid. The arena remembers undone history as one range of marks, from
+   the first undone since its last reset: after restoring a snapshot taken
+   after an earlier restore, marks taken between that restore and the
+   snapshot are refused too (never a stale one accepted). */
 typedef struct ArenaSnapshot {
     const Arena *arena;     /* whose state this is; NULL: none taken */
     Arena state;            /* its fields at the snapshot */
@@ -2326,6 +2328,7 @@ ARENA_DEF void arena_reset(Arena *a) {
     if (a->cycle_peak > a->peak_used) a->peak_used = a->cycle_peak;   /* it counts only cycle_peak */
     a->cut_top = 0;
     a->cut_pos = a->mark_hi = 0;
+    a->undone_lo = a->undone_hi = 0;   /* the epoch refuses every older mark */
     a->last = NULL;
     a->cycle_peak = 0;
 }
@@ -3693,9 +3696,12 @@ static void arena__snap_rebuild(Arena *a, const ArenaSnapshot *s) {
     a->cycle_peak = now.cycle_peak > a->cycle_peak ? now.cycle_peak : a->cycle_peak;
     /* Serials only rise: later cut records stay told apart. The marks
        taken since the snapshot (serials after its own, before this one)
-       belong to the history undone here: refused from now on. */
+       belong to the history undone here: refused from now on, with the
+       history the snapshot's arena had already undone (one range: the
+       marks between that restore and the snapshot go with it, refused
+       rather than ever accepted from an undone history). */
     a->cut_serial = now.cut_serial + 1;
-    a->undone_lo = s->state.cut_serial;
+    if (s->state.undone_hi <= s->state.undone_lo + 1) a->undone_lo = s->state.cut_serial;
     a->undone_hi = a->cut_serial;
     a->busy = now.busy;
     a->cycles = now.cycles;   /* reset history: the live arena's */

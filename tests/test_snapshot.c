@@ -730,11 +730,50 @@ TEST(snapshot_refuses_undone_marks_past_a_new_cut) {
     arena_release(&store);
 }
 
+/* A mark of a history one restore undid stays refused after a later
+   snapshot is taken and restored (the arena keeps every undone history,
+   not only its latest restore's). */
+TEST(snapshot_refuses_marks_of_an_earlier_undone_history) {
+    Arena a, store = test_empty_arena();
+    ArenaSnapshot s1, s2;
+    ArenaMark before, inside, fresh;
+    char *y;
+    arena_init(&a, NULL);
+    CHECK(arena_alloc(&a, 100) != NULL);
+    before = arena_mark(&a);
+    y = (char *)arena_alloc(&a, 100);
+    CHECK(y != NULL);
+    if (!y) return;
+    test_fill(y, 100, 9);
+    CHECK(arena_snapshot(&a, &s1, &store));
+    arena_rewind(&a, before);
+    CHECK(arena_alloc(&a, 40) != NULL);
+    inside = arena_mark(&a);   /* inside y once restored */
+    CHECK(arena_restore(&a, &s1));
+    CHECK(arena_snapshot(&a, &s2, &store));
+    CHECK(arena_alloc(&a, 10) != NULL);
+    CHECK(arena_restore(&a, &s2));
+    CHECK_NO_ERR();
+    arena_rewind(&a, inside);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(test_intact(y, 100, 9));
+    fresh = arena_mark(&a);   /* marks after the restore and before it work */
+    CHECK(arena_alloc(&a, 30) != NULL);
+    arena_rewind(&a, fresh);
+    arena_rewind(&a, before);
+    CHECK_NO_ERR();
+    arena_reset(&a);   /* a reset ends every older mark: the range goes */
+    CHECK_EQ(a.undone_hi, 0u);
+    arena_release(&a);
+    arena_release(&store);
+}
+
 void suite_snapshot(void) {
     RUN(snapshot_roundtrip);
     RUN(snapshot_restore_after_reset_and_rewind);
     RUN(snapshot_refuses_marks_taken_since);
     RUN(snapshot_refuses_undone_marks_past_a_new_cut);
+    RUN(snapshot_refuses_marks_of_an_earlier_undone_history);
     RUN(snapshot_refused_when_blocks_are_gone);
     RUN(snapshot_store_out_of_memory);
     RUN(snapshot_of_empty_arenas);
