@@ -1422,10 +1422,13 @@ static bool arena__span(size_t size, size_t align, size_t *span, size_t *need) {
     return true;
 }
 
-/* A fresh epoch per init, unique in the process (marks also carry the
-   arena's life, see arena_mark). */
-static size_t arena__new_epoch(void) {
-    return (size_t)arena__unique() * (size_t)0x9E3779B9u;
+/* Every init starts here: all zero, where blocks come from, and a fresh
+   epoch, unique in the process (marks also carry the arena's life, see
+   arena_mark). */
+static void arena__init_as(Arena *a, int kind) {
+    ARENA_MEMSET(a, 0, sizeof *a);
+    a->epoch = (size_t)arena__unique() * (size_t)0x9E3779B9u;
+    a->kind = kind;
 }
 
 /* ---- blocks ---------------------------------------------------------------
@@ -1771,9 +1774,7 @@ static void arena__virtual_release(Arena *a) {
 }
 
 ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
-    ARENA_MEMSET(a, 0, sizeof *a);
-    a->epoch = arena__new_epoch();
-    a->kind = ARENA__VIRTUAL;
+    arena__init_as(a, ARENA__VIRTUAL);
     if (!reserve) reserve = ARENA_VIRTUAL_RESERVE;
     if (reserve > ARENA__MAX_REQUEST) {
         arena__report(ARENA_ERR_OVERFLOW, "arena_init_virtual: reserve exceeds PTRDIFF_MAX");
@@ -1793,9 +1794,7 @@ static void arena__virtual_trim(Arena *a) { (void)a; }
 static void arena__virtual_release(Arena *a) { (void)a; }
 ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
     (void)reserve;
-    ARENA_MEMSET(a, 0, sizeof *a);
-    a->epoch = arena__new_epoch();
-    a->kind = ARENA__VIRTUAL;
+    arena__init_as(a, ARENA__VIRTUAL);
     arena__report(ARENA_ERR_MISUSE, "arena_init_virtual: no virtual memory on this platform");
     return false;
 }
@@ -2000,8 +1999,7 @@ ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
 /* ---- init ----------------------------------------------------------------- */
 
 ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
-    ARENA_MEMSET(a, 0, sizeof *a);
-    a->epoch = arena__new_epoch();
+    arena__init_as(a, ARENA__HEAP);
     if (!opt) return;
     a->opt = *opt;
     if (a->opt.flags & ~ARENA_SHARED) {
@@ -2021,9 +2019,7 @@ ARENA_DEF void arena_init(Arena *a, const ArenaOptions *opt) {
 }
 
 ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
-    ARENA_MEMSET(a, 0, sizeof *a);
-    a->epoch = arena__new_epoch();
-    a->kind = ARENA__BUFFER;
+    arena__init_as(a, ARENA__BUFFER);
     if (!buf) {
         arena__report(ARENA_ERR_MISUSE, "arena_init_buffer: the buffer is NULL");
         return false;
