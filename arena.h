@@ -239,10 +239,12 @@
 #define ARENA_VERSION_PATCH 0
 #define ARENA_VERSION_STRING "0.1.0"
 
-/* The implementation maps anonymous memory, which strict -std=c99 hides:
-   this only helps when arena.h comes before any system header in the file
-   that defines ARENA_IMPLEMENTATION; otherwise (a <stdlib.h> first, as the
-   ARENA_MALLOC hook needs) virtual memory maps /dev/zero instead. */
+/* The platform layer's feature-test macro (see "---- platform"), here
+   because it must come before the first system header: the implementation
+   maps anonymous memory, which strict -std=c99 hides. It only helps when
+   arena.h comes before any system header in the file that defines
+   ARENA_IMPLEMENTATION; otherwise (a <stdlib.h> first, as the ARENA_MALLOC
+   hook needs) virtual memory maps /dev/zero instead. */
 #if defined(ARENA_IMPLEMENTATION) && !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE 1
 #endif
@@ -1086,43 +1088,6 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #include <valgrind/memcheck.h>
 #endif
 
-#if defined(ARENA_NO_VIRTUAL)
-#elif defined(_WIN32)
-#define ARENA__WINDOWS 1
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-#elif defined(__unix__) || defined(__APPLE__)
-#define ARENA__POSIX 1
-#include <sys/mman.h>
-#include <unistd.h>
-#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
-#define MAP_ANONYMOUS MAP_ANON
-#endif
-#ifndef MAP_ANONYMOUS   /* hidden (see _DEFAULT_SOURCE above): map /dev/zero */
-#define ARENA__MAP_ZERO 1
-#include <fcntl.h>
-#endif
-#ifndef MAP_NORESERVE
-#define MAP_NORESERVE 0
-#endif
-#else
-#define ARENA_NO_VIRTUAL 1
-#endif
-
-#if !defined(ARENA_NO_THREADS) && defined(_WIN32) && !defined(ARENA__WINDOWS)
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>   /* SwitchToThread (the lock of ARENA_SHARED objects) */
-#endif
-#if !defined(ARENA_NO_THREADS) && !defined(ARENA__WINDOWS) && \
-    (defined(__unix__) || defined(__APPLE__))
-#define ARENA__PTHREADS 1
-#include <pthread.h>
-#endif
-
 /* ---- internal types ------------------------------------------------------ */
 
 enum { ARENA__HEAP = 0, ARENA__SOURCE, ARENA__BUFFER, ARENA__VIRTUAL };
@@ -1207,6 +1172,130 @@ static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
     arena__report_in(a, err, msg);
     return NULL;
 }
+
+/* ---- platform: one block per OS -----------------------------------------------
+   Everything C itself does not give lives here and in the atomics below:
+     feature-test macro  _DEFAULT_SOURCE, at the top of the file (it must come
+                         before the first system header): it shows mmap's
+                         MAP_ANONYMOUS under strict -std=c99/c11; when a
+                         system header came first it is hidden, and virtual
+                         memory maps private pages of /dev/zero (the same)
+     virtual memory      arena__os_page_size, arena__os_reserve (inaccessible
+                         address space), _commit (read-write), _decommit
+                         (back to the OS, still reserved), _release
+     thread exit         arena__os_at_thread_exit(data): the calling thread's
+                         exit runs arena__scratch_exit(data) (Windows: also
+                         the deletion of one of its fibers)
+     atomics, the lock   by compiler, in the section after this one
+   ARENA_NO_VIRTUAL (or an OS that is neither): no address space is ever
+   reserved; ARENA_NO_THREADS: no thread-exit hook. */
+
+#if defined(_WIN32)
+#if !defined(ARENA_NO_VIRTUAL) || !defined(ARENA_NO_THREADS)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>   /* (also SwitchToThread: the lock of ARENA_SHARED objects) */
+#endif
+#ifndef ARENA_NO_VIRTUAL
+#define ARENA__WINDOWS 1
+static size_t arena__os_page_size(void) {
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwPageSize;
+}
+static void *arena__os_reserve(size_t n) { return VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS); }
+static bool arena__os_commit(void *p, size_t n) { return VirtualAlloc(p, n, MEM_COMMIT, PAGE_READWRITE) != NULL; }
+static void arena__os_decommit(void *p, size_t n) { VirtualFree(p, n, MEM_DECOMMIT); }
+static void arena__os_release(void *p, size_t n) {
+    (void)n;
+    VirtualFree(p, 0, MEM_RELEASE);
+}
+#endif
+#ifndef ARENA_NO_THREADS
+#define ARENA__THREAD_EXIT 1
+static void arena__scratch_exit(void *data);
+static DWORD arena__exit_fls = FLS_OUT_OF_INDEXES;
+static INIT_ONCE arena__exit_once = INIT_ONCE_STATIC_INIT;
+static void WINAPI arena__fls_exit(void *data) { arena__scratch_exit(data); }
+static BOOL CALLBACK arena__fls_init(PINIT_ONCE once, void *param, void **ctx) {
+    (void)once; (void)param; (void)ctx;
+    arena__exit_fls = FlsAlloc(arena__fls_exit);
+    return TRUE;
+}
+static void arena__os_at_thread_exit(void *data) {
+    InitOnceExecuteOnce(&arena__exit_once, arena__fls_init, NULL, NULL);
+    if (arena__exit_fls != FLS_OUT_OF_INDEXES) FlsSetValue(arena__exit_fls, data);
+}
+#endif
+
+#elif defined(__unix__) || defined(__APPLE__)
+#ifndef ARENA_NO_VIRTUAL
+#define ARENA__POSIX 1
+#include <sys/mman.h>
+#include <unistd.h>
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+#ifndef MAP_ANONYMOUS   /* hidden (see _DEFAULT_SOURCE above): map /dev/zero */
+#define ARENA__MAP_ZERO 1
+#include <fcntl.h>
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+static size_t arena__os_page_size(void) {
+    long n = sysconf(_SC_PAGESIZE);
+    return n > 0 ? (size_t)n : 4096;
+}
+/* Fresh inaccessible pages, at `at` with MAP_FIXED: anonymous memory, or
+   where MAP_ANONYMOUS is hidden, private pages of /dev/zero (the same). */
+static void *arena__os_map(void *at, size_t n, int flags) {
+#ifdef ARENA__MAP_ZERO
+    int fd = open("/dev/zero", O_RDWR);
+    void *p = fd < 0 ? MAP_FAILED : mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+    if (fd >= 0) close(fd);
+    return p;
+#else
+    return mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+#endif
+}
+static void *arena__os_reserve(size_t n) {
+    void *p = arena__os_map(NULL, n, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+static bool arena__os_commit(void *p, size_t n) { return mprotect(p, n, PROT_READ | PROT_WRITE) == 0; }
+/* Mapping fresh pages over the range returns the old ones to the OS. */
+static void arena__os_decommit(void *p, size_t n) { arena__os_map(p, n, MAP_FIXED); }
+static void arena__os_release(void *p, size_t n) { munmap(p, n); }
+#endif
+#ifndef ARENA_NO_THREADS
+#define ARENA__THREAD_EXIT 1
+#include <pthread.h>
+static void arena__scratch_exit(void *data);
+static pthread_key_t arena__exit_key;
+static pthread_once_t arena__exit_once = PTHREAD_ONCE_INIT;
+static void arena__exit_key_init(void) { pthread_key_create(&arena__exit_key, arena__scratch_exit); }
+static void arena__os_at_thread_exit(void *data) {
+    pthread_once(&arena__exit_once, arena__exit_key_init);
+    pthread_setspecific(arena__exit_key, data);
+}
+#endif
+
+#elif !defined(ARENA_NO_VIRTUAL)
+#define ARENA_NO_VIRTUAL 1
+#endif
+
+#ifdef ARENA_NO_VIRTUAL   /* nothing is ever reserved, so nothing committed */
+static size_t arena__os_page_size(void) { return 4096; }
+static void *arena__os_reserve(size_t n) { (void)n; return NULL; }
+static bool arena__os_commit(void *p, size_t n) { (void)p; (void)n; return false; }
+static void arena__os_decommit(void *p, size_t n) { (void)p; (void)n; }
+static void arena__os_release(void *p, size_t n) { (void)p; (void)n; }
+#endif
+#ifndef ARENA__THREAD_EXIT
+static void arena__os_at_thread_exit(void *data) { (void)data; }
+#endif
 
 /* ---- threads: the one platform layer -----------------------------------------
    Every atomic operation of arena.h and pool.h, and the lock of ARENA_SHARED
@@ -1620,73 +1709,14 @@ static void arena__retire(Arena *a, arena__Block *b, char *top) {
 
 /* ---- virtual memory -------------------------------------------------------- */
 
-#ifndef ARENA_NO_VIRTUAL
-
 static size_t arena__page_size(void) {
     static size_t cached;   /* threads may race to fill it: atomically */
     size_t page = ARENA__LOAD(&cached);
     if (!page) {
-#ifdef ARENA__WINDOWS
-        SYSTEM_INFO si;
-        GetSystemInfo(&si);
-        page = si.dwPageSize;
-#else
-        long n = sysconf(_SC_PAGESIZE);
-        page = n > 0 ? (size_t)n : 4096;
-#endif
+        page = arena__os_page_size();
         ARENA__STORE(&cached, page);
     }
     return page;
-}
-
-#ifndef ARENA__WINDOWS
-/* Fresh inaccessible pages, at `at` with MAP_FIXED: anonymous memory, or
-   where MAP_ANONYMOUS is hidden, private pages of /dev/zero (the same). */
-static void *arena__os_map(void *at, size_t n, int flags) {
-#ifdef ARENA__MAP_ZERO
-    int fd = open("/dev/zero", O_RDWR);
-    void *p = fd < 0 ? MAP_FAILED : mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_NORESERVE, fd, 0);
-    if (fd >= 0) close(fd);
-    return p;
-#else
-    return mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-#endif
-}
-#endif
-
-static void *arena__os_reserve(size_t n) {
-#ifdef ARENA__WINDOWS
-    return VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS);
-#else
-    void *p = arena__os_map(NULL, n, 0);
-    return p == MAP_FAILED ? NULL : p;
-#endif
-}
-
-static bool arena__os_commit(void *p, size_t n) {
-#ifdef ARENA__WINDOWS
-    return VirtualAlloc(p, n, MEM_COMMIT, PAGE_READWRITE) != NULL;
-#else
-    return mprotect(p, n, PROT_READ | PROT_WRITE) == 0;
-#endif
-}
-
-static void arena__os_decommit(void *p, size_t n) {
-#ifdef ARENA__WINDOWS
-    VirtualFree(p, n, MEM_DECOMMIT);
-#else
-    /* Mapping fresh pages over the range returns the old ones to the OS. */
-    arena__os_map(p, n, MAP_FIXED);
-#endif
-}
-
-static void arena__os_release(void *p, size_t n) {
-#ifdef ARENA__WINDOWS
-    (void)n;
-    VirtualFree(p, 0, MEM_RELEASE);
-#else
-    munmap(p, n);
-#endif
 }
 
 /* Commits so that `need` bytes are free at the top, growing the committed
@@ -1719,7 +1749,11 @@ static bool arena__reserve(Arena *a) {
     size_t size = a->opt.max_bytes, first;
     arena__Block *b = (arena__Block *)arena__os_reserve(size);
     if (!b) {
+#ifdef ARENA_NO_VIRTUAL
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena: no virtual memory on this platform (ARENA_NO_VIRTUAL)");
+#else
         arena__report_in(a, ARENA_ERR_OOM, "arena_init_virtual: could not reserve the address space");
+#endif
         return false;
     }
     first = arena__align_up(arena__opt(a->opt.block_size, ARENA_BLOCK_SIZE), arena__page_size());
@@ -1783,22 +1817,6 @@ ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
     a->opt.max_bytes = arena__align_up(reserve, arena__page_size());
     return arena__reserve(a);
 }
-#else
-static bool arena__reserve(Arena *a) {
-    (void)a;
-    arena__report(ARENA_ERR_MISUSE, "arena: no virtual memory on this platform (ARENA_NO_VIRTUAL)");
-    return false;
-}
-static bool arena__commit(Arena *a, size_t need) { (void)need; return arena__reserve(a); }
-static void arena__virtual_trim(Arena *a) { (void)a; }
-static void arena__virtual_release(Arena *a) { (void)a; }
-ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
-    (void)reserve;
-    arena__init_as(a, ARENA__VIRTUAL);
-    arena__report(ARENA_ERR_MISUSE, "arena_init_virtual: no virtual memory on this platform");
-    return false;
-}
-#endif
 
 /* The caller's buffer becomes the arena's one block. */
 static void arena__take_buffer(Arena *a, arena__Block *b, size_t size) {
@@ -3093,50 +3111,24 @@ static void arena__scratch_free(Arena *s) {
     for (i = 0; i < 2; i++) arena_release(&s[i]);
 }
 
-#if defined(ARENA__PTHREADS)
-static pthread_key_t arena__scratch_key;
-static pthread_once_t arena__scratch_once = PTHREAD_ONCE_INIT;
-/* Thread-exit code that runs after this (another key's destructor) and
-   uses scratch hooks the thread again: its memory is given back too. */
+#ifdef ARENA__THREAD_EXIT
+/* A thread's exit (see arena__os_at_thread_exit). Thread-exit code that
+   runs after this (another key's destructor) and uses scratch hooks the
+   thread again, so its memory is given back too; on Windows the deletion
+   of one of the thread's fibers also lands here, and the next scratch
+   use hooks the thread again. */
 static void arena__scratch_exit(void *s) {
-    arena__scratch_free((Arena *)s);
-    arena__scratch_hooked = false;
-}
-static void arena__scratch_key_init(void) {
-    pthread_key_create(&arena__scratch_key, arena__scratch_exit);
-}
-static void arena__scratch_hook(void) {
-    pthread_once(&arena__scratch_once, arena__scratch_key_init);
-    pthread_setspecific(arena__scratch_key, arena__scratch);
-}
-#elif defined(ARENA__WINDOWS) && !defined(ARENA_NO_THREADS)
-static DWORD arena__scratch_fls = FLS_OUT_OF_INDEXES;
-static INIT_ONCE arena__scratch_once = INIT_ONCE_STATIC_INIT;
-/* FLS callbacks run when a thread exits and also when a fiber is deleted:
-   if that was one of this thread's fibers, the next scratch use hooks the
-   thread again, so that its exit still gives the memory back. */
-static void WINAPI arena__scratch_exit(void *s) {
     if (!s) return;
     arena__scratch_free((Arena *)s);
     if (s == (void *)arena__scratch) arena__scratch_hooked = false;
 }
-static BOOL CALLBACK arena__scratch_fls_init(PINIT_ONCE once, void *param, void **ctx) {
-    (void)once; (void)param; (void)ctx;
-    arena__scratch_fls = FlsAlloc(arena__scratch_exit);
-    return TRUE;
-}
-static void arena__scratch_hook(void) {
-    InitOnceExecuteOnce(&arena__scratch_once, arena__scratch_fls_init, NULL, NULL);
-    if (arena__scratch_fls != FLS_OUT_OF_INDEXES) FlsSetValue(arena__scratch_fls, arena__scratch);
-}
-#else
-static void arena__scratch_hook(void) {}
 #endif
+
 
 ARENA_DEF ArenaTemp arena_scratch_begin(const Arena *conflict) {
     int i = 0;
     if (!arena__scratch_hooked) {
-        arena__scratch_hook();
+        arena__os_at_thread_exit(arena__scratch);
         arena__scratch_hooked = true;
     }
     if (&arena__scratch[0] == conflict) i = 1;
