@@ -1297,7 +1297,7 @@ static void arena__os_release(void *p, size_t n) { (void)p; (void)n; }
 static void arena__os_at_thread_exit(void *data) { (void)data; }
 #endif
 
-/* ---- threads: the one platform layer -----------------------------------------
+/* ---- platform: atomics and the lock, by compiler -----------------------------
    Every atomic operation of arena.h and pool.h, and the lock of ARENA_SHARED
    objects: the compiler's __atomic builtins (gcc, clang, MinGW), the
    Interlocked intrinsics on MSVC, plain code with ARENA_NO_THREADS.
@@ -1580,16 +1580,6 @@ static void arena__poison_block(Arena *a) {
     ARENA__POISON(a->cur - ARENA__REDZONE, (size_t)(a->end - a->cur) + ARENA__REDZONE);
 }
 
-static void *arena__source_grab(Arena *a, size_t size) {
-    a->grab_count++;
-    if (a->kind == ARENA__SOURCE) return a->opt.source.grab(a->opt.source.ctx, size);
-#ifdef ARENA_NO_MALLOC
-    return NULL;
-#else
-    return ARENA_MALLOC(size);
-#endif
-}
-
 static void arena__drop(Arena *a, arena__Block *b) {
     size_t size = b->size;
     if (!arena__block_ok(b)) return;   /* leaked: its size is unknown */
@@ -1632,63 +1622,6 @@ static void arena__push_block(Arena *a, arena__Block *b) {
     a->block = b;
     a->cur = arena__data(b);
     a->end = arena__limit(b);
-}
-
-/* The first kept block with room for `need` data bytes, unlinked. Kept
-   blocks are in the order they were used, so a cycle that allocates as
-   the last one did takes them one after the other. A block dedicated to
-   one oversized request serves only oversized requests: ordinary ones
-   never spill into it (which would keep it alive). A block whose header
-   was overwritten is passed over. */
-static arena__Block *arena__take_spare(Arena *a, size_t need, bool oversized) {
-    arena__Block **link = &a->spare;
-    for (; *link; link = &(*link)->prev) {
-        arena__Block *b = *link;
-        if (arena__block_intact(b) && (oversized || !b->dedicated) &&
-            (size_t)(arena__limit(b) - arena__data(b)) >= need) {
-            *link = b->prev;
-            return b;
-        }
-    }
-    return NULL;
-}
-
-/* A new block with room for `need` data bytes: a kept one if one fits,
-   else one from the source. Requests larger than a block get a block of
-   their own, which leaves the growth of normal blocks alone. */
-static bool arena__new_block(Arena *a, size_t need) {
-    size_t min = need + arena__block_overhead(), size = arena__next_block_size(a);
-    bool dedicated = size < min;
-    arena__Block *b = arena__take_spare(a, need, dedicated);
-    if (b) {
-        arena__push_block(a, b);
-        return true;
-    }
-    if (dedicated) size = min;
-    if (a->opt.max_bytes) {
-        size_t left = a->bytes_held < a->opt.max_bytes ? a->opt.max_bytes - a->bytes_held : 0;
-        if (left < min) {
-            arena__report_in(a, ARENA_ERR_OOM, "arena: the max_bytes cap is reached");
-            return false;
-        }
-        if (size > left) size = left;
-    }
-    b = (arena__Block *)arena__source_grab(a, size);
-    if (!b) {
-        arena__report_in(a, ARENA_ERR_OOM, "arena: the source is out of memory");
-        return false;
-    }
-    arena__set_size(b, size);
-    b->dedicated = dedicated;
-    a->bytes_held += size;
-    a->block_count++;
-    if (!dedicated) {
-        size_t max = arena__opt(a->opt.max_block_size, ARENA_MAX_BLOCK_SIZE);
-        a->next_size = size < max / 2 ? size * 2 : max;
-    }
-    arena__push_block(a, b);
-    arena__poison_block(a);
-    return true;
 }
 
 /* Blocks a rewind passes are kept (up to keep_bytes of them), at the front
@@ -1841,21 +1774,63 @@ static bool arena__resume_buffer(Arena *a) {
     return true;
 }
 
-/* ---- growth ------------------------------------------------------------------ */
+/* ---- growth ------------------------------------------------------------------
+   The slow path of every allocation, bottom up: arena__alloc_slow (after
+   the sharing section) checks the request and calls arena__place, which
+   fits it at the top or, when the block is full, gets more room by the
+   arena's kind (a new block, more committed pages, the buffer taken up
+   again) and fits it there. */
 
-static bool arena__grow(Arena *a, size_t need) {
-    switch (a->kind) {
-    case ARENA__BUFFER:
-        if (arena__resume_buffer(a) && (size_t)(a->end - a->cur) >= need) return true;
-        arena__report_in(a, ARENA_ERR_OOM, a->block ? "arena: the buffer is full"
-                                              : "arena: the buffer arena has no buffer");
-        return false;
-    case ARENA__VIRTUAL:
-        if (!a->block && !arena__reserve(a)) return false;
-        return arena__commit(a, need);
-    default:
-        return arena__new_block(a, need);
+/* A new block with room for `need` data bytes: a kept one if one fits,
+   else one from the source. Requests larger than a block get a block of
+   their own, which leaves the growth of normal blocks alone. */
+static bool arena__new_block(Arena *a, size_t need) {
+    size_t min = need + arena__block_overhead(), size = arena__next_block_size(a);
+    bool dedicated = size < min;
+    arena__Block **link, *b;
+    /* Kept blocks are in the order they were used, so a cycle that
+       allocates as the last one did takes them one after the other. A
+       block dedicated to one oversized request serves only oversized
+       requests: ordinary ones never spill into it (which would keep it
+       alive). A block whose header was overwritten is passed over. */
+    for (link = &a->spare; (b = *link) != NULL; link = &b->prev) {
+        if (arena__block_intact(b) && (dedicated || !b->dedicated) &&
+            (size_t)(arena__limit(b) - arena__data(b)) >= need) {
+            *link = b->prev;
+            arena__push_block(a, b);
+            return true;
+        }
     }
+    if (dedicated) size = min;
+    if (a->opt.max_bytes) {
+        size_t left = a->bytes_held < a->opt.max_bytes ? a->opt.max_bytes - a->bytes_held : 0;
+        if (left < min) {
+            arena__report_in(a, ARENA_ERR_OOM, "arena: the max_bytes cap is reached");
+            return false;
+        }
+        if (size > left) size = left;
+    }
+    a->grab_count++;
+#ifdef ARENA_NO_MALLOC
+    b = a->kind == ARENA__SOURCE ? (arena__Block *)a->opt.source.grab(a->opt.source.ctx, size) : NULL;
+#else
+    b = (arena__Block *)(a->kind == ARENA__SOURCE ? a->opt.source.grab(a->opt.source.ctx, size) : ARENA_MALLOC(size));
+#endif
+    if (!b) {
+        arena__report_in(a, ARENA_ERR_OOM, "arena: the source is out of memory");
+        return false;
+    }
+    arena__set_size(b, size);
+    b->dedicated = dedicated;
+    a->bytes_held += size;
+    a->block_count++;
+    if (!dedicated) {
+        size_t max = arena__opt(a->opt.max_block_size, ARENA_MAX_BLOCK_SIZE);
+        a->next_size = size < max / 2 ? size * 2 : max;
+    }
+    arena__push_block(a, b);
+    arena__poison_block(a);
+    return true;
 }
 
 /* Room at the top for `lead` bytes, then `span` bytes at `align`: the
@@ -1882,8 +1857,22 @@ static char *arena__place(Arena *a, size_t lead, size_t size, size_t align) {
     if (!arena__span(size, align, &span, &need) || need > ARENA__MAX_REQUEST - lead)
         return (char *)arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
     p = arena__fit(a, lead, span, align);
-    if (!p) {
-        if (!arena__grow(a, need + lead)) return NULL;
+    if (!p) {   /* the block is full: get a new one (or more room in this one) */
+        need += lead;
+        switch (a->kind) {
+        case ARENA__BUFFER:
+            if (!arena__resume_buffer(a) || (size_t)(a->end - a->cur) < need) {
+                arena__report_in(a, ARENA_ERR_OOM, a->block ? "arena: the buffer is full"
+                                                      : "arena: the buffer arena has no buffer");
+                return NULL;
+            }
+            break;
+        case ARENA__VIRTUAL:
+            if ((!a->block && !arena__reserve(a)) || !arena__commit(a, need)) return NULL;
+            break;
+        default:
+            if (!arena__new_block(a, need)) return NULL;
+        }
         p = arena__fit(a, lead, span, align);
     }
     ARENA_ASSERT(p);
