@@ -582,8 +582,10 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
         return arena_alloc(a, size);
     size_t pad = (size_t)(0 - p) & (align - 1);
     size_t avail = (size_t)((uintptr_t)a->end - p);
-    if (ARENA__LIKELY(align && !(align & (align - 1)) && pad < avail &&
-                      size - 1 < avail - pad)) {   /* size 0: out of line, no padding taken */
+    if (ARENA__LIKELY(align && !(align & (align - 1)) &&   /* a power of two */
+                      pad < avail &&                      /* the padding fits */
+                      size - 1 < avail - pad)) {          /* the size fits; size 0 goes
+                                                             out of line (no padding) */
         char *r = a->cur + pad;
         a->cur = r + ARENA__ROUND(size);
         return r;
@@ -597,8 +599,11 @@ static inline void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new
 #if !ARENA__CHECKED
     uintptr_t q = (uintptr_t)p, cur = (uintptr_t)a->cur;
     size_t used = (size_t)(cur - q), room = (size_t)((uintptr_t)a->end - q);
-    if (ARENA__LIKELY(q && q <= cur && old_size <= used && ARENA__ROUND(old_size) == used &&
-                      new_size >= old_size && new_size < room)) {
+    if (ARENA__LIKELY(q && q <= cur &&                      /* at or below the top */
+                      old_size <= used &&                   /* (a huge one cannot round to it) */
+                      ARENA__ROUND(old_size) == used &&     /* the newest allocation */
+                      new_size >= old_size &&               /* growing (shrinking: a cut) */
+                      new_size < room)) {                   /* room in its block */
         a->cur += ARENA__ROUND(new_size) - used;
         return p;
     }

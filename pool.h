@@ -335,11 +335,14 @@ static inline bool pool_free(Pool *p, void *obj) {
     pool__Header *h = POOL__HDR(obj);
     uint32_t g;
 #ifdef POOL_UNCHECKED
-    if (!ARENA__LIKELY(obj != NULL && (g = h->gen + 1) != POOL_GEN_LIMIT)) return pool__free_slow(p, obj);
+    if (!ARENA__LIKELY(obj != NULL &&                            /* free(NULL): a no-op */
+                       (g = h->gen + 1) != POOL_GEN_LIMIT))       /* the slot retires */
+        return pool__free_slow(p, obj);
 #else
     uintptr_t off = (uintptr_t)obj - (uintptr_t)p->run;
-    if (!ARENA__LIKELY(off < p->run_bytes && (uint64_t)pool__number_at(obj) * p->stride == off &&
-                       pool__may_end(g = pool__rot(h->gen))))
+    if (!ARENA__LIKELY(off < p->run_bytes &&                     /* inside the run */
+                       (uint64_t)pool__number_at(obj) * p->stride == off &&   /* a slot's start */
+                       pool__may_end(g = pool__rot(h->gen))))    /* live, not retiring */
         return pool__free_slow(p, obj);
     g = g * 2 + 2;
 #endif
