@@ -783,6 +783,21 @@ static pool__Block *pool__block(const Pool *p, uint32_t n) {
 
 static uint32_t pool__blocks(const Pool *p) { return pool__is_run(p) ? 1u : p->block_count; }
 
+/* The walk over the live objects, block by block, slot by slot: start
+   with *n = *i = 0; the next one, or NULL. The pool is read afresh at
+   each step, so the walk sees what its caller changed on the way (the
+   callbacks of pool_each free and allocate). */
+static char *pool__next_live(const Pool *p, uint32_t *n, uint32_t *i) {
+    for (; *n < pool__blocks(p); ++*n, *i = 0) {
+        const pool__Block *b = pool__block(p, *n);
+        while (b && *i < b->carved) {
+            char *s = pool__slot(p, b, (*i)++);
+            if (pool__header(s).gen & 1) return s;
+        }
+    }
+    return NULL;
+}
+
 /* ---- virtual pools ---------------------------------------------------------------- */
 
 #ifndef ARENA_NO_VIRTUAL
@@ -1335,17 +1350,17 @@ POOL_DEF void pool_reset(Pool *p) {
     }
     if (pool__refuse_in_walk(p, "pool_reset: called from inside pool_each on the same pool")) return;
     p->peak_live = pool__peak(p);
+#if ARENA__CHECKED
+    {
+        uint32_t i = 0;
+        char *s;
+        n = 0;
+        while ((s = pool__next_live(p, &n, &i)) != NULL) arena__take_back(s, p->size);
+    }
+#endif
     for (n = 0; n < pool__blocks(p); n++) {
         pool__Block *b = pool__block(p, n);
-        if (!b) continue;
-#if ARENA__CHECKED
-        {
-            uint32_t i;
-            for (i = 0; i < b->carved; i++)
-                if (pool__header(pool__slot(p, b, i)).gen & 1) arena__take_back(pool__slot(p, b, i), p->size);
-        }
-#endif
-        b->carved = 0;
+        if (b) b->carved = 0;
     }
     POOL__VG_DESTROY(p);   /* every object of the pool at once */
     POOL__VG_CREATE(p);
@@ -1356,15 +1371,23 @@ POOL_DEF void pool_reset(Pool *p) {
     p->live = 0;
 }
 
+/* The highest generation of slots [from, b->count) of b. */
+static uint32_t pool__top_gen_of(const Pool *p, const pool__Block *b, uint32_t from) {
+    uint32_t i, top = p->gen_floor;
+    for (i = from; i < b->count; i++) {
+        uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
+        if (g > top) top = g;
+    }
+    return top;
+}
+
 /* The highest generation any slot has had. */
 static uint32_t pool__top_gen(const Pool *p) {
-    uint32_t n, i, top = p->gen_floor;
+    uint32_t n, top = p->gen_floor;
     for (n = 0; n < pool__blocks(p); n++) {
-        pool__Block *b = pool__block(p, n);
-        for (i = 0; b && i < b->count; i++) {
-            uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
-            if (g > top) top = g;
-        }
+        const pool__Block *b = pool__block(p, n);
+        uint32_t g = b ? pool__top_gen_of(p, b, 0) : 0;
+        if (g > top) top = g;
     }
     return top;
 }
@@ -1469,16 +1492,6 @@ static bool pool__fill_holes(Pool *p) {
     p->hole_bytes = 0;
     pool__relink(p);
     return true;
-}
-
-/* The highest generation of slots [from, b->count) of b. */
-static uint32_t pool__top_gen_of(const Pool *p, const pool__Block *b, uint32_t from) {
-    uint32_t i, top = p->gen_floor;
-    for (i = from; i < b->count; i++) {
-        uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
-        if (g > top) top = g;
-    }
-    return top;
 }
 
 #if defined(ARENA__POSIX) && defined(MADV_DONTNEED)
@@ -1587,7 +1600,8 @@ POOL_DEF void pool_trim(Pool *p) {
    (a freed one is never visited) and allocate (a new object may or may not
    be visited); reset, release and trim of this pool are refused inside. */
 POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
-    uint32_t n, i;
+    uint32_t n = 0, i = 0;
+    char *s;
     if (!fn) {
         arena__report(ARENA_ERR_MISUSE, "pool_each: the function is NULL");
         return;
@@ -1598,13 +1612,7 @@ POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
         return;
     }
     p->walking++;
-    for (n = 0; n < pool__blocks(p); n++) {
-        pool__Block *b = pool__block(p, n);
-        for (i = 0; b && i < b->carved; i++) {
-            char *s = pool__slot(p, b, i);
-            if (pool__header(s).gen & 1) fn(s, ctx);
-        }
-    }
+    while ((s = pool__next_live(p, &n, &i)) != NULL) fn(s, ctx);
     p->walking--;
 }
 
