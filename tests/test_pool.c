@@ -1130,9 +1130,7 @@ TEST(pool_alloc_with_handle_kinds) {
     pool_init(&p, 40, 8);                     /* the default: a run where it can */
     pt_with_handle(&p, 40);
     pool_release(&p);
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init_opts(&p, 100, 16, &o);          /* blocks from a source */
     pt_with_handle(&p, 100);
     pool_release(&p);
@@ -1162,9 +1160,7 @@ TEST(pool_trim_gives_blocks_back) {
     size_t i, kept_blocks;
     Pool p;
     if (!objs || !hs) { free(objs); free(hs); CHECK(0); return; }
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init_opts(&p, 48, 8, &o);
     for (i = 0; i < N; i++) {
         objs[i] = pool_alloc_with_handle(&p, &hs[i]);
@@ -1237,9 +1233,7 @@ TEST(pool_shared_budget) {
     if (!a || !b) { free(a); free(b); CHECK(0); return; }
     budget.held = 0;
     budget.max = (size_t)512 << 10;
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init(&p, 100, 8);
     pool_init_opts(&q, 100, 8, &o);
     p.budget = q.budget = &budget;
@@ -1603,9 +1597,7 @@ TEST(pool_release_balances_and_kills_handles) {
     size_t i, round;
     Pool p;
     if (!old || !cur) { free(old); free(cur); CHECK(0); return; }
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init_opts(&p, 64, 16, &o);
     CHECK_NO_ERR();
     for (i = 0; i < N; i++) {
@@ -1677,10 +1669,8 @@ TEST(pool_max_bytes_cap) {
     PoolHandle h;
     Pool p;
     if (!objs) { CHECK(0); return; }
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
+    o = test_source_opts(&pt_src, 0);
     o.max_bytes = cap;
-    o.source = test_source(&pt_src);
     pool_init_opts(&p, 64, 8, &o);
     CHECK_NO_ERR();
     for (;;) {
@@ -2514,9 +2504,7 @@ TEST(pool_stats_consistent) {
     size_t i;
     Pool p;
     if (!objs) { CHECK(0); return; }
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init_opts(&p, 72, 8, &o);
     s = pool_stats(&p);
     CHECK_EQ(s.live, (size_t)0);

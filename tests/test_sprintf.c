@@ -344,10 +344,7 @@ TEST(sprintf_larger_than_a_block) {
     size_t i, held0;
     CHECK(big != NULL);
     if (!big) return;
-    test_source_init(&src);
-    memset(&opt, 0, sizeof opt);
-    opt.block_size = 4096;
-    opt.source = test_source(&src);
+    opt = test_source_opts(&src, 4096);
     arena_init(&a, &opt);
 
     x = (char *)arena_alloc(&a, 1000);
@@ -824,10 +821,7 @@ TEST(sprintf_failing_source) {
     size_t used, xn;
     CHECK(text != NULL);
     if (!text) return;
-    test_source_init(&src);
-    memset(&opt, 0, sizeof opt);
-    opt.block_size = 4096;
-    opt.source = test_source(&src);
+    opt = test_source_opts(&src, 4096);
     arena_init(&a, &opt);
     s = arena_sprintf(&a, "%s", "warm");
     CHECK(s && strcmp(s, "warm") == 0);
@@ -880,10 +874,7 @@ TEST(sprintf_fits_without_new_block) {
     Arena a;
     char *x, *s;
     size_t used, grabs, xn;
-    test_source_init(&src);
-    memset(&opt, 0, sizeof opt);
-    opt.block_size = 4096;
-    opt.source = test_source(&src);
+    opt = test_source_opts(&src, 4096);
     arena_init(&a, &opt);
     x = (char *)arena_alloc(&a, 16);
     CHECK(x != NULL);
@@ -1011,11 +1002,8 @@ TEST(sprintf_long_result_memory_is_linear) {
         ArenaOptions opt;
         Arena a;
         char *s;
-        test_source_init(&src);
-        memset(&opt, 0, sizeof opt);
-        opt.block_size = 4096;
+        opt = test_source_opts(&src, 4096);
         opt.max_block_size = caps[i];
-        opt.source = test_source(&src);
         arena_init(&a, &opt);
         s = arena_sprintf(&a, "%s", big);
         CHECK(is_text(s, N, 4));
