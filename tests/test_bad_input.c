@@ -21,7 +21,6 @@
    Common subset of C99 and C++11: void * cast, no designated initializers,
    no compound literals, no VLAs, structs zeroed with memset. */
 #include <stdlib.h>
-#include <stdarg.h>
 #include "test.h"
 #include "../pool.h"
 
@@ -121,16 +120,6 @@ static void bad_fill_pool(BadCtx *c, Pool *p, int n) {
 static uintptr_t bad_ptr(const void *p) { return (uintptr_t)p; }
 static uintptr_t bad_handle(PoolHandle h) { return (uintptr_t)(h.index | h.gen); }
 static size_t bad_used(const Arena *a) { return arena_stats(a).bytes_used; }
-
-/* arena_vsprintf with a runtime format, out of the compiler's format check. */
-static char *bad_vsprintf(Arena *a, const char *fmt, ...) {
-    va_list ap;
-    char *s;
-    va_start(ap, fmt);
-    s = arena_vsprintf(a, fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 /* ==== arena: sizes ========================================================= */
 
@@ -586,7 +575,7 @@ static uintptr_t sprintf_null_format(BadCtx *c) {
     c->a_used = 1;
     bad_fill_arena(c, &c->a);
     BAD_CALL();
-    return bad_ptr(bad_vsprintf(&c->a, NULL));
+    return bad_ptr(test_vsprintf(&c->a, NULL));
 }
 
 static uintptr_t strdup_null(BadCtx *c) {
@@ -753,7 +742,7 @@ static uintptr_t handler_resets_during_sprintf(BadCtx *c) {
     used = bad_used(&c->a);
     BAD_CALL();
     arena_set_error_handler(bad_resetting_handler, &c->a);
-    s = bad_vsprintf(&c->a, "%0*d|%f", 3000, 7, 1.5);   /* stb_sprintf's path, too long */
+    s = test_vsprintf(&c->a, "%0*d|%f", 3000, 7, 1.5);   /* stb_sprintf's path, too long */
     CHECK_EQ(bad_handler_failures, 1);
     CHECK_EQ(bad_used(&c->a), used);
     return bad_ptr(s);
