@@ -65,14 +65,6 @@ static size_t newest_grab(const TestSource *s) {
     return s->live ? s->blocks[s->live - 1].size : 0;
 }
 
-static ArenaOptions source_opts(TestSource *s, size_t block_size) {
-    ArenaOptions o = zero_opts();
-    test_source_init(s);
-    o.source = test_source(s);
-    o.block_size = block_size;
-    return o;
-}
-
 /* CHECK_ERR, plus: the message is one line. */
 #define CHECK_ERR1(e) \
     do { CHECK(strchr(test_err.msg, '\n') == NULL); CHECK_ERR(e); } while (0)
@@ -234,7 +226,7 @@ TEST(test_arena_init_null_opts) {
 
 TEST(test_arena_init_block_size) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     CHECK_EQ(src.grabs, (size_t)0);   /* nothing grabbed before the first alloc */
     CHECK(arena_alloc(&a, 16) != NULL);
@@ -262,7 +254,7 @@ TEST(test_arena_init_block_size) {
 
 TEST(test_arena_init_max_block_size) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     o.max_block_size = 16384;
     arena_init(&a, &o);
     size_t expect[6] = {4096, 8192, 16384, 16384, 16384, 16384};
@@ -285,7 +277,7 @@ TEST(test_arena_init_max_block_size) {
 TEST(test_arena_init_tiny_options) {
     /* a tiny block_size still works (it may be rounded up) */
     Arena a;
-    ArenaOptions o = source_opts(&src, 1);
+    ArenaOptions o = test_source_opts(&src, 1);
     arena_init(&a, &o);
     CHECK_NO_ERR();
     nrecs = 0;
@@ -296,7 +288,7 @@ TEST(test_arena_init_tiny_options) {
     arena_release(&a);
     CHECK_SOURCE_CLEAN(src);
     /* max_block_size below block_size: blocks never shrink below the first */
-    o = source_opts(&src, 8192);
+    o = test_source_opts(&src, 8192);
     o.max_block_size = 1000;
     arena_init(&a, &o);
     for (int i = 0; i < 50; i++) CHECK(arena_alloc(&a, 1000) != NULL);
@@ -305,7 +297,7 @@ TEST(test_arena_init_tiny_options) {
     arena_release(&a);
     CHECK_SOURCE_CLEAN(src);
     /* a cap too small for any block: every allocation is OOM, no grab */
-    o = source_opts(&src, 0);
+    o = test_source_opts(&src, 0);
     o.max_bytes = 16;
     arena_init(&a, &o);
     CHECK(arena_alloc(&a, 1) == NULL);
@@ -318,7 +310,7 @@ TEST(test_arena_init_tiny_options) {
 
 TEST(test_arena_init_source_used) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 8192);
+    ArenaOptions o = test_source_opts(&src, 8192);
     arena_init(&a, &o);
     nrecs = 0;
     unsigned seed = 7;
@@ -405,7 +397,7 @@ TEST(test_arena_alloc_no_overlap) {
 
 TEST(test_arena_alloc_exact_fit) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     char *p = (char *)arena_alloc(&a, 16);
     CHECK(p != NULL);
@@ -438,7 +430,7 @@ TEST(test_arena_alloc_overflow) {
     sizes[5] = (size_t)PTRDIFF_MAX + 1;
     sizes[6] = (size_t)PTRDIFF_MAX + 4096;
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     for (int i = 0; i < 7; i++) {   /* an empty arena first */
         CHECK(arena_alloc(&a, sizes[i]) == NULL);
@@ -465,7 +457,7 @@ TEST(test_arena_alloc_overflow) {
 
 TEST(test_arena_alloc_large_own_block) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     char *p = (char *)alloc_filled(&a, 100, 1);
     CHECK_EQ(src.grabs, (size_t)1);
@@ -494,7 +486,7 @@ TEST(test_arena_alloc_large_own_block) {
 
 TEST(test_arena_alloc_aligned_powers) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 0);
+    ArenaOptions o = test_source_opts(&src, 0);
     arena_init(&a, &o);
     nrecs = 0;
     for (unsigned k = 0; k <= 20; k++) {
@@ -565,7 +557,7 @@ TEST(test_arena_alloc_aligned_huge) {
     cap.ts = &src;
     cap.limit = (size_t)64 << 20;
     cap.refused = 0;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     o.source.grab = cap_grab;
     o.source.drop = cap_drop;
     o.source.ctx = &cap;
@@ -817,7 +809,7 @@ TEST(test_arena_realloc_foreign) {
 
 TEST(test_arena_realloc_beyond_block) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     char *p = (char *)alloc_filled(&a, 1000, 1);
     char *q = (char *)arena_realloc(&a, p, 1000, 100000);   /* the newest, but no room */
@@ -974,7 +966,7 @@ TEST(test_arena_mark_rewind) {
 
 TEST(test_arena_rewind_across_blocks) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     char *keep = (char *)alloc_filled(&a, 100, 1);
     ArenaMark m = arena_mark(&a);
@@ -1012,7 +1004,7 @@ TEST(test_arena_rewind_across_blocks) {
    arena.h keeps a spare block for it (documented in arena__retire). */
 TEST(test_arena_rewind_loop_settles) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     CHECK(arena_alloc(&a, 3000) != NULL);
     size_t grabs_after_first = 0;
@@ -1271,7 +1263,7 @@ static void model_walk(Arena *a, unsigned seed, int with_stale) {
 TEST(test_arena_marks_model_valid) {
     for (unsigned seed = 1; seed <= 3; seed++) {
         Arena a;
-        ArenaOptions o = source_opts(&src, 4096);
+        ArenaOptions o = test_source_opts(&src, 4096);
         arena_init(&a, &o);
         model_walk(&a, seed, 0);
         CHECK_STATS_MATCH(a, src);
@@ -1283,7 +1275,7 @@ TEST(test_arena_marks_model_valid) {
 TEST(test_arena_marks_model_stale) {
     for (unsigned seed = 11; seed <= 13; seed++) {
         Arena a;
-        ArenaOptions o = source_opts(&src, 4096);
+        ArenaOptions o = test_source_opts(&src, 4096);
         arena_init(&a, &o);
         model_walk(&a, seed, 1);
         arena_release(&a);
@@ -1502,7 +1494,7 @@ TEST(test_arena_defer_reset) {
 
 TEST(test_arena_defer_release) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     defer_n = 0;
     for (int i = 1; i <= 10; i++) {
@@ -1518,7 +1510,7 @@ TEST(test_arena_defer_release) {
 
 TEST(test_arena_defer_rewind) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     defer_n = 0;
     CHECK(arena_defer(&a, defer_record, &defer_ids[1]));
@@ -1615,7 +1607,7 @@ static void reset_cycle(Arena *a) {
 
 TEST(test_arena_reset_keeps_memory) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 0);
+    ArenaOptions o = test_source_opts(&src, 0);
     arena_init(&a, &o);
     size_t grabs = 0, drops = 0, held = 0;
     for (int cycle = 0; cycle < 8; cycle++) {
@@ -1659,7 +1651,7 @@ TEST(test_arena_reset_keep_bytes) {
     size_t keeps[3] = {(size_t)32 << 10, (size_t)100 << 10, (size_t)1 << 20};
     for (int k = 0; k < 3; k++) {
         Arena a;
-        ArenaOptions o = source_opts(&src, 8192);
+        ArenaOptions o = test_source_opts(&src, 8192);
         o.keep_bytes = keeps[k];
         arena_init(&a, &o);
         for (int cycle = 0; cycle < 4; cycle++) {
@@ -1695,7 +1687,7 @@ static void frame_of(Arena *a, size_t kib) {
    policy kept only what the last cycle used: 50 grabs per 100 frames). */
 TEST(test_arena_reset_alternating_frames_warm) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 0);
+    ArenaOptions o = test_source_opts(&src, 0);
     o.keep_bytes = (size_t)1 << 30;
     arena_init(&a, &o);
     for (int f = 0; f < 4; f++) {
@@ -1718,7 +1710,7 @@ TEST(test_arena_reset_alternating_frames_warm) {
 /* What no cycle has needed for ARENA_KEEP_CYCLES resets goes back. */
 TEST(test_arena_reset_gives_back_after_cycles) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 0);
+    ArenaOptions o = test_source_opts(&src, 0);
     arena_init(&a, &o);
     frame_of(&a, 600);
     arena_reset(&a);
@@ -1746,7 +1738,7 @@ TEST(test_arena_reset_one_off_huge_given_back) {
     const size_t huge = (size_t)100 << 20;
     for (int first = 0; first < 2; first++) {   /* the arena's first request, or a later one */
         Arena a;
-        ArenaOptions o = source_opts(&src, 0);
+        ArenaOptions o = test_source_opts(&src, 0);
         arena_init(&a, &o);
         if (!first) frame_of(&a, 224);
         char *big = (char *)arena_alloc(&a, huge);
@@ -1780,7 +1772,7 @@ TEST(test_arena_reset_one_off_huge_given_back) {
 TEST(test_arena_reset_oversized_every_cycle_warm) {
     const size_t big = (size_t)3 << 20;
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     o.max_block_size = (size_t)1 << 20;
     arena_init(&a, &o);
     size_t grabs = 0;
@@ -1828,7 +1820,7 @@ TEST(test_arena_virtual_keeps_recent_peak) {
 
 TEST(test_arena_release_returns_all) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     defer_n = 0;
     unsigned seed = 99;
@@ -1865,7 +1857,7 @@ TEST(test_arena_release_returns_all) {
 
 TEST(test_arena_stats) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     size_t prev_used = 0, peak = 0;
     for (int i = 0; i < 200; i++) {
@@ -1999,7 +1991,7 @@ static int failing_workload(Arena *a, int *defers_ok) {
 TEST(test_arena_source_fail_kth) {
     Arena a;
     int defers_ok = 0;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     o.max_block_size = 8192;   /* many small blocks: many grabs to fail */
     arena_init(&a, &o);
     wl_defers = 0;
@@ -2010,7 +2002,7 @@ TEST(test_arena_source_fail_kth) {
     CHECK_EQ(wl_defers, defers_ok);
     CHECK_SOURCE_CLEAN(src);
     for (size_t k = 1; k <= total + 1; k++) {
-        o = source_opts(&src, 4096);
+        o = test_source_opts(&src, 4096);
         o.max_block_size = 8192;
         src.fail_at = k;
         arena_init(&a, &o);
@@ -2032,7 +2024,7 @@ TEST(test_arena_source_fail_kth) {
 TEST(test_arena_source_fail_first) {
     /* the very first grab fails: NULL + OOM, nothing held, then works */
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     src.fail_at = 1;
     arena_init(&a, &o);
     CHECK(arena_alloc(&a, 10) == NULL);
@@ -2049,7 +2041,7 @@ TEST(test_arena_source_fail_first) {
 
 TEST(test_arena_max_bytes) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 8192);
+    ArenaOptions o = test_source_opts(&src, 8192);
     o.max_bytes = (size_t)64 << 10;
     arena_init(&a, &o);
     nrecs = 0;
@@ -2081,7 +2073,7 @@ TEST(test_arena_max_bytes) {
     CHECK_SOURCE_CLEAN(src);
 
     /* a single request larger than the cap fails on a fresh arena */
-    o = source_opts(&src, 8192);
+    o = test_source_opts(&src, 8192);
     o.max_bytes = 10000;
     arena_init(&a, &o);
     CHECK(arena_alloc(&a, 20000) == NULL);
