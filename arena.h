@@ -68,17 +68,22 @@
        of a cycle that did not use it.
 
    SECTIONS OF THIS FILE (search for "---- name")
-       declarations   errors, the arena, growable arrays, the stack
-                      allocator, internals shared with pool.h, the fast
-                      paths, frame rings, two-ended stacks, snapshots,
-                      strings, the stack's fast paths, C++
-       IMPLEMENTATION internal types, errors, re-entry, process-wide
-                      counter, poisoning, size arithmetic, blocks, virtual
-                      memory, growth, init, rewind/reset/release, marks,
-                      calloc/realloc/strings, builder, sprintf (and where
-                      stb_sprintf departs from C), stack allocator,
-                      per-thread scratch, frame rings, two-ended stacks,
-                      snapshots, strings
+       declarations   configuration, errors, the arena, growable arrays,
+                      the stack allocator, internals shared with pool.h,
+                      the fast paths, the marks' fast paths, frame rings,
+                      two-ended stacks, snapshots, strings, the stack's
+                      fast paths, C++
+       IMPLEMENTATION internal types, errors, re-entry, platform (one
+                      block per OS: virtual memory, thread exit; then the
+                      atomics, the lock and the process-wide counter, by
+                      compiler), poisoning, size arithmetic, blocks,
+                      virtual memory, growth (the slow path of every
+                      allocation), sharing across threads, init, rewind /
+                      reset / release, marks, calloc / realloc / strings,
+                      builder, sprintf (and where stb_sprintf departs from
+                      C), stack allocator, per-thread scratch, frame rings,
+                      two-ended stacks, the deque's marks, snapshots,
+                      strings
 
    CONFIGURATION (define before the first include of arena.h; the defaults
    are in one block right below this comment)

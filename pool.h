@@ -62,6 +62,19 @@
        pool_snapshot / pool_restore (with an Arena as the store) put a pool
        back as it was: for rollback and undo; see "snapshots" below.
 
+   SECTIONS OF THIS FILE (search for "---- name")
+       declarations   configuration, the API, the fast paths, snapshots;
+                      PoolHeap: its API and the heap's fast paths
+       IMPLEMENTATION the pool's private words (headers, free-list links),
+                      memory from the source, runs of slots, virtual
+                      pools, block pools, generations held in reserve,
+                      carving fresh slots, alloc and free, init / reset /
+                      release / trim, handles, sharing across threads,
+                      snapshots; then PoolHeap: the source under the
+                      heap's one cap, the index (chunk -> owner), the
+                      classes' reservation, size classes, large
+                      allocations, the API
+
    CONFIGURATION (besides arena.h's; define before the first include; the
    defaults are in one block right below this comment)
      Read by every file that includes pool.h.
