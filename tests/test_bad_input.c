@@ -121,6 +121,15 @@ static uintptr_t bad_ptr(const void *p) { return (uintptr_t)p; }
 static uintptr_t bad_handle(PoolHandle h) { return (uintptr_t)(h.index | h.gen); }
 static size_t bad_used(const Arena *a) { return arena_stats(a).bytes_used; }
 
+/* The bad call of the mark rows: a rewind of c->a to m, which must change
+   nothing (true if it did). */
+static uintptr_t bad_rewind_to(BadCtx *c, ArenaMark m) {
+    size_t used = bad_used(&c->a);
+    BAD_CALL();
+    arena_rewind(&c->a, m);
+    return bad_used(&c->a) != used;
+}
+
 /* ==== arena: sizes ========================================================= */
 
 static uintptr_t calloc_count_overflow(BadCtx *c) {
@@ -358,22 +367,17 @@ static uintptr_t virtual_reservation_used_up(BadCtx *c) {
 
 static uintptr_t rewind_foreign_mark(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = c->b_used = 1;
     bad_fill_arena(c, &c->b);
     m = arena_mark(&c->b);
     bad_keep(c, arena_alloc(&c->b, 50), 50);
     bad_fill_arena(c, &c->a);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used || bad_used(&c->b) == 0;
+    return bad_rewind_to(c, m) || bad_used(&c->b) == 0;
 }
 
 /* Rewound past: the arena is below the mark now. */
 static uintptr_t rewind_stale_mark(BadCtx *c) {
     ArenaMark m1, m2;
-    size_t used;
     c->a_used = 1;
     bad_keep(c, arena_alloc(&c->a, 64), 64);
     m1 = arena_mark(&c->a);
@@ -381,17 +385,13 @@ static uintptr_t rewind_stale_mark(BadCtx *c) {
     m2 = arena_mark(&c->a);
     arena_alloc(&c->a, 64);
     arena_rewind(&c->a, m1);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m2);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m2);
 }
 
 /* Rewound past, and the arena has grown past the mark again: the mark is
    still stale and the allocation made since must survive. */
 static uintptr_t rewind_stale_mark_after_regrowth(BadCtx *c) {
     ArenaMark m1, m2;
-    size_t used;
     c->a_used = 1;
     bad_keep(c, arena_alloc(&c->a, 64), 64);
     m1 = arena_mark(&c->a);
@@ -400,15 +400,11 @@ static uintptr_t rewind_stale_mark_after_regrowth(BadCtx *c) {
     arena_alloc(&c->a, 64);
     arena_rewind(&c->a, m1);
     bad_keep(c, arena_alloc(&c->a, 300), 300);   /* straddles m2's position */
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m2);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m2);
 }
 
 static uintptr_t rewind_mark_before_reset(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = 1;
     arena_alloc(&c->a, 100);
     m = arena_mark(&c->a);
@@ -416,32 +412,24 @@ static uintptr_t rewind_mark_before_reset(BadCtx *c) {
     arena_reset(&c->a);
     bad_fill_arena(c, &c->a);
     bad_keep(c, arena_alloc(&c->a, 200), 200);     /* past the mark again */
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m);
 }
 
 static uintptr_t rewind_mark_before_release(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = 1;
     arena_alloc(&c->a, 100);
     m = arena_mark(&c->a);
     arena_release(&c->a);
     bad_fill_arena(c, &c->a);
     bad_keep(c, arena_alloc(&c->a, 200), 200);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m);
 }
 
 /* Released, then initialised again (say with other options): a mark of
    the arena's earlier life is still one from before a release. */
 static uintptr_t rewind_mark_before_release_and_init(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = 1;
     arena_init(&c->a, NULL);
     arena_alloc(&c->a, 64);
@@ -449,10 +437,7 @@ static uintptr_t rewind_mark_before_release_and_init(BadCtx *c) {
     arena_release(&c->a);
     arena_init(&c->a, NULL);
     bad_keep(c, arena_alloc(&c->a, 256), 256);     /* straddles m's position */
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m);
 }
 
 /* A mark made stale after an earlier temp scope, with the arena grown
@@ -477,13 +462,9 @@ static ArenaMark bad_stale_mark(BadCtx *c) {
    stale mark comes back: still stale. */
 static uintptr_t rewind_stale_mark_after_sprintfs(BadCtx *c) {
     ArenaMark m2 = bad_stale_mark(c);
-    size_t used;
     int i;
     for (i = 0; i < 12; i++) bad_keep(c, arena_sprintf(&c->a, "line %d", i + 10), 8);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m2);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m2);
 }
 
 static uintptr_t temp_end_without_arena(BadCtx *c) {
@@ -617,7 +598,6 @@ static uintptr_t defer_on_full_buffer(BadCtx *c) {
    still refused, and the cleanup's record is not cut in two. */
 static uintptr_t rewind_stale_mark_after_many_temp_scopes(BadCtx *c) {
     ArenaMark m2 = bad_stale_mark(c);
-    size_t used;
     int i;
     for (i = 0; i < 20; i++) {
         ArenaTemp t;
@@ -627,17 +607,13 @@ static uintptr_t rewind_stale_mark_after_many_temp_scopes(BadCtx *c) {
         arena_temp_end(t);
     }
     CHECK(arena_defer(&c->a, bad_cleanup_fn, c));
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m2);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m2);
 }
 
 /* An arena zeroed again after its release (not re-initialised): a mark of
    its earlier life is refused. */
 static uintptr_t rewind_mark_before_release_and_zeroing(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = 1;
     arena_reset(&c->a);                            /* a few cycles */
     arena_alloc(&c->a, 64);
@@ -647,10 +623,7 @@ static uintptr_t rewind_mark_before_release_and_zeroing(BadCtx *c) {
     arena_alloc(&c->a, 256);                       /* straddles m's position */
     arena_reset(&c->a);
     bad_keep(c, arena_alloc(&c->a, 256), 256);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m);
 }
 
 /* A cleanup that resets (or rewinds, or releases) its own arena while the
