@@ -190,6 +190,29 @@ static int pt_in_buf(const PtBuf *b, const void *o, size_t size) {
     return u >= lo && u + size <= lo + b->bytes;
 }
 
+/* Allocates from the buffer pool p on b until it is full (NULL and
+   ARENA_ERR_OOM): each object aligned, inside b, filled from seed plus its
+   number, into objs. The count (reaching max fails the test). */
+static size_t pt_fill_buffer(Pool *p, const PtBuf *b, size_t align, void **objs, size_t max,
+                             unsigned seed) {
+    size_t n = 0;
+    for (;;) {
+        void *o = pool_alloc(p);
+        if (!o) {
+            CHECK_ERR(ARENA_ERR_OOM);
+            return n;
+        }
+        CHECK(test_is_aligned(o, align));
+        CHECK(pt_in_buf(b, o, p->size));
+        test_fill(o, p->size, seed + (unsigned)n);
+        objs[n++] = o;
+        if (n == max) {
+            CHECK(0);
+            return n;
+        }
+    }
+}
+
 /* ---- init: sizes, alignments, types ----------------------------------------- */
 
 static const size_t pt_sizes[] = { 1, 7, 8, 16, 24, 64, 100, 4096, (size_t)1 << 20 };
@@ -1815,18 +1838,7 @@ TEST(pool_buffer_basic) {
     CHECK_EQ(s.bytes_held, (size_t)BYTES);
     CHECK_EQ(s.grab_count, (size_t)0);
     CHECK_EQ(s.live, (size_t)0);
-    for (;;) {
-        void *o = pool_alloc(&p);
-        if (!o) {
-            CHECK_ERR(ARENA_ERR_OOM);
-            break;
-        }
-        CHECK(pt_in_buf(&b, o, SIZE));
-        CHECK(test_is_aligned(o, 8));
-        test_fill(o, SIZE, (unsigned)n);
-        objs[n++] = o;
-        if (n == MAXN) { CHECK(0); break; }
-    }
+    n = pt_fill_buffer(&p, &b, 8, objs, MAXN, 0);
     CHECK_EQ(n, cap);
     CHECK_EQ(pool_stats(&p).capacity, cap);
     /* reasonably dense: about 1500 32-byte objects in 64 KiB (scaled for
@@ -1855,7 +1867,7 @@ TEST(pool_buffer_basic) {
     CHECK_ERR(ARENA_ERR_OOM);
     /* reset and release: the whole capacity again, inside the buffer */
     for (round = 0; round < 4; round++) {
-        size_t k = 0;
+        size_t k;
         for (i = 0; i < 16; i++) hs[i] = pool_handle_of(&p, objs[(i * 37 + 1) % n]);
         if (round % 2) pool_release(&p);
         else pool_reset(&p);
@@ -1867,17 +1879,7 @@ TEST(pool_buffer_basic) {
         CHECK_EQ(s.capacity, round % 2 ? (size_t)0 : cap);
         CHECK_EQ(s.grab_count, (size_t)0);
         for (i = 0; i < 16; i++) CHECK(pool_get(&p, hs[i]) == NULL);
-        for (;;) {
-            void *o = pool_alloc(&p);
-            if (!o) {
-                CHECK_ERR(ARENA_ERR_OOM);
-                break;
-            }
-            CHECK(pt_in_buf(&b, o, SIZE));
-            test_fill(o, SIZE, (unsigned)(k + round));
-            objs[k++] = o;
-            if (k == MAXN) { CHECK(0); break; }
-        }
+        k = pt_fill_buffer(&p, &b, 8, objs, MAXN, (unsigned)round);
         CHECK_EQ(k, cap);
         for (i = 0; i < 16; i++) CHECK(pool_get(&p, hs[i]) == NULL);
         for (i = 0; i < k; i++) CHECK(test_holds(objs[i], SIZE, (unsigned)(i + round)));
@@ -1907,15 +1909,7 @@ TEST(pool_buffer_alignments) {
             if (!objs || !pt_buf_new(&b, BYTES, 4096, 16)) { free(objs); CHECK(0); return; }
             CHECK(pool_init_buffer(&p, size, align, b.buf, BYTES));
             CHECK_NO_ERR();
-            for (;;) {
-                void *o = pool_alloc(&p);
-                if (!o) { CHECK_ERR(ARENA_ERR_OOM); break; }
-                CHECK(test_is_aligned(o, align));
-                CHECK(pt_in_buf(&b, o, size));
-                test_fill(o, size, (unsigned)n);
-                objs[n++] = o;
-                if (n == MAXN) { CHECK(0); break; }
-            }
+            n = pt_fill_buffer(&p, &b, align, objs, MAXN, 0);
             CHECK_EQ(n, pool_stats(&p).capacity);
             /* at least a third of the buffer holds objects */
             CHECK(n * (size > p.stride ? size : p.stride) >= (size_t)BYTES / 3);
