@@ -1176,15 +1176,21 @@ static uintptr_t pool_free_after_release(BadCtx *c) {
 
 /* ==== pool: handles ========================================================== */
 
+/* The bad call of the handle rows: h resolves to nothing in p, and
+   freeing it is refused. */
+static uintptr_t bad_free_dead_handle(Pool *p, PoolHandle h) {
+    CHECK(pool_get(p, h) == NULL);
+    BAD_CALL();
+    return (uintptr_t)pool_free_handle(p, h);
+}
+
 static uintptr_t handle_stale(BadCtx *c) {
     PoolHandle h;
     bad_pool(c, &c->p, 32);
     bad_fill_pool(c, &c->p, 2);
     h = pool_alloc_handle(&c->p);
     CHECK(pool_free_handle(&c->p, h));
-    CHECK(pool_get(&c->p, h) == NULL);
-    BAD_CALL();
-    return (uintptr_t)pool_free_handle(&c->p, h);
+    return bad_free_dead_handle(&c->p, h);
 }
 
 /* The slot is live again under a new handle: the old one stays dead. */
@@ -1212,9 +1218,7 @@ static uintptr_t handle_null(BadCtx *c) {
     bad_pool(c, &c->p, 32);
     bad_fill_pool(c, &c->p, 2);
     memset(&h, 0, sizeof h);
-    CHECK(pool_get(&c->p, h) == NULL);
-    BAD_CALL();
-    return (uintptr_t)pool_free_handle(&c->p, h);
+    return bad_free_dead_handle(&c->p, h);
 }
 
 static uintptr_t handle_foreign(BadCtx *c) {
@@ -1224,9 +1228,7 @@ static uintptr_t handle_foreign(BadCtx *c) {
     bad_fill_pool(c, &c->p, 2);
     h = pool_alloc_handle(&c->q);
     bad_keep(c, pool_get(&c->q, h), 32);
-    CHECK(pool_get(&c->p, h) == NULL);
-    BAD_CALL();
-    return (uintptr_t)pool_free_handle(&c->p, h);
+    return bad_free_dead_handle(&c->p, h);
 }
 
 static uintptr_t handle_after_reset(BadCtx *c) {
@@ -1235,9 +1237,7 @@ static uintptr_t handle_after_reset(BadCtx *c) {
     h = pool_alloc_handle(&c->p);
     pool_reset(&c->p);
     bad_fill_pool(c, &c->p, 2);   /* slot 0 is live again */
-    CHECK(pool_get(&c->p, h) == NULL);
-    BAD_CALL();
-    return (uintptr_t)pool_free_handle(&c->p, h);
+    return bad_free_dead_handle(&c->p, h);
 }
 
 static uintptr_t handle_of_stray(BadCtx *c) {
