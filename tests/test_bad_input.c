@@ -375,8 +375,9 @@ static uintptr_t rewind_foreign_mark(BadCtx *c) {
     return bad_rewind_to(c, m) || bad_used(&c->b) == 0;
 }
 
-/* Rewound past: the arena is below the mark now. */
-static uintptr_t rewind_stale_mark(BadCtx *c) {
+/* Marks m1 and m2 above allocations, then a rewind to m1: m2, rewound
+   past (stale from here on). */
+static ArenaMark bad_rewound_past(BadCtx *c) {
     ArenaMark m1, m2;
     c->a_used = 1;
     bad_keep(c, arena_alloc(&c->a, 64), 64);
@@ -385,20 +386,18 @@ static uintptr_t rewind_stale_mark(BadCtx *c) {
     m2 = arena_mark(&c->a);
     arena_alloc(&c->a, 64);
     arena_rewind(&c->a, m1);
-    return bad_rewind_to(c, m2);
+    return m2;
+}
+
+/* Rewound past: the arena is below the mark now. */
+static uintptr_t rewind_stale_mark(BadCtx *c) {
+    return bad_rewind_to(c, bad_rewound_past(c));
 }
 
 /* Rewound past, and the arena has grown past the mark again: the mark is
    still stale and the allocation made since must survive. */
 static uintptr_t rewind_stale_mark_after_regrowth(BadCtx *c) {
-    ArenaMark m1, m2;
-    c->a_used = 1;
-    bad_keep(c, arena_alloc(&c->a, 64), 64);
-    m1 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    m2 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    arena_rewind(&c->a, m1);
+    ArenaMark m2 = bad_rewound_past(c);
     bad_keep(c, arena_alloc(&c->a, 300), 300);   /* straddles m2's position */
     return bad_rewind_to(c, m2);
 }
@@ -443,17 +442,12 @@ static uintptr_t rewind_mark_before_release_and_init(BadCtx *c) {
 /* A mark made stale after an earlier temp scope, with the arena grown
    past it again. */
 static ArenaMark bad_stale_mark(BadCtx *c) {
-    ArenaMark m0, m1, m2;
+    ArenaMark m0, m2;
     c->a_used = 1;
     m0 = arena_mark(&c->a);
     arena_alloc(&c->a, 64);
     arena_rewind(&c->a, m0);                        /* an earlier temp scope */
-    bad_keep(c, arena_alloc(&c->a, 64), 64);
-    m1 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    m2 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    arena_rewind(&c->a, m1);                        /* m2 is stale from here on */
+    m2 = bad_rewound_past(c);
     bad_keep(c, arena_alloc(&c->a, 300), 300);     /* straddles m2's position */
     return m2;
 }
