@@ -1192,7 +1192,9 @@ static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
                          memory maps private pages of /dev/zero (the same)
      virtual memory      arena__os_page_size, arena__os_reserve (inaccessible
                          address space), _commit (read-write), _decommit
-                         (back to the OS, still reserved), _release
+                         (back to the OS, still reserved), _release; where
+                         the OS has it, ARENA__OS_DISCARD (back to the OS,
+                         still committed: zero pages at the next touch)
      thread exit         arena__os_at_thread_exit(data): the calling thread's
                          exit runs arena__scratch_exit(data) (Windows: also
                          the deletion of one of its fibers)
@@ -1208,7 +1210,6 @@ static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
 #include <windows.h>   /* (also SwitchToThread: the lock of ARENA_SHARED objects) */
 #endif
 #ifndef ARENA_NO_VIRTUAL
-#define ARENA__WINDOWS 1
 static size_t arena__os_page_size(void) {
     SYSTEM_INFO si;
     GetSystemInfo(&si);
@@ -1241,7 +1242,6 @@ static void arena__os_at_thread_exit(void *data) {
 
 #elif defined(__unix__) || defined(__APPLE__)
 #ifndef ARENA_NO_VIRTUAL
-#define ARENA__POSIX 1
 #include <sys/mman.h>
 #include <unistd.h>
 #if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
@@ -1275,6 +1275,9 @@ static void *arena__os_reserve(size_t n) {
     return p == MAP_FAILED ? NULL : p;
 }
 static bool arena__os_commit(void *p, size_t n) { return mprotect(p, n, PROT_READ | PROT_WRITE) == 0; }
+#ifdef MADV_DONTNEED   /* pages back to the OS, the range still committed (pool.h's holes) */
+#define ARENA__OS_DISCARD(p, n) ((void)madvise((p), (n), MADV_DONTNEED))
+#endif
 /* Mapping fresh pages over the range returns the old ones to the OS. */
 static void arena__os_decommit(void *p, size_t n) { arena__os_map(p, n, MAP_FIXED); }
 static void arena__os_release(void *p, size_t n) { munmap(p, n); }

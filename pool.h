@@ -1507,7 +1507,7 @@ static bool pool__fill_holes(Pool *p) {
     return true;
 }
 
-#if defined(ARENA__POSIX) && defined(MADV_DONTNEED)
+#ifdef ARENA__OS_DISCARD
 /* Gives back the pages [lo, hi) inside the run, whose slots hold no kept
    object: their headers are zeroed first (a hole, whether the OS keeps
    the bytes or not) and the floor rises past their generations (below
@@ -1523,7 +1523,7 @@ static void pool__hole(Pool *p, char *lo, char *hi) {
     if (top >= p->gen_floor) pool__raise_floor(p, top, 0);
     for (i = first; i <= last; i++)
         if (!pool__in_hole(p, r, i)) pool__set_header(pool__slot(p, r, i), 0, 0);
-    madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+    ARENA__OS_DISCARD(lo, (size_t)(hi - lo));
 }
 
 /* The holes of slots [0, keep): every run of slots holding no kept object
