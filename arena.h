@@ -3215,7 +3215,6 @@ ARENA_DEF bool arena_deque_init_buffer(ArenaDeque *d, void *buf, size_t size) {
     return true;
 }
 
-#ifndef ARENA_NO_VIRTUAL
 ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve) {
     char *mem;
     ARENA_MEMSET(d, 0, sizeof *d);
@@ -3227,7 +3226,11 @@ ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve) {
     reserve = arena__align_up(reserve, arena__page_size());
     mem = (char *)arena__os_reserve(reserve);
     if (!mem) {
+#ifdef ARENA_NO_VIRTUAL
+        arena__report(ARENA_ERR_MISUSE, "arena_deque_init_virtual: no virtual memory on this platform");
+#else
         arena__report(ARENA_ERR_OOM, "arena_deque_init_virtual: could not reserve the address space");
+#endif
         return false;
     }
     d->reserved = reserve;
@@ -3273,19 +3276,6 @@ static void arena__deque_unmap(ArenaDeque *d) {
     ARENA__UNPOISON(d->hi_commit, (size_t)(d->top - d->hi_commit));
     arena__os_release(d->base, d->reserved);
 }
-#else
-ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve) {
-    (void)reserve;
-    ARENA_MEMSET(d, 0, sizeof *d);
-    arena__report(ARENA_ERR_MISUSE, "arena_deque_init_virtual: no virtual memory on this platform");
-    return false;
-}
-static bool arena__deque_commit(ArenaDeque *d, ArenaEnd end, char *need) {
-    (void)d; (void)end; (void)need;
-    return true;   /* buffers only: all of it is there */
-}
-static void arena__deque_unmap(ArenaDeque *d) { (void)d; }
-#endif
 
 static bool arena__deque_end_ok(ArenaEnd end, const char *msg) {
     if (end == ARENA_LOW || end == ARENA_HIGH) return true;
