@@ -78,10 +78,11 @@
                       atomics, the lock and the process-wide counter, by
                       compiler), poisoning, size arithmetic, blocks,
                       virtual memory, growth (the slow path of every
-                      allocation), sharing across threads, init, rewind /
-                      reset / release, marks, calloc / realloc / strings,
-                      builder, sprintf (and where stb_sprintf departs from
-                      C), stack allocator, per-thread scratch, frame rings,
+                      allocation), sharing across threads, init,
+                      rewinding, marks, reset / release / stats /
+                      cleanups, calloc / realloc / strings, builder,
+                      sprintf (and where stb_sprintf departs from C),
+                      stack allocator, per-thread scratch, frame rings,
                       two-ended stacks, the deque's marks, snapshots,
                       strings
 
@@ -2056,7 +2057,7 @@ ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
     return true;
 }
 
-/* ---- rewind, reset, release ----------------------------------------------- */
+/* ---- rewinding: the cleanups, then the blocks above a position --------------- */
 
 /* Cleanups run with the arena busy (see "re-entry"). */
 static void arena__run_defers(Arena *a, size_t pos) {
@@ -2287,6 +2288,8 @@ ARENA_DEF void arena__rewind_slow(Arena *a, ArenaMark m) {
     else if (!arena__refused(a) && m.pos < arena__top(a))
         arena__cut(a, m.pos);
 }
+
+/* ---- reset, release, stats, cleanups ----------------------------------------- */
 
 /* Reset keeps the blocks that one of the last ARENA_KEEP_CYCLES cycles
    used (the one that just ended included), in the order they were used,

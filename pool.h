@@ -68,12 +68,12 @@
        IMPLEMENTATION the pool's private words (headers, free-list links),
                       memory from the source, runs of slots, virtual
                       pools, block pools, generations held in reserve,
-                      carving fresh slots, alloc and free, init / reset /
-                      release / trim, handles, sharing across threads,
-                      snapshots; then PoolHeap: the source under the
-                      heap's one cap, the index (chunk -> owner), the
-                      classes' reservation, size classes, large
-                      allocations, the API
+                      carving fresh slots, alloc and free, init, reset /
+                      release / trim / each / stats, handles, sharing
+                      across threads, snapshots; then PoolHeap: the
+                      source under the heap's one cap, the index (chunk
+                      -> owner), the classes' reservation, size classes,
+                      large allocations, the API
 
    CONFIGURATION (besides arena.h's; define before the first include; the
    defaults are in one block right below this comment)
@@ -1235,7 +1235,7 @@ POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
     return obj && !pool__locate(p, obj, &b, &i);
 }
 
-/* ---- init, reset, release, trim ---------------------------------------------------- */
+/* ---- init ---------------------------------------------------------------------------- */
 
 /* Size, stride and the first generation; a pool that fails here stays
    inert (stride 0) and refuses every allocation. */
@@ -1344,6 +1344,8 @@ POOL_DEF bool pool_init_buffer(Pool *p, size_t size, size_t align, void *buf, si
     ARENA__UNPOISON(buf, bytes);   /* an earlier user may have left it poisoned */
     return pool__grow(p);
 }
+
+/* ---- reset, release, trim, each, stats ------------------------------------------------ */
 
 static bool pool__refuse_in_walk(const Pool *p, const char *msg) {
     if (!p->walking) return false;
