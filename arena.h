@@ -2150,13 +2150,26 @@ static void arena__cut_pop(Arena *a) {
     a->cut_top = 0;
 }
 
+/* Writes the newest record: of a cut at pos, placed at `at`. */
+static void arena__cut_push_at(Arena *a, char *at, size_t pos) {
+    arena__rec_write(at, a->cut_top, a->cut_pos);
+    a->cut_top = ++a->cut_serial;
+    a->cut_pos = pos;
+}
+
+/* The newest record becomes a cut at its own position, now: a new serial
+   where it lies, no memory spent. */
+static void arena__cut_renew(Arena *a) {
+    size_t at = a->cut_pos;
+    arena__cut_pop(a);
+    arena__cut_push_at(a, arena__at(a, at), at);
+}
+
 /* Writes the record of a cut at pos, which the top has just reached. */
 static void arena__cut_push(Arena *a, size_t pos) {
     ARENA_ASSERT(a->cur && (size_t)(a->end - a->cur) >= ARENA__CUT_SIZE);
-    arena__rec_write(a->cur, a->cut_top, a->cut_pos);
     a->cur += ARENA__CUT_SIZE;
-    a->cut_top = ++a->cut_serial;
-    a->cut_pos = pos;
+    arena__cut_push_at(a, a->cur - ARENA__CUT_SIZE, pos);
 }
 
 /* The top goes down to pos: cleanups registered at or above it run, the
@@ -2165,7 +2178,7 @@ static void arena__cut_push(Arena *a, size_t pos) {
    every downward move (rewind, stack pop, a shrinking realloc, a failed
    call undoing its own allocations). */
 ARENA_DEF void arena__cut(Arena *a, size_t pos) {
-    bool record, at_pos = false;
+    bool record, at_pos = false, renew = false;
     arena__run_defers(a, pos);
     record = a->mark_hi > pos;   /* after the cleanups: they may take marks */
     while (a->cut_top && a->cut_pos >= pos) {
@@ -2176,16 +2189,23 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
     /* Just past the newest record is that record's position (the top a
        mark there would have seen; no live mark can be at pos itself unless
        a record was at pos): cutting there keeps records from piling up.
-       Not across blocks: the block at pos may hold a size-0 allocation
-       the caller still has. (The block pos is in, not the newest: the
-       rewind may go back across blocks.) */
-    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos && a->block &&
-        arena__block_at(a, pos)->base <= a->cut_pos) {
-        pos = a->cut_pos;
-        arena__cut_pop(a);
-        record = true;
+       Within a block the cut moves down onto the record; across blocks
+       the top stays at pos (the block there may hold a size-0 allocation
+       the caller still has) and the record is renewed where it is. (The
+       block pos is in, not the newest: the rewind may go back across
+       blocks.) */
+    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos && a->block) {
+        if (arena__block_at(a, pos)->base <= a->cut_pos) {
+            pos = a->cut_pos;
+            arena__cut_pop(a);
+            record = true;
+        } else {
+            renew = record;
+            record = false;
+        }
     }
     if (arena__pos(a) > pos) arena__rewind_to(a, pos);
+    if (renew) arena__cut_renew(a);
     if (record) arena__cut_push(a, pos);
     if (a->mark_hi > pos) a->mark_hi = pos;
     if (a->last >= a->cur) a->last = NULL;
