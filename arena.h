@@ -1680,6 +1680,21 @@ static void arena__os_decommit(void *p, size_t n) {
 #endif
 }
 
+/* Gives back the memory of committed pages and keeps them usable: they
+   read afterwards as they were or as zeros (whichever the OS chooses:
+   a caller zeroes what it will read first). Where no such call exists,
+   ARENA__CAN_DISCARD stays undefined. */
+#if defined(ARENA__WINDOWS) || defined(MADV_DONTNEED)
+#define ARENA__CAN_DISCARD 1
+static void arena__os_discard(void *p, size_t n) {
+#ifdef ARENA__WINDOWS
+    VirtualAlloc(p, n, MEM_RESET, PAGE_READWRITE);
+#else
+    madvise(p, n, MADV_DONTNEED);
+#endif
+}
+#endif
+
 static void arena__os_release(void *p, size_t n) {
 #ifdef ARENA__WINDOWS
     (void)n;
