@@ -490,17 +490,27 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a);
    Rule: an array belongs to the scope it was made in. Growing it inside a
    later temp scope (or after a mark) puts its new storage above the mark,
    and arena_temp_end / arena_rewind frees it: grow it before the scope, or
-   make it in the scope's arena (ASan reports the later use). */
+   make it in the scope's arena. Checked builds (debug, ASan, Valgrind)
+   refuse the next push or reserve on such an array (ARENA_ERR_MISUSE)
+   while its storage is in the arena's newest block; ASan also reports
+   any other later use. */
 #define ArenaArray(T) struct { T *items; size_t count, cap; }
 #define arena_array_reserve(a, arr, n) \
-    ((size_t)(n) <= (arr)->cap - (arr)->count || \
-     arena__array_grow((a), &(arr)->items, &(arr)->cap, (arr)->count, (n), \
-                       sizeof *(arr)->items, ARENA__ALIGNOF_EXPR(*(arr)->items)))
+    (ARENA__ARRAY_LIVE((a), (arr)) && \
+     ((size_t)(n) <= (arr)->cap - (arr)->count || \
+      arena__array_grow((a), &(arr)->items, &(arr)->cap, (arr)->count, (n), \
+                        sizeof *(arr)->items, ARENA__ALIGNOF_EXPR(*(arr)->items))))
 #define arena_array_push(a, arr, v) \
     (arena_array_reserve((a), (arr), 1) \
          ? ((arr)->items[(arr)->count++] = (v), true) : false)
 #define arena_array_pop(arr) \
     ((arr)->count ? ((arr)->count--, true) : arena__array_empty())
+#if ARENA__CHECKED
+#define ARENA__ARRAY_LIVE(a, arr) \
+    arena__array_live((a), (arr)->items, (arr)->cap * sizeof *(arr)->items)
+#else
+#define ARENA__ARRAY_LIVE(a, arr) true
+#endif
 
 #if defined(__cplusplus)
 #define ARENA__ALIGNOF_EXPR(e) alignof(decltype(e))
@@ -514,6 +524,7 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap,
                                  size_t count, size_t extra, size_t elem,
                                  size_t align);
 ARENA_DEF bool arena__array_empty(void);
+ARENA_DEF bool arena__array_live(Arena *a, const void *items, size_t bytes);
 
 /* ---- the stack allocator ------------------------------------------------ */
 
@@ -2572,6 +2583,19 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_
     ARENA_MEMCPY(items_field, &p, sizeof p);
     *cap = new_cap;
     return true;
+}
+
+/* Checked builds: storage in the newest block that reaches above the top
+   was freed by a rewind (the array grew inside a temp scope that ended).
+   Storage anywhere else is not judged. */
+ARENA_DEF bool arena__array_live(Arena *a, const void *items, size_t bytes) {
+    const char *p = (const char *)items;
+    if (!p || !a->block || arena__shared(a) || p < arena__data(a->block) || p >= a->end)
+        return true;
+    if (p <= a->cur && (size_t)(a->cur - p) >= bytes) return true;
+    arena__report_in(a, ARENA_ERR_MISUSE,
+                     "arena_array_push: the array's storage was freed (grown inside a temp scope that ended?)");
+    return false;
 }
 
 ARENA_DEF bool arena__array_empty(void) {
