@@ -498,17 +498,27 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a);
    Rule: an array belongs to the scope it was made in. Growing it inside a
    later temp scope (or after a mark) puts its new storage above the mark,
    and arena_temp_end / arena_rewind frees it: grow it before the scope, or
-   make it in the scope's arena (ASan reports the later use). */
+   make it in the scope's arena. Checked builds (debug, ASan, Valgrind)
+   refuse the next push or reserve on such an array (ARENA_ERR_MISUSE)
+   while its storage is in the arena's newest block; ASan also reports
+   any other later use. */
 #define ArenaArray(T) struct { T *items; size_t count, cap; }
 #define arena_array_reserve(a, arr, n) \
-    ((size_t)(n) <= (arr)->cap - (arr)->count || \
-     arena__array_grow((a), &(arr)->items, &(arr)->cap, (arr)->count, (n), \
-                       sizeof *(arr)->items, ARENA__ALIGNOF_EXPR(*(arr)->items)))
+    (ARENA__ARRAY_LIVE((a), (arr)) && \
+     ((size_t)(n) <= (arr)->cap - (arr)->count || \
+      arena__array_grow((a), &(arr)->items, &(arr)->cap, (arr)->count, (n), \
+                        sizeof *(arr)->items, ARENA__ALIGNOF_EXPR(*(arr)->items))))
 #define arena_array_push(a, arr, v) \
     (arena_array_reserve((a), (arr), 1) \
          ? ((arr)->items[(arr)->count++] = (v), true) : false)
 #define arena_array_pop(arr) \
     ((arr)->count ? ((arr)->count--, true) : arena__array_empty())
+#if ARENA__CHECKED
+#define ARENA__ARRAY_LIVE(a, arr) \
+    arena__array_live((a), (arr)->items, (arr)->cap * sizeof *(arr)->items)
+#else
+#define ARENA__ARRAY_LIVE(a, arr) true
+#endif
 
 #if defined(__cplusplus)
 #define ARENA__ALIGNOF_EXPR(e) alignof(decltype(e))
@@ -522,6 +532,7 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap,
                                  size_t count, size_t extra, size_t elem,
                                  size_t align);
 ARENA_DEF bool arena__array_empty(void);
+ARENA_DEF bool arena__array_live(Arena *a, const void *items, size_t bytes);
 
 /* ---- the stack allocator ------------------------------------------------ */
 
@@ -1194,8 +1205,11 @@ static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
      virtual memory      arena__os_page_size, arena__os_reserve (inaccessible
                          address space), _commit (read-write), _decommit
                          (back to the OS, still reserved), _release; where
-                         the OS has it, ARENA__OS_DISCARD (back to the OS,
-                         still committed: zero pages at the next touch)
+                         the OS has it, ARENA__OS_DISCARD (the memory back
+                         to the OS, the pages still usable: they read as
+                         they were or as zeros, the OS chooses; a caller
+                         zeroes what it will read first; a macro, so that
+                         files without pool.h do not carry it unused)
      thread exit         arena__os_at_thread_exit(data): the calling thread's
                          exit runs arena__scratch_exit(data) (Windows: also
                          the deletion of one of its fibers)
@@ -1219,6 +1233,7 @@ static size_t arena__os_page_size(void) {
 static void *arena__os_reserve(size_t n) { return VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS); }
 static bool arena__os_commit(void *p, size_t n) { return VirtualAlloc(p, n, MEM_COMMIT, PAGE_READWRITE) != NULL; }
 static void arena__os_decommit(void *p, size_t n) { VirtualFree(p, n, MEM_DECOMMIT); }
+#define ARENA__OS_DISCARD(p, n) ((void)VirtualAlloc((p), (n), MEM_RESET, PAGE_READWRITE))
 static void arena__os_release(void *p, size_t n) {
     (void)n;
     VirtualFree(p, 0, MEM_RELEASE);
@@ -1276,7 +1291,7 @@ static void *arena__os_reserve(size_t n) {
     return p == MAP_FAILED ? NULL : p;
 }
 static bool arena__os_commit(void *p, size_t n) { return mprotect(p, n, PROT_READ | PROT_WRITE) == 0; }
-#ifdef MADV_DONTNEED   /* pages back to the OS, the range still committed (pool.h's holes) */
+#ifdef MADV_DONTNEED
 #define ARENA__OS_DISCARD(p, n) ((void)madvise((p), (n), MADV_DONTNEED))
 #endif
 /* Mapping fresh pages over the range returns the old ones to the OS. */
@@ -2171,13 +2186,26 @@ static void arena__cut_pop(Arena *a) {
     a->cut_top = 0;
 }
 
+/* Writes the newest record: of a cut at pos, placed at `at`. */
+static void arena__cut_push_at(Arena *a, char *at, size_t pos) {
+    arena__rec_write(at, a->cut_top, a->cut_pos);
+    a->cut_top = ++a->cut_serial;
+    a->cut_pos = pos;
+}
+
+/* The newest record becomes a cut at its own position, now: a new serial
+   where it lies, no memory spent. */
+static void arena__cut_renew(Arena *a) {
+    size_t at = a->cut_pos;
+    arena__cut_pop(a);
+    arena__cut_push_at(a, arena__at(a, at), at);
+}
+
 /* Writes the record of a cut at pos, which the top has just reached. */
 static void arena__cut_push(Arena *a, size_t pos) {
     ARENA_ASSERT(a->cur && (size_t)(a->end - a->cur) >= ARENA__CUT_SIZE);
-    arena__rec_write(a->cur, a->cut_top, a->cut_pos);
     a->cur += ARENA__CUT_SIZE;
-    a->cut_top = ++a->cut_serial;
-    a->cut_pos = pos;
+    arena__cut_push_at(a, a->cur - ARENA__CUT_SIZE, pos);
 }
 
 /* The top goes down to pos: cleanups registered at or above it run, the
@@ -2186,7 +2214,7 @@ static void arena__cut_push(Arena *a, size_t pos) {
    every downward move (rewind, stack pop, a shrinking realloc, a failed
    call undoing its own allocations). */
 ARENA_DEF void arena__cut(Arena *a, size_t pos) {
-    bool record, at_pos = false;
+    bool record, at_pos = false, renew = false;
     arena__run_defers(a, pos);
     record = a->mark_hi > pos;   /* after the cleanups: they may take marks */
     while (a->cut_top && a->cut_pos >= pos) {
@@ -2197,16 +2225,23 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
     /* Just past the newest record is that record's position (the top a
        mark there would have seen; no live mark can be at pos itself unless
        a record was at pos): cutting there keeps records from piling up.
-       Not across blocks: the block at pos may hold a size-0 allocation
-       the caller still has. (The block pos is in, not the newest: the
-       rewind may go back across blocks.) */
-    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos && a->block &&
-        arena__block_at(a, pos)->base <= a->cut_pos) {
-        pos = a->cut_pos;
-        arena__cut_pop(a);
-        record = true;
+       Within a block the cut moves down onto the record; across blocks
+       the top stays at pos (the block there may hold a size-0 allocation
+       the caller still has) and the record is renewed where it is. (The
+       block pos is in, not the newest: the rewind may go back across
+       blocks.) */
+    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos && a->block) {
+        if (arena__block_at(a, pos)->base <= a->cut_pos) {
+            pos = a->cut_pos;
+            arena__cut_pop(a);
+            record = true;
+        } else {
+            renew = record;
+            record = false;
+        }
     }
     if (arena__pos(a) > pos) arena__rewind_to(a, pos);
+    if (renew) arena__cut_renew(a);
     if (record) arena__cut_push(a, pos);
     if (a->mark_hi > pos) a->mark_hi = pos;
     if (a->last >= a->cur) a->last = NULL;
@@ -2560,6 +2595,19 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_
     ARENA_MEMCPY(items_field, &p, sizeof p);
     *cap = new_cap;
     return true;
+}
+
+/* Checked builds: storage in the newest block that reaches above the top
+   was freed by a rewind (the array grew inside a temp scope that ended).
+   Storage anywhere else is not judged. */
+ARENA_DEF bool arena__array_live(Arena *a, const void *items, size_t bytes) {
+    const char *p = (const char *)items;
+    if (!p || !a->block || arena__shared(a) || p < arena__data(a->block) || p >= a->end)
+        return true;
+    if (p <= a->cur && (size_t)(a->cur - p) >= bytes) return true;
+    arena__report_in(a, ARENA_ERR_MISUSE,
+                     "arena_array_push: the array's storage was freed (grown inside a temp scope that ended?)");
+    return false;
 }
 
 ARENA_DEF bool arena__array_empty(void) {

@@ -113,8 +113,8 @@
          refuses what would pass max: ARENA_ERR_OOM).
        - pool_trim gives back whole empty blocks (block pools) and the
          committed pages above the highest live slot (virtual pools), so
-         memory freed by one pool can serve another under one budget. On
-         POSIX a virtual pool also gives back the whole pages inside its
+         memory freed by one pool can serve another under one budget. A
+         virtual pool also gives back the whole pages inside its
          run with no kept slot (holes, p->hole_bytes): their slots' headers
          are all zero, they are on no free list, and pool__fill_holes
          brings them all back (alloc slow path, carve, snapshot, restore).
