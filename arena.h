@@ -77,9 +77,9 @@
                       block per OS: virtual memory, thread exit; then the
                       atomics, the lock and the process-wide counter, by
                       compiler), poisoning, size arithmetic, blocks,
-                      virtual memory, growth (the slow path of every
-                      allocation), sharing across threads, init,
-                      rewinding, marks, reset / release / stats /
+                      virtual memory, buffer arenas, growth (the slow
+                      path of every allocation), sharing across threads,
+                      init, rewinding, marks, reset / release / stats /
                       cleanups, calloc / realloc / strings, builder,
                       sprintf (and where stb_sprintf departs from C),
                       stack allocator, per-thread scratch, frame rings,
@@ -1779,6 +1779,8 @@ ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
     a->opt.max_bytes = arena__align_up(reserve, arena__page_size());
     return arena__reserve(a);
 }
+
+/* ---- buffer arenas ------------------------------------------------------------ */
 
 /* The caller's buffer becomes the arena's one block. */
 static void arena__take_buffer(Arena *a, arena__Block *b, size_t size) {
