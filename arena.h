@@ -1609,19 +1609,35 @@ static void arena__poison_block(Arena *a) {
     ARENA__POISON(a->cur - ARENA__REDZONE, (size_t)(a->end - a->cur) + ARENA__REDZONE);
 }
 
+/* Memory from a source, or from the default heap (ARENA_MALLOC) when it
+   has no grab function (none under ARENA_NO_MALLOC), and back: every
+   block of arena.h and pool.h comes and goes through these two. */
+static void *arena__grab(const ArenaSource *s, size_t n) {
+    if (s->grab) return s->grab(s->ctx, n);
+#ifdef ARENA_NO_MALLOC
+    return NULL;
+#else
+    return ARENA_MALLOC(n);
+#endif
+}
+
+static void arena__give_back(const ArenaSource *s, void *p, size_t n) {
+    if (s->grab) {
+        if (s->drop) s->drop(s->ctx, p, n);
+    } else {
+#ifndef ARENA_NO_MALLOC
+        ARENA_FREE(p);
+#endif
+    }
+}
+
 static void arena__drop(Arena *a, arena__Block *b) {
     size_t size = b->size;
     if (!arena__block_ok(b)) return;   /* leaked: its size is unknown */
     ARENA__UNPOISON(b, size);
     a->bytes_held -= size;
     a->block_count--;
-    if (a->kind == ARENA__SOURCE) {
-        if (a->opt.source.drop) a->opt.source.drop(a->opt.source.ctx, b, size);
-    } else {
-#ifndef ARENA_NO_MALLOC
-        ARENA_FREE(b);
-#endif
-    }
+    arena__give_back(&a->opt.source, b, size);
 }
 
 static void arena__drop_list(Arena *a, arena__Block *b) {
@@ -1842,11 +1858,7 @@ static bool arena__new_block(Arena *a, size_t need) {
         if (size > left) size = left;
     }
     a->grab_count++;
-#ifdef ARENA_NO_MALLOC
-    b = a->kind == ARENA__SOURCE ? (arena__Block *)a->opt.source.grab(a->opt.source.ctx, size) : NULL;
-#else
-    b = (arena__Block *)(a->kind == ARENA__SOURCE ? a->opt.source.grab(a->opt.source.ctx, size) : ARENA_MALLOC(size));
-#endif
+    b = (arena__Block *)arena__grab(&a->opt.source, size);
     if (!b) {
         arena__report_in(a, ARENA_ERR_OOM, "arena: the source is out of memory");
         return false;

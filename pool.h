@@ -709,14 +709,7 @@ static void *pool__grab(Pool *p, size_t n) {
     if (!pool__may_take(p, n))
         return arena__report(ARENA_ERR_OOM, "pool: the pool's max_bytes (or its heap's) is reached"), (void *)NULL;
     p->grab_count++;
-    if (p->opt.source.grab) mem = p->opt.source.grab(p->opt.source.ctx, n);
-    else {
-#ifdef ARENA_NO_MALLOC
-        mem = NULL;
-#else
-        mem = ARENA_MALLOC(n);
-#endif
-    }
+    mem = arena__grab(&p->opt.source, n);
     if (!mem) return arena__report(ARENA_ERR_OOM, "pool: the source is out of memory"), (void *)NULL;
     pool__count(p, n, true);
     return mem;
@@ -726,13 +719,7 @@ static void pool__drop(Pool *p, void *mem, size_t n) {
     if (!mem) return;
     ARENA__UNPOISON(mem, n);
     pool__count(p, n, false);
-    if (p->opt.source.grab) {
-        if (p->opt.source.drop) p->opt.source.drop(p->opt.source.ctx, mem, n);
-    } else {
-#ifndef ARENA_NO_MALLOC
-        ARENA_FREE(mem);
-#endif
-    }
+    arena__give_back(&p->opt.source, mem, n);
 }
 
 /* ---- runs of slots ---------------------------------------------------------------- */
@@ -2185,23 +2172,12 @@ static char *pool__heap_large_data(pool__HeapLarge *l) { return (char *)l + POOL
 
 static void *pool__heap_source_grab(PoolHeap *h, size_t size) {
     h->grab_count++;
-    if (h->opt.source.grab) return h->opt.source.grab(h->opt.source.ctx, size);
-#ifdef ARENA_NO_MALLOC
-    return NULL;
-#else
-    return ARENA_MALLOC(size);
-#endif
+    return arena__grab(&h->opt.source, size);
 }
 
 static void pool__heap_drop(PoolHeap *h, void *block, size_t size) {
     h->budget.held -= size;
-    if (h->opt.source.grab) {
-        if (h->opt.source.drop) h->opt.source.drop(h->opt.source.ctx, block, size);
-    } else {
-#ifndef ARENA_NO_MALLOC
-        ARENA_FREE(block);
-#endif
-    }
+    arena__give_back(&h->opt.source, block, size);
 }
 
 static bool pool__heap_fits(const PoolHeap *h, size_t size) {
