@@ -1697,7 +1697,8 @@ static void arena__os_decommit(void *p, size_t n) {
    ARENA__CAN_DISCARD stays undefined. */
 #if defined(ARENA__WINDOWS) || defined(MADV_DONTNEED)
 #define ARENA__CAN_DISCARD 1
-static void arena__os_discard(void *p, size_t n) {
+ARENA_DEF void arena__os_discard(void *p, size_t n);   /* pool.h's, not arena.h's */
+ARENA_DEF void arena__os_discard(void *p, size_t n) {
 #ifdef ARENA__WINDOWS
     VirtualAlloc(p, n, MEM_RESET, PAGE_READWRITE);
 #else
