@@ -56,7 +56,9 @@
        pool_init_opts with ArenaOptions.flags = ARENA_SHARED: alloc, free
        and the handle calls from many threads at once (lock-free on a
        virtual run, under a lock on block pools); reset, release, trim and
-       pool_each at a frame boundary. See README "Threads".
+       pool_each at a frame boundary. pool_heap_init with the flag: every
+       call from many threads at once, under the heap's lock; reset and
+       release at a frame boundary. See README "Threads".
 
    SNAPSHOTS
        pool_snapshot / pool_restore (with an Arena as the store) put a pool
@@ -503,6 +505,10 @@ typedef struct PoolHeap {
     PoolBudget budget;                          /* every byte held; max: opt.max_bytes */
     bool vm_tried;                              /* the reservation was tried */
     ArenaOptions opt;
+    /* ARENA_SHARED: this heap is a shell (its inline paths all go out of
+       line) for the unshared heap `core` (a PoolHeap *, made by the first
+       allocation; atomic), which runs every call under `lock` */
+    size_t core, lock;
 } PoolHeap;
 
 POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt);
@@ -2480,16 +2486,65 @@ POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt) {
     ARENA_MEMSET(h, 0, sizeof *h);
     if (opt) h->opt = *opt;
     h->budget.max = h->opt.max_bytes;
-    if (h->opt.flags) {   /* a shared heap is not there yet: refused, never half shared */
-        h->opt.flags = 0;
-        arena__report(ARENA_ERR_MISUSE, "pool_heap_init: ARENA_SHARED heaps are not supported yet (ignored)");
+    if (h->opt.flags & ~ARENA_SHARED) {
+        h->opt.flags &= ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "pool_heap_init: unknown bits in flags (ignored)");
     }
 }
+
+/* ---- sharing across threads (ARENA_SHARED) ----------------------------------------
+   A shared heap is a shell whose classes and reservation stay empty, so
+   its inline paths go out of line to here; the heap itself is an
+   unshared PoolHeap of its own (the shell's options without the flag),
+   and every call runs on it under the shell's lock: each call is atomic,
+   so of two racing frees of one allocation one wins and one is refused,
+   and the cap holds as for one thread. A report of the core's is made
+   under the lock: the error handler must not call the same heap. */
+
+static bool pool__heap_shared(const PoolHeap *h) { return (h->opt.flags & ARENA_SHARED) != 0; }
+
+/* The core of a shared heap, made (make) by the first allocation (again
+   after a release) under a process-wide lock: threads may race to it. */
+static PoolHeap *pool__heap_core(const PoolHeap *h, bool make) {
+    static size_t making;
+    PoolHeap *w = (PoolHeap *)(uintptr_t)h, *c = (PoolHeap *)(uintptr_t)arena__atomic_load(&w->core);
+    ArenaOptions o = h->opt;
+    if (c || !make) return c;
+    arena__lock(&making);
+    c = (PoolHeap *)(uintptr_t)arena__atomic_load(&w->core);
+    if (!c && (c = (PoolHeap *)pool__shared_mem(&o, NULL, sizeof *c)) != NULL) {
+        o.flags &= ~ARENA_SHARED;
+        pool_heap_init(c, &o);
+        arena__atomic_store(&w->core, (size_t)(uintptr_t)c);
+    } else if (!c) {
+        arena__report(ARENA_ERR_OOM, "pool_heap: no memory for the shared heap's state");
+    }
+    arena__unlock(&making);
+    return c;
+}
+
+/* r = call on core_, the core of the shared heap h, under its lock; r
+   stays as it was when there is no core (and make is false, or there is
+   no memory for one). */
+#define POOL__HEAP_ON_CORE(h, make, r, call)                     \
+    do {                                                         \
+        PoolHeap *core_ = pool__heap_core((h), (make));          \
+        size_t *lock_ = &((PoolHeap *)(uintptr_t)(h))->lock;     \
+        if (core_) {                                             \
+            arena__lock(lock_);                                  \
+            (r) = call;                                          \
+            arena__unlock(lock_);                                \
+        }                                                        \
+    } while (0)
 
 POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
     pool__HeapClass *c;
     unsigned k;
-    void *p;
+    void *p = NULL;
+    if (pool__heap_shared(h)) {
+        POOL__HEAP_ON_CORE(h, true, p, pool_heap_alloc(core_, size));
+        return p;
+    }
     if (size > POOL_HEAP_MAX_CLASS) {
         if (size > ARENA__MAX_REQUEST - POOL__HEAP_LARGE_HEAD)
             return arena__report(ARENA_ERR_OVERFLOW, "pool_heap_alloc: the size is too large"), (void *)NULL;
@@ -2520,7 +2575,13 @@ static bool pool__heap_in_reservation(const PoolHeap *h, const void *p) {
 /* Everything the inline free does not settle: NULL, block classes, large
    blocks, and pointers the heap does not own. */
 POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p) {
-    void *owner;
+    void *owner = NULL;
+    bool ok = !p;
+    if (pool__heap_shared(h)) {
+        POOL__HEAP_ON_CORE(h, false, ok, pool_heap_free(core_, p));
+        if (!pool__heap_core(h, false) && p) arena__report(ARENA_ERR_MISUSE, "pool_heap_free: the pointer is not an allocation of this heap");
+        return ok;
+    }
     if (!p) return true;
     owner = pool__heap_in_reservation(h, p) ? NULL : pool__heap_owner(h, p);
     if (owner && !((uintptr_t)owner & 1)) return pool__heap_free_in(h, (pool__HeapClass *)owner, p);
@@ -2548,6 +2609,11 @@ static inline bool pool__heap_live(const pool__HeapClass *c, const void *p) {
 
 POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p) {
     const pool__HeapClass *c = pool__heap_class_at(h, p);
+    size_t n = 0;
+    if (pool__heap_shared(h)) {
+        POOL__HEAP_ON_CORE(h, false, n, pool_heap_size(core_, p));
+        return n;
+    }
     if (!ARENA__LIKELY(c != NULL)) {
         void *owner = !p || pool__heap_in_reservation(h, p) ? NULL : pool__heap_owner(h, p);
         pool__HeapLarge *l = pool__heap_large_of(owner);
@@ -2581,7 +2647,11 @@ static void *pool__heap_move(PoolHeap *h, void *p, size_t old, size_t size) {
    or (large blocks) when the source gives a smaller block. */
 POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size) {
     size_t old;
-    void *q;
+    void *q = NULL;
+    if (pool__heap_shared(h)) {   /* one call under the lock: the old one is freed once */
+        POOL__HEAP_ON_CORE(h, true, q, pool_heap_realloc(core_, p, size));
+        return q;
+    }
     if (!p) return pool_heap_alloc(h, size);
     old = pool_heap_size(h, p);
     if (!old) {
@@ -2602,6 +2672,10 @@ POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size) {
 
 POOL_DEF void pool_heap_reset(PoolHeap *h) {
     unsigned k;
+    if (pool__heap_shared(h)) {
+        POOL__HEAP_ON_CORE(h, false, k, (pool_heap_reset(core_), 0u));
+        return;
+    }
     for (k = 0; k < POOL__HEAP_CLASSES; k++)
         if (h->cls[k]) pool_reset(&h->cls[k]->pool);
     while (h->large) pool__heap_large_free(h, h->large);
@@ -2611,6 +2685,13 @@ POOL_DEF void pool_heap_reset(PoolHeap *h) {
 POOL_DEF void pool_heap_release(PoolHeap *h) {
     unsigned k;
     ArenaOptions opt = h->opt;
+    PoolHeap *core = pool__heap_shared(h) ? pool__heap_core(h, false) : NULL;
+    if (core) {   /* (a frame boundary: nobody else is inside) */
+        pool_heap_release(core);
+        pool__shared_mem(&opt, core, sizeof *core);
+        pool_heap_init(h, &opt);
+        return;
+    }
     for (k = 0; k < POOL__HEAP_CLASSES; k++)
         if (h->cls[k]) pool__heap_drop_class(h, k);
     while (h->large) pool__heap_large_free(h, h->large);
@@ -2622,6 +2703,11 @@ POOL_DEF void pool_heap_release(PoolHeap *h) {
 POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h) {
     PoolHeapStats s;
     unsigned k;
+    if (pool__heap_shared(h)) {
+        ARENA_MEMSET(&s, 0, sizeof s);
+        POOL__HEAP_ON_CORE(h, false, s, pool_heap_stats(core_));
+        return s;
+    }
     s.live_count = h->large_count;
     s.grab_count = h->grab_count;
     for (k = 0; k < POOL__HEAP_CLASSES; k++) {
