@@ -1946,13 +1946,28 @@ static char *arena__shared_bump(Arena *a, size_t span) {
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align);
 
-/* r = f(copy, ...) for a shared arena a: an allocating call under the lock. */
-#define ARENA__LOCKED(a, r, f, ...)                 \
+/* call on t_, the private copy of the shared arena a, under the lock:
+   an allocating call (counted inside meanwhile). */
+#define ARENA__LOCKED_CALL(a, call)                 \
     do {                                            \
         Arena t_;                                   \
         arena__share_enter((a), &t_, NULL);         \
-        (r) = f(&t_, __VA_ARGS__);                  \
+        call;                                       \
         arena__share_leave((a), &t_, true);         \
+    } while (0)
+
+/* r = f(copy, ...) for a shared arena a: an allocating call under the lock. */
+#define ARENA__LOCKED(a, r, f, ...) ARENA__LOCKED_CALL(a, (r) = f(&t_, __VA_ARGS__))
+
+/* Its counterpart at a frame boundary: call on the copy t_, for the API
+   call `name`, refused (one report of misuse) while a thread is inside. */
+#define ARENA__AT_BOUNDARY(a, name, call)                                                                \
+    do {                                                                                                 \
+        Arena t_;                                                                                        \
+        if (arena__share_enter((a), &t_, name ": a thread is inside an allocating call of the shared arena")) { \
+            call;                                                                                        \
+            arena__share_leave((a), &t_, false);                                                         \
+        }                                                                                                \
     } while (0)
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -2221,13 +2236,8 @@ static bool arena__cut_below(const Arena *a, ArenaMark m) {
 ARENA_DEF ArenaMark arena__mark_slow(Arena *a) {
     ArenaMark m;
     if (arena__shared(a)) {
-        Arena t;
         ARENA_MEMSET(&m, 0, sizeof m);   /* refused: a mark of no arena, which rewind refuses */
-        if (arena__share_enter(a, &t, "arena_mark: a thread is inside an allocating call of the shared arena")) {
-            m = arena_mark(&t);
-            m.arena = a;
-            arena__share_leave(a, &t, false);
-        }
+        ARENA__AT_BOUNDARY(a, "arena_mark", (m = arena_mark(&t_), m.arena = a));
         return m;
     }
     if (!a->life) a->life = arena__unique();
@@ -2244,12 +2254,8 @@ ARENA_DEF ArenaMark arena__mark_slow(Arena *a) {
    cycle, one with cuts since, out of the current block, under a cleanup,
    on a busy or a stack's arena. */
 ARENA_DEF void arena__rewind_slow(Arena *a, ArenaMark m) {
-    Arena t;
     if (arena__shared(a) && m.arena == a) {
-        if (!arena__share_enter(a, &t, "arena_rewind: a thread is inside an allocating call of the shared arena")) return;
-        m.arena = &t;
-        arena_rewind(&t, m);
-        arena__share_leave(a, &t, false);
+        ARENA__AT_BOUNDARY(a, "arena_rewind", (m.arena = &t_, arena_rewind(&t_, m)));
         return;
     }
 #if !ARENA__CHECKED
@@ -2312,11 +2318,8 @@ static void arena__keep_recent(Arena *a) {
 }
 
 ARENA_DEF void arena_reset(Arena *a) {
-    Arena t;
     if (arena__shared(a)) {
-        if (!arena__share_enter(a, &t, "arena_reset: a thread is inside an allocating call of the shared arena")) return;
-        arena_reset(&t);
-        arena__share_leave(a, &t, false);
+        ARENA__AT_BOUNDARY(a, "arena_reset", arena_reset(&t_));
         return;
     }
     if (arena__refused(a)) return;
@@ -2341,9 +2344,7 @@ ARENA_DEF void arena_reset(Arena *a) {
 ARENA_DEF void arena_release(Arena *a) {
     Arena fresh;
     if (arena__shared(a)) {
-        if (!arena__share_enter(a, &fresh, "arena_release: a thread is inside an allocating call of the shared arena")) return;
-        arena_release(&fresh);
-        arena__share_leave(a, &fresh, false);
+        ARENA__AT_BOUNDARY(a, "arena_release", arena_release(&t_));
         return;
     }
     if (arena__refused(a)) return;
@@ -2375,10 +2376,7 @@ ARENA_DEF void arena_release(Arena *a) {
 ARENA_DEF ArenaStats arena_stats(const Arena *a) {
     ArenaStats s;
     if (arena__shared(a)) {   /* a consistent view, under the lock */
-        Arena t, *w = (Arena *)(uintptr_t)a;
-        arena__share_enter(w, &t, NULL);
-        s = arena_stats(&t);
-        arena__share_leave(w, &t, true);
+        ARENA__LOCKED_CALL((Arena *)(uintptr_t)a, s = arena_stats(&t_));
         return s;
     }
     s.bytes_used = arena__top(a);

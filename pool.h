@@ -1076,20 +1076,14 @@ typedef struct pool__Shared pool__Shared;   /* ARENA_SHARED pools: see there */
 static pool__Shared *pool__sh(const Pool *p, bool make);
 static void *pool__shared_alloc(Pool *p);
 static bool pool__shared_free(Pool *p, void *obj);
-static void *pool__shared_get(const Pool *p, PoolHandle h);
-static bool pool__shared_free_handle(Pool *p, PoolHandle h);
+static void *pool__shared_get(const Pool *p, uint32_t index, uint32_t gen);
+static bool pool__shared_free_handle(Pool *p, uint32_t index, uint32_t gen);
 static const char *pool__shared_handle(pool__Shared *sh, const void *obj, PoolHandle *h);
 static Pool *pool__core_enter(pool__Shared *sh, bool fold);
 static void pool__core_leave(pool__Shared *sh, bool fold);
 static void pool__shared_drop(Pool *p, pool__Shared *sh);
 static bool pool__lock_free(const pool__Shared *sh);
 static bool pool__shared(const Pool *p) { return (p->opt.flags & ARENA_SHARED) != 0; }
-static PoolHandle pool__handle_make(uint32_t index, uint32_t gen) {
-    PoolHandle h;
-    h.index = index;
-    h.gen = gen;
-    return h;
-}
 
 /* `call` on core, under the lock (fold: a frame-boundary call). */
 #define POOL__ON_CORE(sh, fold, call)                  \
@@ -1642,7 +1636,7 @@ static PoolHandle pool__handle(const Pool *p, const void *obj) {
 /* (The handle's two halves come apart: passed whole, compilers split
    the 8 bytes through a vector register on the inline path.) */
 POOL_DEF void *pool__get_slow(const Pool *p, uint32_t index, uint32_t gen) {
-    if (pool__shared(p)) return pool__shared_get(p, pool__handle_make(index, gen));
+    if (pool__shared(p)) return pool__shared_get(p, index, gen);
     uint32_t n = index - p->index_base, k = pool__is_run(p) ? 0 : n >> p->index_shift;
     pool__Block *b = p->stride && (gen & 1) ? pool__block(p, k) : NULL;
     char *s;
@@ -1691,7 +1685,7 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
 }
 
 POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen) {
-    if (pool__shared(p)) return pool__shared_free_handle(p, pool__handle_make(index, gen));
+    if (pool__shared(p)) return pool__shared_free_handle(p, index, gen);
     void *obj = pool__get_slow(p, index, gen);
     if (!obj) {
         arena__report(ARENA_ERR_MISUSE, gen ? "pool_free_handle: the handle is stale or of another pool"
@@ -1919,34 +1913,34 @@ static bool pool__shared_free(Pool *p, void *obj) {
     return !why;
 }
 
-static void *pool__shared_get(const Pool *p, PoolHandle h) {
+static void *pool__shared_get(const Pool *p, uint32_t index, uint32_t gen) {
     pool__Shared *sh = pool__sh(p, false);
     uint32_t n;
     void *s = NULL;
     if (!sh) return NULL;
     if (!sh->run) {
-        POOL__ON_CORE(sh, false, s = pool_get(core_, h));
+        POOL__ON_CORE(sh, false, s = pool__get_slow(core_, index, gen));
         return s;
     }
-    n = h.index - sh->core.index_base;
-    if (!(h.gen & 1) || n >= arena__atomic_load(&sh->carved)) return NULL;
+    n = index - sh->core.index_base;
+    if (!(gen & 1) || n >= arena__atomic_load(&sh->carved)) return NULL;
     s = pool__shared_slot(sh, n);
-    return arena__atomic_load32(&pool__shared_hdr(s)->gen) == h.gen ? s : NULL;
+    return arena__atomic_load32(&pool__shared_hdr(s)->gen) == gen ? s : NULL;
 }
 
-static bool pool__shared_free_handle(Pool *p, PoolHandle h) {
+static bool pool__shared_free_handle(Pool *p, uint32_t index, uint32_t gen) {
     pool__Shared *sh = pool__sh(p, false);
     uint32_t n;
     bool ok = false;
     if (sh && !sh->run) {
-        POOL__ON_CORE(sh, false, ok = pool_free_handle(core_, h));
+        POOL__ON_CORE(sh, false, ok = pool__free_handle_slow(core_, index, gen));
         return ok;
     }
-    n = sh ? h.index - sh->core.index_base : 0;
-    if (sh && (h.gen & 1) && n < arena__atomic_load(&sh->carved))
-        ok = pool__shared_end_life(p, sh, pool__shared_slot(sh, n), n, h.gen);
-    if (!ok) arena__report(ARENA_ERR_MISUSE, h.gen ? "pool_free_handle: the handle is stale or of another pool"
-                                                   : "pool_free_handle: the null handle");
+    n = sh ? index - sh->core.index_base : 0;
+    if (sh && (gen & 1) && n < arena__atomic_load(&sh->carved))
+        ok = pool__shared_end_life(p, sh, pool__shared_slot(sh, n), n, gen);
+    if (!ok) arena__report(ARENA_ERR_MISUSE, gen ? "pool_free_handle: the handle is stale or of another pool"
+                                                 : "pool_free_handle: the null handle");
     return ok;
 }
 
