@@ -820,17 +820,19 @@ static void pool_run(int nthreads, int frames, ArenaOptions o) {
 TEST(shared_pool_2_threads) { pool_run(2, 6, shared_opts(0)); }
 TEST(shared_pool_4_threads) { pool_run(4, 4, shared_opts(0)); }
 TEST(shared_pool_16_threads) { pool_run(16, 3, shared_opts(0)); }
-TEST(shared_pool_blocks_8_threads) {   /* a pool of blocks from a source */
+/* run(nthreads, frames, o) on memory from a TestSource: all given back. */
+static void on_test_source(void (*run)(int, int, ArenaOptions), int nthreads, int frames, ArenaOptions o) {
     TestSource *src = (TestSource *)calloc(1, sizeof *src);
-    ArenaOptions o = shared_opts(4096);
     if (!src) return;
     test_source_init(src);
     o.source = test_source(src);
-    pool_run(8, 4, o);
+    run(nthreads, frames, o);
     CHECK_EQ(src->live, 0u);
     CHECK_EQ(src->bad_drops, 0u);
     free(src);
 }
+
+TEST(shared_pool_blocks_8_threads) { on_test_source(pool_run, 8, 4, shared_opts(4096)); }   /* a pool of blocks */
 
 /* ---- a shared PoolHeap: malloc, realloc and free from every thread ----------- */
 
@@ -960,17 +962,7 @@ TEST(shared_pool_heap_16_threads_capped) {
     o.max_bytes = 2u << 20;
     heap_run(16, 3, o);
 }
-TEST(shared_pool_heap_blocks_4_threads) {   /* classes of blocks from a source */
-    TestSource *src = (TestSource *)calloc(1, sizeof *src);
-    ArenaOptions o = shared_opts(0);
-    if (!src) return;
-    test_source_init(src);
-    o.source = test_source(src);
-    heap_run(4, 3, o);
-    CHECK_EQ(src->live, 0u);
-    CHECK_EQ(src->bad_drops, 0u);
-    free(src);
-}
+TEST(shared_pool_heap_blocks_4_threads) { on_test_source(heap_run, 4, 3, shared_opts(0)); }   /* classes of blocks */
 
 #endif /* TEST_THREADS */
 
