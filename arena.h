@@ -34,9 +34,10 @@
        snapshots    arena_snapshot / arena_restore: rollback and undo
        strings      ArenaBuilder (append, appendf, finish), ArenaStr slices
        threads      ArenaOptions.flags = ARENA_SHARED: many threads allocate
-                    from one arena at once (a lock-free bump, a lock to add
-                    a block); reset, release, rewind at a frame boundary,
-                    refused (ARENA_ERR_MISUSE) while a thread allocates.
+                    from one arena at once (a lock-free bump of one atomic
+                    add, a lock to add a block); reset, release, rewind at
+                    a frame boundary, refused (ARENA_ERR_MISUSE) while a
+                    thread is inside a locked allocating call.
                     See README "Threads".
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
