@@ -491,17 +491,27 @@ ARENA_DEF ArenaStats arena_stats(const Arena *a);
    Rule: an array belongs to the scope it was made in. Growing it inside a
    later temp scope (or after a mark) puts its new storage above the mark,
    and arena_temp_end / arena_rewind frees it: grow it before the scope, or
-   make it in the scope's arena (ASan reports the later use). */
+   make it in the scope's arena. Checked builds (debug, ASan, Valgrind)
+   refuse the next push or reserve on such an array (ARENA_ERR_MISUSE)
+   while its storage is in the arena's newest block; ASan also reports
+   any other later use. */
 #define ArenaArray(T) struct { T *items; size_t count, cap; }
 #define arena_array_reserve(a, arr, n) \
-    ((size_t)(n) <= (arr)->cap - (arr)->count || \
-     arena__array_grow((a), &(arr)->items, &(arr)->cap, (arr)->count, (n), \
-                       sizeof *(arr)->items, ARENA__ALIGNOF_EXPR(*(arr)->items)))
+    (ARENA__ARRAY_LIVE((a), (arr)) && \
+     ((size_t)(n) <= (arr)->cap - (arr)->count || \
+      arena__array_grow((a), &(arr)->items, &(arr)->cap, (arr)->count, (n), \
+                        sizeof *(arr)->items, ARENA__ALIGNOF_EXPR(*(arr)->items))))
 #define arena_array_push(a, arr, v) \
     (arena_array_reserve((a), (arr), 1) \
          ? ((arr)->items[(arr)->count++] = (v), true) : false)
 #define arena_array_pop(arr) \
     ((arr)->count ? ((arr)->count--, true) : arena__array_empty())
+#if ARENA__CHECKED
+#define ARENA__ARRAY_LIVE(a, arr) \
+    arena__array_live((a), (arr)->items, (arr)->cap * sizeof *(arr)->items)
+#else
+#define ARENA__ARRAY_LIVE(a, arr) true
+#endif
 
 #if defined(__cplusplus)
 #define ARENA__ALIGNOF_EXPR(e) alignof(decltype(e))
@@ -515,6 +525,7 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap,
                                  size_t count, size_t extra, size_t elem,
                                  size_t align);
 ARENA_DEF bool arena__array_empty(void);
+ARENA_DEF bool arena__array_live(Arena *a, const void *items, size_t bytes);
 
 /* ---- the stack allocator ------------------------------------------------ */
 
@@ -1681,6 +1692,22 @@ static void arena__os_decommit(void *p, size_t n) {
 #endif
 }
 
+/* Gives back the memory of committed pages and keeps them usable: they
+   read afterwards as they were or as zeros (whichever the OS chooses:
+   a caller zeroes what it will read first). Where no such call exists,
+   ARENA__CAN_DISCARD stays undefined. */
+#if defined(ARENA__WINDOWS) || defined(MADV_DONTNEED)
+#define ARENA__CAN_DISCARD 1
+ARENA_DEF void arena__os_discard(void *p, size_t n);   /* pool.h's, not arena.h's */
+ARENA_DEF void arena__os_discard(void *p, size_t n) {
+#ifdef ARENA__WINDOWS
+    VirtualAlloc(p, n, MEM_RESET, PAGE_READWRITE);
+#else
+    madvise(p, n, MADV_DONTNEED);
+#endif
+}
+#endif
+
 static void arena__os_release(void *p, size_t n) {
 #ifdef ARENA__WINDOWS
     (void)n;
@@ -2175,13 +2202,26 @@ static void arena__cut_pop(Arena *a) {
     a->cut_top = 0;
 }
 
+/* Writes the newest record: of a cut at pos, placed at `at`. */
+static void arena__cut_push_at(Arena *a, char *at, size_t pos) {
+    arena__rec_write(at, a->cut_top, a->cut_pos);
+    a->cut_top = ++a->cut_serial;
+    a->cut_pos = pos;
+}
+
+/* The newest record becomes a cut at its own position, now: a new serial
+   where it lies, no memory spent. */
+static void arena__cut_renew(Arena *a) {
+    size_t at = a->cut_pos;
+    arena__cut_pop(a);
+    arena__cut_push_at(a, arena__at(a, at), at);
+}
+
 /* Writes the record of a cut at pos, which the top has just reached. */
 static void arena__cut_push(Arena *a, size_t pos) {
     ARENA_ASSERT(a->cur && (size_t)(a->end - a->cur) >= ARENA__CUT_SIZE);
-    arena__rec_write(a->cur, a->cut_top, a->cut_pos);
     a->cur += ARENA__CUT_SIZE;
-    a->cut_top = ++a->cut_serial;
-    a->cut_pos = pos;
+    arena__cut_push_at(a, a->cur - ARENA__CUT_SIZE, pos);
 }
 
 /* The top goes down to pos: cleanups registered at or above it run, the
@@ -2190,7 +2230,7 @@ static void arena__cut_push(Arena *a, size_t pos) {
    every downward move (rewind, stack pop, a shrinking realloc, a failed
    call undoing its own allocations). */
 ARENA_DEF void arena__cut(Arena *a, size_t pos) {
-    bool record, at_pos = false;
+    bool record, at_pos = false, renew = false;
     arena__run_defers(a, pos);
     record = a->mark_hi > pos;   /* after the cleanups: they may take marks */
     while (a->cut_top && a->cut_pos >= pos) {
@@ -2201,16 +2241,23 @@ ARENA_DEF void arena__cut(Arena *a, size_t pos) {
     /* Just past the newest record is that record's position (the top a
        mark there would have seen; no live mark can be at pos itself unless
        a record was at pos): cutting there keeps records from piling up.
-       Not across blocks: the block at pos may hold a size-0 allocation
-       the caller still has. (The block pos is in, not the newest: the
-       rewind may go back across blocks.) */
-    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos && a->block &&
-        arena__block_at(a, pos)->base <= a->cut_pos) {
-        pos = a->cut_pos;
-        arena__cut_pop(a);
-        record = true;
+       Within a block the cut moves down onto the record; across blocks
+       the top stays at pos (the block there may hold a size-0 allocation
+       the caller still has) and the record is renewed where it is. (The
+       block pos is in, not the newest: the rewind may go back across
+       blocks.) */
+    if (!at_pos && a->cut_top && a->cut_pos + ARENA__CUT_SIZE == pos && a->block) {
+        if (arena__block_at(a, pos)->base <= a->cut_pos) {
+            pos = a->cut_pos;
+            arena__cut_pop(a);
+            record = true;
+        } else {
+            renew = record;
+            record = false;
+        }
     }
     if (arena__pos(a) > pos) arena__rewind_to(a, pos);
+    if (renew) arena__cut_renew(a);
     if (record) arena__cut_push(a, pos);
     if (a->mark_hi > pos) a->mark_hi = pos;
     if (a->last >= a->cur) a->last = NULL;
@@ -2545,6 +2592,19 @@ ARENA_DEF bool arena__array_grow(Arena *a, void *items_field, size_t *cap, size_
     ARENA_MEMCPY(items_field, &p, sizeof p);
     *cap = new_cap;
     return true;
+}
+
+/* Checked builds: storage in the newest block that reaches above the top
+   was freed by a rewind (the array grew inside a temp scope that ended).
+   Storage anywhere else is not judged. */
+ARENA_DEF bool arena__array_live(Arena *a, const void *items, size_t bytes) {
+    const char *p = (const char *)items;
+    if (!p || !a->block || arena__shared(a) || p < arena__data(a->block) || p >= a->end)
+        return true;
+    if (p <= a->cur && (size_t)(a->cur - p) >= bytes) return true;
+    arena__report_in(a, ARENA_ERR_MISUSE,
+                     "arena_array_push: the array's storage was freed (grown inside a temp scope that ended?)");
+    return false;
 }
 
 ARENA_DEF bool arena__array_empty(void) {

@@ -102,8 +102,8 @@
          refuses what would pass max: ARENA_ERR_OOM).
        - pool_trim gives back whole empty blocks (block pools) and the
          committed pages above the highest live slot (virtual pools), so
-         memory freed by one pool can serve another under one budget. On
-         POSIX a virtual pool also gives back the whole pages inside its
+         memory freed by one pool can serve another under one budget. A
+         virtual pool also gives back the whole pages inside its
          run with no kept slot (holes, p->hole_bytes): their slots' headers
          are all zero, they are on no free list, and pool__fill_holes
          brings them all back (alloc slow path, carve, snapshot, restore).
@@ -1478,7 +1478,7 @@ static uint32_t pool__top_gen_of(const Pool *p, const pool__Block *b, uint32_t f
     return top;
 }
 
-#if defined(ARENA__POSIX) && defined(MADV_DONTNEED)
+#ifdef ARENA__CAN_DISCARD
 /* Gives back the pages [lo, hi) inside the run, whose slots hold no kept
    object: their headers are zeroed first (a hole, whether the OS keeps
    the bytes or not) and the floor rises past their generations (below
@@ -1494,7 +1494,7 @@ static void pool__hole(Pool *p, char *lo, char *hi) {
     if (top >= p->gen_floor) pool__raise_floor(p, top, 0);
     for (i = first; i <= last; i++)
         if (!pool__in_hole(p, r, i)) pool__set_header(pool__slot(p, r, i), 0, 0);
-    madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+    arena__os_discard(lo, (size_t)(hi - lo));
 }
 
 /* The holes of slots [0, keep): every run of slots holding no kept object

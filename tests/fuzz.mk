@@ -29,25 +29,26 @@ FUZZ_MAX_LEN ?= 128
 FUZZ_DEFS ?=
 FUZZERS := fuzz_arena fuzz_stack fuzz_pool fuzz_lifetimes fuzz_pool_heap fuzz_shared
 FUZZ_DIR := $(B)/fuzz$(if $(strip $(FUZZ_DEFS)),-defs)
+FUZZ_COMMON := -fsanitize-coverage-ignorelist=tests/fuzz/nocov.txt $(WARN) $(FUZZ_DEFS)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              -fno-omit-frame-pointer $(WARN) $(FUZZ_DEFS)
+              -fno-omit-frame-pointer $(FUZZ_COMMON)
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZERS))
 FUZZ_REL_DIR := $(B)/fuzz-release$(if $(strip $(FUZZ_DEFS)),-defs)
 FUZZ_REL_FLAGS := -g -O2 -DNDEBUG -fsanitize=fuzzer,undefined -fno-sanitize-recover=all \
-                  $(WARN) $(FUZZ_DEFS)
+                  $(FUZZ_COMMON)
 FUZZ_REL_BINS := $(addprefix $(FUZZ_REL_DIR)/,$(FUZZERS))
 # libFuzzer options for every run: a hang is a failure too
 FUZZ_OPTS := -timeout=60 -rss_limit_mb=2048
 
 .PHONY: fuzz fuzz-release fuzz-smoke fuzz-build test-caught test-caught-uninit
 
-$(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(HEADERS)
+$(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h tests/fuzz/nocov.txt $(HEADERS)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< -o $@
 
 fuzz-build: $(FUZZ_BINS) $(FUZZ_REL_BINS)
 
-$(FUZZ_REL_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(HEADERS)
+$(FUZZ_REL_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h tests/fuzz/nocov.txt $(HEADERS)
 	@mkdir -p $(FUZZ_REL_DIR)
 	$(FUZZ_CC) $(FUZZ_REL_FLAGS) $< -o $@
 

@@ -827,6 +827,25 @@ static uintptr_t array_pop_empty(BadCtx *c) {
     return 0;
 }
 
+#if ARENA__CHECKED
+/* An array made before a temp scope and grown inside it: arena_temp_end
+   frees its new storage, and checked builds refuse the next push. */
+static uintptr_t array_grown_in_an_ended_temp_scope(BadCtx *c) {
+    ArenaArray(int) arr;
+    ArenaTemp t;
+    int i;
+    memset(&arr, 0, sizeof arr);
+    c->a_used = 1;
+    CHECK(arena_array_push(&c->a, &arr, 1));
+    t = arena_temp_begin(&c->a);
+    CHECK(arena_alloc(&c->a, 32) != NULL);   /* the array is not the newest: it moves */
+    for (i = 0; i < 100; i++) CHECK(arena_array_push(&c->a, &arr, i));
+    arena_temp_end(t);
+    BAD_CALL();
+    return arena_array_push(&c->a, &arr, 7) ? 1 : 0;
+}
+#endif
+
 /* Elements of size 0 (a GNU C empty struct; called directly here, as the
    macros would): no division by zero, a non-NULL array. */
 static uintptr_t array_zero_size_element(BadCtx *c) {
@@ -1483,6 +1502,9 @@ static const BadCase bad_cases[] = {
     /* arena: arrays */
     { "array pop on an empty array", array_pop_empty, ARENA_ERR_MISUSE },
     { "array of zero-size elements", array_zero_size_element, ARENA_OK },
+#if ARENA__CHECKED
+    { "array grown in a temp scope, pushed after it", array_grown_in_an_ended_temp_scope, ARENA_ERR_MISUSE },
+#endif
     /* arena: realloc */
     { "realloc of an older pointer copies", realloc_not_newest_copies, ARENA_OK },
     { "realloc of another arena's pointer", realloc_foreign_pointer, ARENA_ERR_MISUSE },

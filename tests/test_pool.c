@@ -1371,9 +1371,7 @@ TEST(pool_trim_gives_middle_pages_back) {
     CHECK(pool_get(&p, hmid) == NULL);
     CHECK(test_holds(objs[0], SIZE, 1) && test_holds(objs[N - 1], SIZE, 2));
     CHECK_EQ(pool_stats(&p).live, (size_t)2);
-#if defined(__unix__) || defined(__APPLE__)
-    if (p.vm) CHECK(held_trim < held_full / 16);   /* a reserved run (64-bit POSIX): its middle goes back */
-#endif
+    if (p.vm) CHECK(held_trim < held_full / 16);   /* a reserved run (64-bit): its middle goes back */
     if (p.vm && rss_full && rss_trim) CHECK(rss_trim + ((size_t)32 << 20) < rss_full);   /* (Linux) */
     pool_trim(&p);                            /* nothing more to give back */
     CHECK_EQ(pool_stats(&p).bytes_held, held_trim);
@@ -1462,7 +1460,7 @@ TEST(pool_trim_holes_under_a_cap) {
     held = budget.held;
     pool_trim(&p);
     CHECK_NO_ERR();
-    if (p.vm && budget.held < held) {         /* holes (POSIX): their room serves q */
+    if (p.vm && budget.held < held) {         /* holes: their room serves q */
         while (nb < N && (b[nb] = pool_alloc(&q)) != NULL) nb++;
         CHECK_ERR(ARENA_ERR_OOM);
         CHECK(nb > 100);

@@ -872,6 +872,70 @@ out:
     free(text);
 }
 
+/* A handler that takes a mark while a failing sprintf has its text in
+   later blocks: that mark must die with the text, and the cut that kills
+   it must cost no memory, also when the top sits at a block's start just
+   past a cut record at the end of the block before. */
+typedef struct { Arena *a; bool mark; int calls; ArenaMark marks[4]; } MarkingHandler;
+static void marking_handler(ArenaError err, const char *msg, void *ctx) {
+    MarkingHandler *h = (MarkingHandler *)ctx;
+    (void)err; (void)msg;
+    if (h->mark && h->calls < 4) h->marks[h->calls] = arena_mark(h->a);
+    h->calls++;
+}
+
+TEST(sprintf_failure_with_a_mark_costs_nothing) {
+    TestSource src;
+    ArenaOptions opt = test_source_opts(&src, 4096);
+    MarkingHandler h;
+    ArenaErrorFn prev;
+    ArenaMark m1, m2;
+    Arena a;
+    char *s, *text = make_text(40000, 5);
+    size_t used;
+    int i;
+    CHECK(text != NULL);
+    if (!text) return;
+    opt.max_bytes = (size_t)16 << 10;   /* room for the text's first new block, not its second */
+    arena_init(&a, &opt);
+    CHECK(arena_alloc(&a, 16) != NULL);
+    CHECK(arena_alloc(&a, room_of(&a) - 64 - 2 * ARENA__REDZONE) != NULL);
+    used = used_of(&a);
+    m1 = arena_mark(&a);
+    CHECK(arena_alloc(&a, 16) != NULL);
+    m2 = arena_mark(&a);
+    arena_rewind(&a, m1);   /* a cut record at m1, near the block's end */
+    CHECK_EQ(used_of(&a), used);
+    memset(&h, 0, sizeof h);
+    h.a = &a;
+    prev = arena_set_error_handler(marking_handler, &h);
+    s = arena_sprintf(&a, "%s", text);   /* the top ends at the next block's start */
+    CHECK(s == NULL);
+    CHECK_EQ(used_of(&a), used);
+    h.mark = true;
+    h.calls = 0;
+    for (i = 0; i < 3; i++) {
+        s = arena_sprintf(&a, "%s", text);
+        CHECK(s == NULL);
+        CHECK_EQ(h.calls, i + 1);
+        CHECK_EQ(used_of(&a), used);
+    }
+    arena_set_error_handler(prev, NULL);
+    a.opt.max_bytes = 0;
+    s = arena_sprintf(&a, "%s", text);   /* the top goes past the marks again */
+    CHECK(s != NULL && strcmp(s, text) == 0);
+    arena_rewind(&a, m2);
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    for (i = 0; i < 3; i++) {
+        arena_rewind(&a, h.marks[i]);
+        CHECK_ERR(ARENA_ERR_MISUSE);
+    }
+    CHECK(s != NULL && strcmp(s, text) == 0);
+    arena_release(&a);
+    CHECK_EQ(src.live, (size_t)0);
+    free(text);
+}
+
 /* The short result fits in the current block: the failing (or capped)
    source must not matter, exactly as for arena_alloc of the same size. */
 TEST(sprintf_fits_without_new_block) {
@@ -1052,6 +1116,7 @@ void suite_sprintf(void) {
 #endif
     RUN(sprintf_failing_source);
     RUN(sprintf_fits_without_new_block);
+    RUN(sprintf_failure_with_a_mark_costs_nothing);
     RUN(sprintf_vsprintf_and_reuse);
     RUN(sprintf_long_result_memory_is_linear);
     RUN(sprintf_most_negative_integers);   /* last: UB in stb_sprintf aborts UBSan runs */

@@ -29,7 +29,11 @@
    Checks cost in proportion to the operations: each operation checks what
    it touched and a few rotating witnesses; everything (every live object's
    contents, every handle) is checked every 32 operations and at the end.
-   Inputs run at most 256 operations. Any mismatch abort()s. */
+   Inputs run at most 256 operations. Any mismatch abort()s.
+
+   Pools take 4 KiB blocks here, not 64 KiB: writing and scanning a block's
+   headers was most of an execution, and small blocks make more growth. */
+#define POOL_BLOCK_SIZE ((size_t)4 << 10)
 #define ARENA_IMPLEMENTATION
 #define POOL_IMPLEMENTATION
 #include "../../pool.h"
