@@ -2517,16 +2517,15 @@ static PoolHeap *pool__heap_core(const PoolHeap *h, bool make) {
     return c;
 }
 
-/* r = call on core_, the core of the shared heap h, under its lock; r
-   stays as it was when there is no core (and make is false, or there is
-   no memory for one). */
-#define POOL__HEAP_ON_CORE(h, make, r, call)                     \
+/* `call` on core_, the core of the shared heap h, under its lock; not
+   made when there is no core (make false, or no memory for one). */
+#define POOL__HEAP_ON_CORE(h, make, call)                        \
     do {                                                         \
         PoolHeap *core_ = pool__heap_core((h), (make));          \
         size_t *lock_ = &((PoolHeap *)(uintptr_t)(h))->lock;     \
         if (core_) {                                             \
             arena__lock(lock_);                                  \
-            (r) = call;                                          \
+            call;                                                \
             arena__unlock(lock_);                                \
         }                                                        \
     } while (0)
@@ -2536,7 +2535,7 @@ POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
     unsigned k;
     void *p = NULL;
     if (pool__heap_shared(h)) {
-        POOL__HEAP_ON_CORE(h, true, p, pool_heap_alloc(core_, size));
+        POOL__HEAP_ON_CORE(h, true, p = pool_heap_alloc(core_, size));
         return p;
     }
     if (size > POOL_HEAP_MAX_CLASS) {
@@ -2572,7 +2571,7 @@ POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p) {
     void *owner = NULL;
     bool ok = !p;
     if (pool__heap_shared(h)) {
-        POOL__HEAP_ON_CORE(h, false, ok, pool_heap_free(core_, p));
+        POOL__HEAP_ON_CORE(h, false, ok = pool_heap_free(core_, p));
         if (!pool__heap_core(h, false) && p) arena__report(ARENA_ERR_MISUSE, "pool_heap_free: the pointer is not an allocation of this heap");
         return ok;
     }
@@ -2605,7 +2604,7 @@ POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p) {
     const pool__HeapClass *c = pool__heap_class_at(h, p);
     size_t n = 0;
     if (pool__heap_shared(h)) {
-        POOL__HEAP_ON_CORE(h, false, n, pool_heap_size(core_, p));
+        POOL__HEAP_ON_CORE(h, false, n = pool_heap_size(core_, p));
         return n;
     }
     if (!ARENA__LIKELY(c != NULL)) {
@@ -2643,7 +2642,7 @@ POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size) {
     size_t old;
     void *q = NULL;
     if (pool__heap_shared(h)) {   /* one call under the lock: the old one is freed once */
-        POOL__HEAP_ON_CORE(h, true, q, pool_heap_realloc(core_, p, size));
+        POOL__HEAP_ON_CORE(h, true, q = pool_heap_realloc(core_, p, size));
         return q;
     }
     if (!p) return pool_heap_alloc(h, size);
@@ -2667,7 +2666,7 @@ POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size) {
 POOL_DEF void pool_heap_reset(PoolHeap *h) {
     unsigned k;
     if (pool__heap_shared(h)) {
-        POOL__HEAP_ON_CORE(h, false, k, (pool_heap_reset(core_), 0u));
+        POOL__HEAP_ON_CORE(h, false, pool_heap_reset(core_));
         return;
     }
     for (k = 0; k < POOL__HEAP_CLASSES; k++)
@@ -2699,7 +2698,7 @@ POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h) {
     unsigned k;
     if (pool__heap_shared(h)) {
         ARENA_MEMSET(&s, 0, sizeof s);
-        POOL__HEAP_ON_CORE(h, false, s, pool_heap_stats(core_));
+        POOL__HEAP_ON_CORE(h, false, s = pool_heap_stats(core_));
         return s;
     }
     s.live_count = h->large_count;
