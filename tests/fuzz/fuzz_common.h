@@ -17,6 +17,9 @@
 #if ARENA__ASAN
 #include <sanitizer/asan_interface.h>
 #endif
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* A bug that is reported but not yet fixed can be tolerated in long runs
    (so that they look for new ones) under a FUZZ_KNOWN_BUG_<name> macro,
@@ -301,6 +304,20 @@ static inline size_t fz_align(FuzzIn *in) {
 /* ---- the entry point: each harness defines run() ------------------------------- */
 
 static void run(FuzzIn *in);
+
+/* glibc hands blocks of 128 KiB and more out of fresh mmaps and gives the
+   top of its heap back when it shrinks: every input then paid page faults
+   and munmaps for its large blocks, half of a long run's time. Kept
+   memory is reused instead (the library's behaviour is the same). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc; (void)argv;
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, INT32_MAX);
+#endif
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
