@@ -1863,7 +1863,7 @@ static void *pool__shared_alloc(Pool *p) {
    A slot's start is aligned, and its header's number times the stride
    gives its offset back (a free slot's header holds a link instead:
    whatever it proves, the generation then says free). */
-static const char *pool__shared_find(const pool__Shared *sh, const void *obj, uint32_t *np) {
+static inline const char *pool__shared_find(const pool__Shared *sh, const void *obj, uint32_t *np) {
     uintptr_t off = (uintptr_t)obj - (uintptr_t)sh->run;
     if (!obj || off >= (uintptr_t)arena__atomic_load((size_t *)(uintptr_t)&sh->carved) * sh->core.stride)
         return "pool: the pointer is not an object of this pool handed out since the last reset";
@@ -1874,7 +1874,7 @@ static const char *pool__shared_find(const pool__Shared *sh, const void *obj, ui
 }
 
 /* A life the caller has just ended (generation g, now even) goes back. */
-static void pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
+static inline void pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
     arena__atomic_add(&sh->live, (size_t)-1);
     arena__take_back(s, p->size);
     POOL__VG_FREE(&sh->core, s);
@@ -1883,7 +1883,7 @@ static void pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t 
 }
 
 /* Ends the life at s whose generation is g (any odd one if g is 0). */
-static bool pool__shared_end_life(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
+static inline bool pool__shared_end_life(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
     pool__Header *hd = pool__shared_hdr(s);
     uint32_t now = arena__atomic_load32(&hd->gen);   /* (a stale handle only reads) */
     do {
