@@ -69,17 +69,23 @@
        of a cycle that did not use it.
 
    SECTIONS OF THIS FILE (search for "---- name")
-       declarations   errors, the arena, growable arrays, the stack
-                      allocator, internals shared with pool.h, the fast
-                      paths, frame rings, two-ended stacks, snapshots,
-                      strings, the stack's fast paths, C++
-       IMPLEMENTATION internal types, errors, re-entry, process-wide
-                      counter, poisoning, size arithmetic, blocks, virtual
-                      memory, growth, init, rewind/reset/release, marks,
-                      calloc/realloc/strings, builder, sprintf (and where
-                      stb_sprintf departs from C), stack allocator,
-                      per-thread scratch, frame rings, two-ended stacks,
-                      snapshots, strings
+       declarations   configuration, errors, the arena, growable arrays,
+                      the stack allocator, internals shared with pool.h,
+                      the fast paths, the marks' fast paths, frame rings,
+                      two-ended stacks, snapshots, strings, the stack's
+                      fast paths, C++
+       IMPLEMENTATION internal types, errors, re-entry, platform (one
+                      block per OS: virtual memory, thread exit; then the
+                      atomics, the lock and the process-wide counter, by
+                      compiler), poisoning, size arithmetic, blocks,
+                      virtual memory, buffer arenas, growth (the slow
+                      path of every allocation), sharing across threads,
+                      init, rewinding, marks, reset / release / stats /
+                      cleanups, calloc / realloc / strings, builder,
+                      sprintf (and where stb_sprintf departs from C),
+                      stack allocator, per-thread scratch, frame rings,
+                      two-ended stacks, the deque's marks, snapshots,
+                      strings
 
    CONFIGURATION (define before the first include of arena.h; the defaults
    are in one block right below this comment)
@@ -240,10 +246,12 @@
 #define ARENA_VERSION_PATCH 0
 #define ARENA_VERSION_STRING "0.1.0"
 
-/* The implementation maps anonymous memory, which strict -std=c99 hides:
-   this only helps when arena.h comes before any system header in the file
-   that defines ARENA_IMPLEMENTATION; otherwise (a <stdlib.h> first, as the
-   ARENA_MALLOC hook needs) virtual memory maps /dev/zero instead. */
+/* The platform layer's feature-test macro (see "---- platform"), here
+   because it must come before the first system header: the implementation
+   maps anonymous memory, which strict -std=c99 hides. It only helps when
+   arena.h comes before any system header in the file that defines
+   ARENA_IMPLEMENTATION; otherwise (a <stdlib.h> first, as the ARENA_MALLOC
+   hook needs) virtual memory maps /dev/zero instead. */
 #if defined(ARENA_IMPLEMENTATION) && !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE 1
 #endif
@@ -592,8 +600,10 @@ static inline void *arena_alloc_aligned(Arena *a, size_t size, size_t align) {
         return arena_alloc(a, size);
     size_t pad = (size_t)(0 - p) & (align - 1);
     size_t avail = (size_t)((uintptr_t)a->end - p);
-    if (ARENA__LIKELY(align && !(align & (align - 1)) && pad < avail &&
-                      size - 1 < avail - pad)) {   /* size 0: out of line, no padding taken */
+    if (ARENA__LIKELY(align && !(align & (align - 1)) &&   /* a power of two */
+                      pad < avail &&                      /* the padding fits */
+                      size - 1 < avail - pad)) {          /* the size fits; size 0 goes
+                                                             out of line (no padding) */
         char *r = a->cur + pad;
         a->cur = r + ARENA__ROUND(size);
         return r;
@@ -607,8 +617,11 @@ static inline void *arena_realloc(Arena *a, void *p, size_t old_size, size_t new
 #if !ARENA__CHECKED
     uintptr_t q = (uintptr_t)p, cur = (uintptr_t)a->cur;
     size_t used = (size_t)(cur - q), room = (size_t)((uintptr_t)a->end - q);
-    if (ARENA__LIKELY(q && q <= cur && old_size <= used && ARENA__ROUND(old_size) == used &&
-                      new_size >= old_size && new_size < room)) {
+    if (ARENA__LIKELY(q && q <= cur &&                      /* at or below the top */
+                      old_size <= used &&                   /* (a huge one cannot round to it) */
+                      ARENA__ROUND(old_size) == used &&     /* the newest allocation */
+                      new_size >= old_size &&               /* growing (shrinking: a cut) */
+                      new_size < room)) {                   /* room in its block */
         a->cur += ARENA__ROUND(new_size) - used;
         return p;
     }
@@ -1098,43 +1111,6 @@ bool operator!=(const ArenaAllocator<T> &x, const ArenaAllocator<U> &y) noexcept
 #include <valgrind/memcheck.h>
 #endif
 
-#if defined(ARENA_NO_VIRTUAL)
-#elif defined(_WIN32)
-#define ARENA__WINDOWS 1
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-#elif defined(__unix__) || defined(__APPLE__)
-#define ARENA__POSIX 1
-#include <sys/mman.h>
-#include <unistd.h>
-#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
-#define MAP_ANONYMOUS MAP_ANON
-#endif
-#ifndef MAP_ANONYMOUS   /* hidden (see _DEFAULT_SOURCE above): map /dev/zero */
-#define ARENA__MAP_ZERO 1
-#include <fcntl.h>
-#endif
-#ifndef MAP_NORESERVE
-#define MAP_NORESERVE 0
-#endif
-#else
-#define ARENA_NO_VIRTUAL 1
-#endif
-
-#if !defined(ARENA_NO_THREADS) && defined(_WIN32) && !defined(ARENA__WINDOWS)
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>   /* SwitchToThread (the lock of ARENA_SHARED objects) */
-#endif
-#if !defined(ARENA_NO_THREADS) && !defined(ARENA__WINDOWS) && \
-    (defined(__unix__) || defined(__APPLE__))
-#define ARENA__PTHREADS 1
-#include <pthread.h>
-#endif
-
 /* ---- internal types ------------------------------------------------------ */
 
 enum { ARENA__HEAP = 0, ARENA__SOURCE, ARENA__BUFFER, ARENA__VIRTUAL };
@@ -1220,7 +1196,138 @@ static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
     return NULL;
 }
 
-/* ---- threads: the one platform layer -----------------------------------------
+/* ---- platform: one block per OS -----------------------------------------------
+   Everything C itself does not give lives here and in the atomics below:
+     feature-test macro  _DEFAULT_SOURCE, at the top of the file (it must come
+                         before the first system header): it shows mmap's
+                         MAP_ANONYMOUS under strict -std=c99/c11; when a
+                         system header came first it is hidden, and virtual
+                         memory maps private pages of /dev/zero (the same)
+     virtual memory      arena__os_page_size, arena__os_reserve (inaccessible
+                         address space), _commit (read-write), _decommit
+                         (back to the OS, still reserved), _release; where
+                         the OS has it, ARENA__OS_DISCARD (the memory back
+                         to the OS, the pages still usable: they read as
+                         they were or as zeros, the OS chooses; a caller
+                         zeroes what it will read first; a macro, so that
+                         files without pool.h do not carry it unused)
+     thread exit         arena__os_at_thread_exit(data): the calling thread's
+                         exit runs arena__scratch_exit(data) (Windows: also
+                         the deletion of one of its fibers)
+     atomics, the lock   by compiler, in the section after this one
+   ARENA_NO_VIRTUAL (or an OS that is neither): no address space is ever
+   reserved; ARENA_NO_THREADS: no thread-exit hook. */
+
+#if defined(_WIN32)
+#if !defined(ARENA_NO_VIRTUAL) || !defined(ARENA_NO_THREADS)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>   /* (also SwitchToThread: the lock of ARENA_SHARED objects) */
+#endif
+#ifndef ARENA_NO_VIRTUAL
+static size_t arena__os_page_size(void) {
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwPageSize;
+}
+static void *arena__os_reserve(size_t n) { return VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS); }
+static bool arena__os_commit(void *p, size_t n) { return VirtualAlloc(p, n, MEM_COMMIT, PAGE_READWRITE) != NULL; }
+static void arena__os_decommit(void *p, size_t n) { VirtualFree(p, n, MEM_DECOMMIT); }
+#define ARENA__OS_DISCARD(p, n) ((void)VirtualAlloc((p), (n), MEM_RESET, PAGE_READWRITE))
+static void arena__os_release(void *p, size_t n) {
+    (void)n;
+    VirtualFree(p, 0, MEM_RELEASE);
+}
+#endif
+#ifndef ARENA_NO_THREADS
+#define ARENA__THREAD_EXIT 1
+static void arena__scratch_exit(void *data);
+static DWORD arena__exit_fls = FLS_OUT_OF_INDEXES;
+static INIT_ONCE arena__exit_once = INIT_ONCE_STATIC_INIT;
+static void WINAPI arena__fls_exit(void *data) { arena__scratch_exit(data); }
+static BOOL CALLBACK arena__fls_init(PINIT_ONCE once, void *param, void **ctx) {
+    (void)once; (void)param; (void)ctx;
+    arena__exit_fls = FlsAlloc(arena__fls_exit);
+    return TRUE;
+}
+static void arena__os_at_thread_exit(void *data) {
+    InitOnceExecuteOnce(&arena__exit_once, arena__fls_init, NULL, NULL);
+    if (arena__exit_fls != FLS_OUT_OF_INDEXES) FlsSetValue(arena__exit_fls, data);
+}
+#endif
+
+#elif defined(__unix__) || defined(__APPLE__)
+#ifndef ARENA_NO_VIRTUAL
+#include <sys/mman.h>
+#include <unistd.h>
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+#ifndef MAP_ANONYMOUS   /* hidden (see _DEFAULT_SOURCE above): map /dev/zero */
+#define ARENA__MAP_ZERO 1
+#include <fcntl.h>
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+static size_t arena__os_page_size(void) {
+    long n = sysconf(_SC_PAGESIZE);
+    return n > 0 ? (size_t)n : 4096;
+}
+/* Fresh inaccessible pages, at `at` with MAP_FIXED: anonymous memory, or
+   where MAP_ANONYMOUS is hidden, private pages of /dev/zero (the same). */
+static void *arena__os_map(void *at, size_t n, int flags) {
+#ifdef ARENA__MAP_ZERO
+    int fd = open("/dev/zero", O_RDWR);
+    void *p = fd < 0 ? MAP_FAILED : mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+    if (fd >= 0) close(fd);
+    return p;
+#else
+    return mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+#endif
+}
+static void *arena__os_reserve(size_t n) {
+    void *p = arena__os_map(NULL, n, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+static bool arena__os_commit(void *p, size_t n) { return mprotect(p, n, PROT_READ | PROT_WRITE) == 0; }
+#ifdef MADV_DONTNEED
+#define ARENA__OS_DISCARD(p, n) ((void)madvise((p), (n), MADV_DONTNEED))
+#endif
+/* Mapping fresh pages over the range returns the old ones to the OS. */
+static void arena__os_decommit(void *p, size_t n) { arena__os_map(p, n, MAP_FIXED); }
+static void arena__os_release(void *p, size_t n) { munmap(p, n); }
+#endif
+#ifndef ARENA_NO_THREADS
+#define ARENA__THREAD_EXIT 1
+#include <pthread.h>
+static void arena__scratch_exit(void *data);
+static pthread_key_t arena__exit_key;
+static pthread_once_t arena__exit_once = PTHREAD_ONCE_INIT;
+static void arena__exit_key_init(void) { pthread_key_create(&arena__exit_key, arena__scratch_exit); }
+static void arena__os_at_thread_exit(void *data) {
+    pthread_once(&arena__exit_once, arena__exit_key_init);
+    pthread_setspecific(arena__exit_key, data);
+}
+#endif
+
+#elif !defined(ARENA_NO_VIRTUAL)
+#define ARENA_NO_VIRTUAL 1
+#endif
+
+#ifdef ARENA_NO_VIRTUAL   /* nothing is ever reserved, so nothing committed */
+static size_t arena__os_page_size(void) { return 4096; }
+static void *arena__os_reserve(size_t n) { (void)n; return NULL; }
+static bool arena__os_commit(void *p, size_t n) { (void)p; (void)n; return false; }
+static void arena__os_decommit(void *p, size_t n) { (void)p; (void)n; }
+static void arena__os_release(void *p, size_t n) { (void)p; (void)n; }
+#endif
+#ifndef ARENA__THREAD_EXIT
+static void arena__os_at_thread_exit(void *data) { (void)data; }
+#endif
+
+/* ---- platform: atomics and the lock, by compiler -----------------------------
    Every atomic operation of arena.h and pool.h, and the lock of ARENA_SHARED
    objects: the compiler's __atomic builtins (gcc, clang, MinGW), the
    Interlocked intrinsics on MSVC, plain code with ARENA_NO_THREADS.
@@ -1503,14 +1610,26 @@ static void arena__poison_block(Arena *a) {
     ARENA__POISON(a->cur - ARENA__REDZONE, (size_t)(a->end - a->cur) + ARENA__REDZONE);
 }
 
-static void *arena__source_grab(Arena *a, size_t size) {
-    a->grab_count++;
-    if (a->kind == ARENA__SOURCE) return a->opt.source.grab(a->opt.source.ctx, size);
+/* Memory from a source, or from the default heap (ARENA_MALLOC) when it
+   has no grab function (none under ARENA_NO_MALLOC), and back: every
+   block of arena.h and pool.h comes and goes through these two. */
+static void *arena__grab(const ArenaSource *s, size_t n) {
+    if (s->grab) return s->grab(s->ctx, n);
 #ifdef ARENA_NO_MALLOC
     return NULL;
 #else
-    return ARENA_MALLOC(size);
+    return ARENA_MALLOC(n);
 #endif
+}
+
+static void arena__give_back(const ArenaSource *s, void *p, size_t n) {
+    if (s->grab) {
+        if (s->drop) s->drop(s->ctx, p, n);
+    } else {
+#ifndef ARENA_NO_MALLOC
+        ARENA_FREE(p);
+#endif
+    }
 }
 
 static void arena__drop(Arena *a, arena__Block *b) {
@@ -1519,13 +1638,7 @@ static void arena__drop(Arena *a, arena__Block *b) {
     ARENA__UNPOISON(b, size);
     a->bytes_held -= size;
     a->block_count--;
-    if (a->kind == ARENA__SOURCE) {
-        if (a->opt.source.drop) a->opt.source.drop(a->opt.source.ctx, b, size);
-    } else {
-#ifndef ARENA_NO_MALLOC
-        ARENA_FREE(b);
-#endif
-    }
+    arena__give_back(&a->opt.source, b, size);
 }
 
 static void arena__drop_list(Arena *a, arena__Block *b) {
@@ -1557,63 +1670,6 @@ static void arena__push_block(Arena *a, arena__Block *b) {
     a->end = arena__limit(b);
 }
 
-/* The first kept block with room for `need` data bytes, unlinked. Kept
-   blocks are in the order they were used, so a cycle that allocates as
-   the last one did takes them one after the other. A block dedicated to
-   one oversized request serves only oversized requests: ordinary ones
-   never spill into it (which would keep it alive). A block whose header
-   was overwritten is passed over. */
-static arena__Block *arena__take_spare(Arena *a, size_t need, bool oversized) {
-    arena__Block **link = &a->spare;
-    for (; *link; link = &(*link)->prev) {
-        arena__Block *b = *link;
-        if (arena__block_intact(b) && (oversized || !b->dedicated) &&
-            (size_t)(arena__limit(b) - arena__data(b)) >= need) {
-            *link = b->prev;
-            return b;
-        }
-    }
-    return NULL;
-}
-
-/* A new block with room for `need` data bytes: a kept one if one fits,
-   else one from the source. Requests larger than a block get a block of
-   their own, which leaves the growth of normal blocks alone. */
-static bool arena__new_block(Arena *a, size_t need) {
-    size_t min = need + arena__block_overhead(), size = arena__next_block_size(a);
-    bool dedicated = size < min;
-    arena__Block *b = arena__take_spare(a, need, dedicated);
-    if (b) {
-        arena__push_block(a, b);
-        return true;
-    }
-    if (dedicated) size = min;
-    if (a->opt.max_bytes) {
-        size_t left = a->bytes_held < a->opt.max_bytes ? a->opt.max_bytes - a->bytes_held : 0;
-        if (left < min) {
-            arena__report_in(a, ARENA_ERR_OOM, "arena: the max_bytes cap is reached");
-            return false;
-        }
-        if (size > left) size = left;
-    }
-    b = (arena__Block *)arena__source_grab(a, size);
-    if (!b) {
-        arena__report_in(a, ARENA_ERR_OOM, "arena: the source is out of memory");
-        return false;
-    }
-    arena__set_size(b, size);
-    b->dedicated = dedicated;
-    a->bytes_held += size;
-    a->block_count++;
-    if (!dedicated) {
-        size_t max = arena__opt(a->opt.max_block_size, ARENA_MAX_BLOCK_SIZE);
-        a->next_size = size < max / 2 ? size * 2 : max;
-    }
-    arena__push_block(a, b);
-    arena__poison_block(a);
-    return true;
-}
-
 /* Blocks a rewind passes are kept (up to keep_bytes of them), at the front
    of the list so that the next growth takes them again in the same order:
    a temp scope looping across a block boundary never calls the source. */
@@ -1632,89 +1688,14 @@ static void arena__retire(Arena *a, arena__Block *b, char *top) {
 
 /* ---- virtual memory -------------------------------------------------------- */
 
-#ifndef ARENA_NO_VIRTUAL
-
 static size_t arena__page_size(void) {
     static size_t cached;   /* threads may race to fill it: atomically */
     size_t page = ARENA__LOAD(&cached);
     if (!page) {
-#ifdef ARENA__WINDOWS
-        SYSTEM_INFO si;
-        GetSystemInfo(&si);
-        page = si.dwPageSize;
-#else
-        long n = sysconf(_SC_PAGESIZE);
-        page = n > 0 ? (size_t)n : 4096;
-#endif
+        page = arena__os_page_size();
         ARENA__STORE(&cached, page);
     }
     return page;
-}
-
-#ifndef ARENA__WINDOWS
-/* Fresh inaccessible pages, at `at` with MAP_FIXED: anonymous memory, or
-   where MAP_ANONYMOUS is hidden, private pages of /dev/zero (the same). */
-static void *arena__os_map(void *at, size_t n, int flags) {
-#ifdef ARENA__MAP_ZERO
-    int fd = open("/dev/zero", O_RDWR);
-    void *p = fd < 0 ? MAP_FAILED : mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_NORESERVE, fd, 0);
-    if (fd >= 0) close(fd);
-    return p;
-#else
-    return mmap(at, n, PROT_NONE, flags | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-#endif
-}
-#endif
-
-static void *arena__os_reserve(size_t n) {
-#ifdef ARENA__WINDOWS
-    return VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS);
-#else
-    void *p = arena__os_map(NULL, n, 0);
-    return p == MAP_FAILED ? NULL : p;
-#endif
-}
-
-static bool arena__os_commit(void *p, size_t n) {
-#ifdef ARENA__WINDOWS
-    return VirtualAlloc(p, n, MEM_COMMIT, PAGE_READWRITE) != NULL;
-#else
-    return mprotect(p, n, PROT_READ | PROT_WRITE) == 0;
-#endif
-}
-
-static void arena__os_decommit(void *p, size_t n) {
-#ifdef ARENA__WINDOWS
-    VirtualFree(p, n, MEM_DECOMMIT);
-#else
-    /* Mapping fresh pages over the range returns the old ones to the OS. */
-    arena__os_map(p, n, MAP_FIXED);
-#endif
-}
-
-/* Gives back the memory of committed pages and keeps them usable: they
-   read afterwards as they were or as zeros (whichever the OS chooses:
-   a caller zeroes what it will read first). Where no such call exists,
-   ARENA__CAN_DISCARD stays undefined. */
-#if defined(ARENA__WINDOWS) || defined(MADV_DONTNEED)
-#define ARENA__CAN_DISCARD 1
-ARENA_DEF void arena__os_discard(void *p, size_t n);   /* pool.h's, not arena.h's */
-ARENA_DEF void arena__os_discard(void *p, size_t n) {
-#ifdef ARENA__WINDOWS
-    VirtualAlloc(p, n, MEM_RESET, PAGE_READWRITE);
-#else
-    madvise(p, n, MADV_DONTNEED);
-#endif
-}
-#endif
-
-static void arena__os_release(void *p, size_t n) {
-#ifdef ARENA__WINDOWS
-    (void)n;
-    VirtualFree(p, 0, MEM_RELEASE);
-#else
-    munmap(p, n);
-#endif
 }
 
 /* Commits so that `need` bytes are free at the top, growing the committed
@@ -1747,7 +1728,11 @@ static bool arena__reserve(Arena *a) {
     size_t size = a->opt.max_bytes, first;
     arena__Block *b = (arena__Block *)arena__os_reserve(size);
     if (!b) {
+#ifdef ARENA_NO_VIRTUAL
+        arena__report_in(a, ARENA_ERR_MISUSE, "arena: no virtual memory on this platform (ARENA_NO_VIRTUAL)");
+#else
         arena__report_in(a, ARENA_ERR_OOM, "arena_init_virtual: could not reserve the address space");
+#endif
         return false;
     }
     first = arena__align_up(arena__opt(a->opt.block_size, ARENA_BLOCK_SIZE), arena__page_size());
@@ -1811,22 +1796,8 @@ ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
     a->opt.max_bytes = arena__align_up(reserve, arena__page_size());
     return arena__reserve(a);
 }
-#else
-static bool arena__reserve(Arena *a) {
-    (void)a;
-    arena__report(ARENA_ERR_MISUSE, "arena: no virtual memory on this platform (ARENA_NO_VIRTUAL)");
-    return false;
-}
-static bool arena__commit(Arena *a, size_t need) { (void)need; return arena__reserve(a); }
-static void arena__virtual_trim(Arena *a) { (void)a; }
-static void arena__virtual_release(Arena *a) { (void)a; }
-ARENA_DEF bool arena_init_virtual(Arena *a, size_t reserve) {
-    (void)reserve;
-    arena__init_as(a, ARENA__VIRTUAL);
-    arena__report(ARENA_ERR_MISUSE, "arena_init_virtual: no virtual memory on this platform");
-    return false;
-}
-#endif
+
+/* ---- buffer arenas ------------------------------------------------------------ */
 
 /* The caller's buffer becomes the arena's one block. */
 static void arena__take_buffer(Arena *a, arena__Block *b, size_t size) {
@@ -1851,21 +1822,59 @@ static bool arena__resume_buffer(Arena *a) {
     return true;
 }
 
-/* ---- growth ------------------------------------------------------------------ */
+/* ---- growth ------------------------------------------------------------------
+   The slow path of every allocation, bottom up: arena__alloc_slow (after
+   the sharing section) checks the request and calls arena__place, which
+   fits it at the top or, when the block is full, gets more room by the
+   arena's kind (a new block, more committed pages, the buffer taken up
+   again) and fits it there. */
 
-static bool arena__grow(Arena *a, size_t need) {
-    switch (a->kind) {
-    case ARENA__BUFFER:
-        if (arena__resume_buffer(a) && (size_t)(a->end - a->cur) >= need) return true;
-        arena__report_in(a, ARENA_ERR_OOM, a->block ? "arena: the buffer is full"
-                                              : "arena: the buffer arena has no buffer");
-        return false;
-    case ARENA__VIRTUAL:
-        if (!a->block && !arena__reserve(a)) return false;
-        return arena__commit(a, need);
-    default:
-        return arena__new_block(a, need);
+/* A new block with room for `need` data bytes: a kept one if one fits,
+   else one from the source. Requests larger than a block get a block of
+   their own, which leaves the growth of normal blocks alone. */
+static bool arena__new_block(Arena *a, size_t need) {
+    size_t min = need + arena__block_overhead(), size = arena__next_block_size(a);
+    bool dedicated = size < min;
+    arena__Block **link, *b;
+    /* Kept blocks are in the order they were used, so a cycle that
+       allocates as the last one did takes them one after the other. A
+       block dedicated to one oversized request serves only oversized
+       requests: ordinary ones never spill into it (which would keep it
+       alive). A block whose header was overwritten is passed over. */
+    for (link = &a->spare; (b = *link) != NULL; link = &b->prev) {
+        if (arena__block_intact(b) && (dedicated || !b->dedicated) &&
+            (size_t)(arena__limit(b) - arena__data(b)) >= need) {
+            *link = b->prev;
+            arena__push_block(a, b);
+            return true;
+        }
     }
+    if (dedicated) size = min;
+    if (a->opt.max_bytes) {
+        size_t left = a->bytes_held < a->opt.max_bytes ? a->opt.max_bytes - a->bytes_held : 0;
+        if (left < min) {
+            arena__report_in(a, ARENA_ERR_OOM, "arena: the max_bytes cap is reached");
+            return false;
+        }
+        if (size > left) size = left;
+    }
+    a->grab_count++;
+    b = (arena__Block *)arena__grab(&a->opt.source, size);
+    if (!b) {
+        arena__report_in(a, ARENA_ERR_OOM, "arena: the source is out of memory");
+        return false;
+    }
+    arena__set_size(b, size);
+    b->dedicated = dedicated;
+    a->bytes_held += size;
+    a->block_count++;
+    if (!dedicated) {
+        size_t max = arena__opt(a->opt.max_block_size, ARENA_MAX_BLOCK_SIZE);
+        a->next_size = size < max / 2 ? size * 2 : max;
+    }
+    arena__push_block(a, b);
+    arena__poison_block(a);
+    return true;
 }
 
 /* Room at the top for `lead` bytes, then `span` bytes at `align`: the
@@ -1892,8 +1901,22 @@ static char *arena__place(Arena *a, size_t lead, size_t size, size_t align) {
     if (!arena__span(size, align, &span, &need) || need > ARENA__MAX_REQUEST - lead)
         return (char *)arena__fail_in(a, ARENA_ERR_OVERFLOW, "arena_alloc: size plus alignment exceeds PTRDIFF_MAX");
     p = arena__fit(a, lead, span, align);
-    if (!p) {
-        if (!arena__grow(a, need + lead)) return NULL;
+    if (!p) {   /* the block is full: get a new one (or more room in this one) */
+        need += lead;
+        switch (a->kind) {
+        case ARENA__BUFFER:
+            if (!arena__resume_buffer(a) || (size_t)(a->end - a->cur) < need) {
+                arena__report_in(a, ARENA_ERR_OOM, a->block ? "arena: the buffer is full"
+                                                      : "arena: the buffer arena has no buffer");
+                return NULL;
+            }
+            break;
+        case ARENA__VIRTUAL:
+            if ((!a->block && !arena__reserve(a)) || !arena__commit(a, need)) return NULL;
+            break;
+        default:
+            if (!arena__new_block(a, need)) return NULL;
+        }
         p = arena__fit(a, lead, span, align);
     }
     ARENA_ASSERT(p);
@@ -2088,7 +2111,7 @@ ARENA_DEF bool arena_init_buffer(Arena *a, void *buf, size_t size) {
     return true;
 }
 
-/* ---- rewind, reset, release ----------------------------------------------- */
+/* ---- rewinding: the cleanups, then the blocks above a position --------------- */
 
 /* Cleanups run with the arena busy (see "re-entry"). */
 static void arena__run_defers(Arena *a, size_t pos) {
@@ -2330,6 +2353,8 @@ ARENA_DEF void arena__rewind_slow(Arena *a, ArenaMark m) {
     else if (!arena__refused(a) && m.pos < arena__top(a))
         arena__cut(a, m.pos);
 }
+
+/* ---- reset, release, stats, cleanups ----------------------------------------- */
 
 /* Reset keeps the blocks that one of the last ARENA_KEEP_CYCLES cycles
    used (the one that just ended included), in the order they were used,
@@ -3161,50 +3186,24 @@ static void arena__scratch_free(Arena *s) {
     for (i = 0; i < 2; i++) arena_release(&s[i]);
 }
 
-#if defined(ARENA__PTHREADS)
-static pthread_key_t arena__scratch_key;
-static pthread_once_t arena__scratch_once = PTHREAD_ONCE_INIT;
-/* Thread-exit code that runs after this (another key's destructor) and
-   uses scratch hooks the thread again: its memory is given back too. */
+#ifdef ARENA__THREAD_EXIT
+/* A thread's exit (see arena__os_at_thread_exit). Thread-exit code that
+   runs after this (another key's destructor) and uses scratch hooks the
+   thread again, so its memory is given back too; on Windows the deletion
+   of one of the thread's fibers also lands here, and the next scratch
+   use hooks the thread again. */
 static void arena__scratch_exit(void *s) {
-    arena__scratch_free((Arena *)s);
-    arena__scratch_hooked = false;
-}
-static void arena__scratch_key_init(void) {
-    pthread_key_create(&arena__scratch_key, arena__scratch_exit);
-}
-static void arena__scratch_hook(void) {
-    pthread_once(&arena__scratch_once, arena__scratch_key_init);
-    pthread_setspecific(arena__scratch_key, arena__scratch);
-}
-#elif defined(ARENA__WINDOWS) && !defined(ARENA_NO_THREADS)
-static DWORD arena__scratch_fls = FLS_OUT_OF_INDEXES;
-static INIT_ONCE arena__scratch_once = INIT_ONCE_STATIC_INIT;
-/* FLS callbacks run when a thread exits and also when a fiber is deleted:
-   if that was one of this thread's fibers, the next scratch use hooks the
-   thread again, so that its exit still gives the memory back. */
-static void WINAPI arena__scratch_exit(void *s) {
     if (!s) return;
     arena__scratch_free((Arena *)s);
     if (s == (void *)arena__scratch) arena__scratch_hooked = false;
 }
-static BOOL CALLBACK arena__scratch_fls_init(PINIT_ONCE once, void *param, void **ctx) {
-    (void)once; (void)param; (void)ctx;
-    arena__scratch_fls = FlsAlloc(arena__scratch_exit);
-    return TRUE;
-}
-static void arena__scratch_hook(void) {
-    InitOnceExecuteOnce(&arena__scratch_once, arena__scratch_fls_init, NULL, NULL);
-    if (arena__scratch_fls != FLS_OUT_OF_INDEXES) FlsSetValue(arena__scratch_fls, arena__scratch);
-}
-#else
-static void arena__scratch_hook(void) {}
 #endif
+
 
 ARENA_DEF ArenaTemp arena_scratch_begin(const Arena *conflict) {
     int i = 0;
     if (!arena__scratch_hooked) {
-        arena__scratch_hook();
+        arena__os_at_thread_exit(arena__scratch);
         arena__scratch_hooked = true;
     }
     if (&arena__scratch[0] == conflict) i = 1;
@@ -3289,7 +3288,6 @@ ARENA_DEF bool arena_deque_init_buffer(ArenaDeque *d, void *buf, size_t size) {
     return true;
 }
 
-#ifndef ARENA_NO_VIRTUAL
 ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve) {
     char *mem;
     ARENA_MEMSET(d, 0, sizeof *d);
@@ -3301,7 +3299,11 @@ ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve) {
     reserve = arena__align_up(reserve, arena__page_size());
     mem = (char *)arena__os_reserve(reserve);
     if (!mem) {
+#ifdef ARENA_NO_VIRTUAL
+        arena__report(ARENA_ERR_MISUSE, "arena_deque_init_virtual: no virtual memory on this platform");
+#else
         arena__report(ARENA_ERR_OOM, "arena_deque_init_virtual: could not reserve the address space");
+#endif
         return false;
     }
     d->reserved = reserve;
@@ -3347,19 +3349,6 @@ static void arena__deque_unmap(ArenaDeque *d) {
     ARENA__UNPOISON(d->hi_commit, (size_t)(d->top - d->hi_commit));
     arena__os_release(d->base, d->reserved);
 }
-#else
-ARENA_DEF bool arena_deque_init_virtual(ArenaDeque *d, size_t reserve) {
-    (void)reserve;
-    ARENA_MEMSET(d, 0, sizeof *d);
-    arena__report(ARENA_ERR_MISUSE, "arena_deque_init_virtual: no virtual memory on this platform");
-    return false;
-}
-static bool arena__deque_commit(ArenaDeque *d, ArenaEnd end, char *need) {
-    (void)d; (void)end; (void)need;
-    return true;   /* buffers only: all of it is there */
-}
-static void arena__deque_unmap(ArenaDeque *d) { (void)d; }
-#endif
 
 static bool arena__deque_end_ok(ArenaEnd end, const char *msg) {
     if (end == ARENA_LOW || end == ARENA_HIGH) return true;

@@ -64,6 +64,19 @@
        pool_snapshot / pool_restore (with an Arena as the store) put a pool
        back as it was: for rollback and undo; see "snapshots" below.
 
+   SECTIONS OF THIS FILE (search for "---- name")
+       declarations   configuration, the API, the fast paths, snapshots;
+                      PoolHeap: its API and the heap's fast paths
+       IMPLEMENTATION the pool's private words (headers, free-list links),
+                      memory from the source, runs of slots, virtual
+                      pools, block pools, generations held in reserve,
+                      carving fresh slots, alloc and free, init, reset /
+                      release / trim / each / stats, handles, sharing
+                      across threads, snapshots; then PoolHeap: the
+                      source under the heap's one cap, the index (chunk
+                      -> owner), the classes' reservation, size classes,
+                      large allocations, the API
+
    CONFIGURATION (besides arena.h's; define before the first include; the
    defaults are in one block right below this comment)
      Read by every file that includes pool.h.
@@ -337,11 +350,14 @@ static inline bool pool_free(Pool *p, void *obj) {
     pool__Header *h = POOL__HDR(obj);
     uint32_t g;
 #ifdef POOL_UNCHECKED
-    if (!ARENA__LIKELY(obj != NULL && (g = h->gen + 1) != POOL_GEN_LIMIT)) return pool__free_slow(p, obj);
+    if (!ARENA__LIKELY(obj != NULL &&                            /* free(NULL): a no-op */
+                       (g = h->gen + 1) != POOL_GEN_LIMIT))       /* the slot retires */
+        return pool__free_slow(p, obj);
 #else
     uintptr_t off = (uintptr_t)obj - (uintptr_t)p->run;
-    if (!ARENA__LIKELY(off < p->run_bytes && (uint64_t)pool__number_at(obj) * p->stride == off &&
-                       pool__may_end(g = pool__rot(h->gen))))
+    if (!ARENA__LIKELY(off < p->run_bytes &&                     /* inside the run */
+                       (uint64_t)pool__number_at(obj) * p->stride == off &&   /* a slot's start */
+                       pool__may_end(g = pool__rot(h->gen))))    /* live, not retiring */
         return pool__free_slow(p, obj);
     g = g * 2 + 2;
 #endif
@@ -699,14 +715,7 @@ static void *pool__grab(Pool *p, size_t n) {
     if (!pool__may_take(p, n))
         return arena__report(ARENA_ERR_OOM, "pool: the pool's max_bytes (or its heap's) is reached"), (void *)NULL;
     p->grab_count++;
-    if (p->opt.source.grab) mem = p->opt.source.grab(p->opt.source.ctx, n);
-    else {
-#ifdef ARENA_NO_MALLOC
-        mem = NULL;
-#else
-        mem = ARENA_MALLOC(n);
-#endif
-    }
+    mem = arena__grab(&p->opt.source, n);
     if (!mem) return arena__report(ARENA_ERR_OOM, "pool: the source is out of memory"), (void *)NULL;
     pool__count(p, n, true);
     return mem;
@@ -716,13 +725,7 @@ static void pool__drop(Pool *p, void *mem, size_t n) {
     if (!mem) return;
     ARENA__UNPOISON(mem, n);
     pool__count(p, n, false);
-    if (p->opt.source.grab) {
-        if (p->opt.source.drop) p->opt.source.drop(p->opt.source.ctx, mem, n);
-    } else {
-#ifndef ARENA_NO_MALLOC
-        ARENA_FREE(mem);
-#endif
-    }
+    arena__give_back(&p->opt.source, mem, n);
 }
 
 /* ---- runs of slots ---------------------------------------------------------------- */
@@ -785,6 +788,21 @@ static pool__Block *pool__block(const Pool *p, uint32_t n) {
 }
 
 static uint32_t pool__blocks(const Pool *p) { return pool__is_run(p) ? 1u : p->block_count; }
+
+/* The walk over the live objects, block by block, slot by slot: start
+   with *n = *i = 0; the next one, or NULL. The pool is read afresh at
+   each step, so the walk sees what its caller changed on the way (the
+   callbacks of pool_each free and allocate). */
+static char *pool__next_live(const Pool *p, uint32_t *n, uint32_t *i) {
+    for (; *n < pool__blocks(p); ++*n, *i = 0) {
+        const pool__Block *b = pool__block(p, *n);
+        while (b && *i < b->carved) {
+            char *s = pool__slot(p, b, (*i)++);
+            if (pool__header(s).gen & 1) return s;
+        }
+    }
+    return NULL;
+}
 
 /* ---- virtual pools ---------------------------------------------------------------- */
 
@@ -1204,7 +1222,7 @@ POOL_DEF bool pool_owns(const Pool *p, const void *obj) {
     return obj && !pool__locate(p, obj, &b, &i);
 }
 
-/* ---- init, reset, release, trim ---------------------------------------------------- */
+/* ---- init ---------------------------------------------------------------------------- */
 
 /* Size, stride and the first generation; a pool that fails here stays
    inert (stride 0) and refuses every allocation. */
@@ -1314,6 +1332,8 @@ POOL_DEF bool pool_init_buffer(Pool *p, size_t size, size_t align, void *buf, si
     return pool__grow(p);
 }
 
+/* ---- reset, release, trim, each, stats ------------------------------------------------ */
+
 static bool pool__refuse_in_walk(const Pool *p, const char *msg) {
     if (!p->walking) return false;
     arena__report(ARENA_ERR_MISUSE, msg);
@@ -1332,17 +1352,17 @@ POOL_DEF void pool_reset(Pool *p) {
     }
     if (pool__refuse_in_walk(p, "pool_reset: called from inside pool_each on the same pool")) return;
     p->peak_live = pool__peak(p);
+#if ARENA__CHECKED
+    {
+        uint32_t i = 0;
+        char *s;
+        n = 0;
+        while ((s = pool__next_live(p, &n, &i)) != NULL) arena__take_back(s, p->size);
+    }
+#endif
     for (n = 0; n < pool__blocks(p); n++) {
         pool__Block *b = pool__block(p, n);
-        if (!b) continue;
-#if ARENA__CHECKED
-        {
-            uint32_t i;
-            for (i = 0; i < b->carved; i++)
-                if (pool__header(pool__slot(p, b, i)).gen & 1) arena__take_back(pool__slot(p, b, i), p->size);
-        }
-#endif
-        b->carved = 0;
+        if (b) b->carved = 0;
     }
     POOL__VG_DESTROY(p);   /* every object of the pool at once */
     POOL__VG_CREATE(p);
@@ -1353,15 +1373,23 @@ POOL_DEF void pool_reset(Pool *p) {
     p->live = 0;
 }
 
+/* The highest generation of slots [from, b->count) of b. */
+static uint32_t pool__top_gen_of(const Pool *p, const pool__Block *b, uint32_t from) {
+    uint32_t i, top = p->gen_floor;
+    for (i = from; i < b->count; i++) {
+        uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
+        if (g > top) top = g;
+    }
+    return top;
+}
+
 /* The highest generation any slot has had. */
 static uint32_t pool__top_gen(const Pool *p) {
-    uint32_t n, i, top = p->gen_floor;
+    uint32_t n, top = p->gen_floor;
     for (n = 0; n < pool__blocks(p); n++) {
-        pool__Block *b = pool__block(p, n);
-        for (i = 0; b && i < b->count; i++) {
-            uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
-            if (g > top) top = g;
-        }
+        const pool__Block *b = pool__block(p, n);
+        uint32_t g = b ? pool__top_gen_of(p, b, 0) : 0;
+        if (g > top) top = g;
     }
     return top;
 }
@@ -1468,17 +1496,7 @@ static bool pool__fill_holes(Pool *p) {
     return true;
 }
 
-/* The highest generation of slots [from, b->count) of b. */
-static uint32_t pool__top_gen_of(const Pool *p, const pool__Block *b, uint32_t from) {
-    uint32_t i, top = p->gen_floor;
-    for (i = from; i < b->count; i++) {
-        uint32_t g = pool__high_gen(pool__header(pool__slot(p, b, i)));
-        if (g > top) top = g;
-    }
-    return top;
-}
-
-#ifdef ARENA__CAN_DISCARD
+#ifdef ARENA__OS_DISCARD
 /* Gives back the pages [lo, hi) inside the run, whose slots hold no kept
    object: their headers are zeroed first (a hole, whether the OS keeps
    the bytes or not) and the floor rises past their generations (below
@@ -1494,7 +1512,7 @@ static void pool__hole(Pool *p, char *lo, char *hi) {
     if (top >= p->gen_floor) pool__raise_floor(p, top, 0);
     for (i = first; i <= last; i++)
         if (!pool__in_hole(p, r, i)) pool__set_header(pool__slot(p, r, i), 0, 0);
-    arena__os_discard(lo, (size_t)(hi - lo));
+    ARENA__OS_DISCARD(lo, (size_t)(hi - lo));
 }
 
 /* The holes of slots [0, keep): every run of slots holding no kept object
@@ -1584,7 +1602,8 @@ POOL_DEF void pool_trim(Pool *p) {
    (a freed one is never visited) and allocate (a new object may or may not
    be visited); reset, release and trim of this pool are refused inside. */
 POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
-    uint32_t n, i;
+    uint32_t n = 0, i = 0;
+    char *s;
     if (!fn) {
         arena__report(ARENA_ERR_MISUSE, "pool_each: the function is NULL");
         return;
@@ -1595,13 +1614,7 @@ POOL_DEF void pool_each(Pool *p, void (*fn)(void *obj, void *ctx), void *ctx) {
         return;
     }
     p->walking++;
-    for (n = 0; n < pool__blocks(p); n++) {
-        pool__Block *b = pool__block(p, n);
-        for (i = 0; b && i < b->carved; i++) {
-            char *s = pool__slot(p, b, i);
-            if (pool__header(s).gen & 1) fn(s, ctx);
-        }
-    }
+    while ((s = pool__next_live(p, &n, &i)) != NULL) fn(s, ctx);
     p->walking--;
 }
 
@@ -2159,23 +2172,12 @@ static char *pool__heap_large_data(pool__HeapLarge *l) { return (char *)l + POOL
 
 static void *pool__heap_source_grab(PoolHeap *h, size_t size) {
     h->grab_count++;
-    if (h->opt.source.grab) return h->opt.source.grab(h->opt.source.ctx, size);
-#ifdef ARENA_NO_MALLOC
-    return NULL;
-#else
-    return ARENA_MALLOC(size);
-#endif
+    return arena__grab(&h->opt.source, size);
 }
 
 static void pool__heap_drop(PoolHeap *h, void *block, size_t size) {
     h->budget.held -= size;
-    if (h->opt.source.grab) {
-        if (h->opt.source.drop) h->opt.source.drop(h->opt.source.ctx, block, size);
-    } else {
-#ifndef ARENA_NO_MALLOC
-        ARENA_FREE(block);
-#endif
-    }
+    arena__give_back(&h->opt.source, block, size);
 }
 
 static bool pool__heap_fits(const PoolHeap *h, size_t size) {

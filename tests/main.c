@@ -86,6 +86,15 @@ ArenaOptions test_source_opts(TestSource *s, size_t block_size) {
     return o;
 }
 
+char *test_vsprintf(Arena *a, const char *fmt, ...) {
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    s = arena_vsprintf(a, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
 ArenaSource test_source(TestSource *s) {
     ArenaSource src;
     src.grab = source_grab;

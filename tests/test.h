@@ -96,4 +96,8 @@ ArenaSource test_source(TestSource *s);
 /* Options on a fresh TestSource s, with this first block size. */
 ArenaOptions test_source_opts(TestSource *s, size_t block_size);
 
+/* arena_vsprintf with a runtime format, out of the compiler's format
+   check (bad formats, NULL). */
+char *test_vsprintf(Arena *a, const char *fmt, ...);
+
 #endif

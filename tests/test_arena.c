@@ -65,14 +65,6 @@ static size_t newest_grab(const TestSource *s) {
     return s->live ? s->blocks[s->live - 1].size : 0;
 }
 
-static ArenaOptions source_opts(TestSource *s, size_t block_size) {
-    ArenaOptions o = zero_opts();
-    test_source_init(s);
-    o.source = test_source(s);
-    o.block_size = block_size;
-    return o;
-}
-
 /* CHECK_ERR, plus: the message is one line. */
 #define CHECK_ERR1(e) \
     do { CHECK(strchr(test_err.msg, '\n') == NULL); CHECK_ERR(e); } while (0)
@@ -82,6 +74,10 @@ static ArenaOptions source_opts(TestSource *s, size_t block_size) {
     do { CHECK_EQ((s).live, (size_t)0); CHECK_EQ((s).bytes_out, (size_t)0); \
          CHECK_EQ((s).bad_drops, (size_t)0); \
          CHECK_EQ((s).drops, (s).grabs - (s).failed); } while (0)
+
+/* Released: every block back at the file's TestSource src, no report. */
+#define CHECK_RELEASED(a) \
+    do { arena_release(&(a)); CHECK_SOURCE_CLEAN(src); CHECK_NO_ERR(); } while (0)
 
 /* The arena's stats agree with what the TestSource saw. */
 #define CHECK_STATS_MATCH(a, s) \
@@ -141,6 +137,12 @@ static void fill_up(Arena *a, size_t n) {
 }
 
 static TestSource src;
+
+/* An arena on the file's TestSource src, with this first block size. */
+static void src_arena(Arena *a, size_t block_size) {
+    ArenaOptions o = test_source_opts(&src, block_size);
+    arena_init(a, &o);
+}
 
 /* A buffer aligned for anything. */
 typedef union AlignedBuf {
@@ -234,8 +236,7 @@ TEST(test_arena_init_null_opts) {
 
 TEST(test_arena_init_block_size) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     CHECK_EQ(src.grabs, (size_t)0);   /* nothing grabbed before the first alloc */
     CHECK(arena_alloc(&a, 16) != NULL);
     CHECK_EQ(src.grabs, (size_t)1);
@@ -255,14 +256,12 @@ TEST(test_arena_init_block_size) {
     }
     CHECK_EQ(src.grabs, (size_t)5);
     CHECK_STATS_MATCH(a, src);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_init_max_block_size) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     o.max_block_size = 16384;
     arena_init(&a, &o);
     size_t expect[6] = {4096, 8192, 16384, 16384, 16384, 16384};
@@ -277,15 +276,13 @@ TEST(test_arena_init_max_block_size) {
     }
     CHECK_EQ(seen, (size_t)6);
     CHECK_STATS_MATCH(a, src);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_init_tiny_options) {
     /* a tiny block_size still works (it may be rounded up) */
     Arena a;
-    ArenaOptions o = source_opts(&src, 1);
+    ArenaOptions o = test_source_opts(&src, 1);
     arena_init(&a, &o);
     CHECK_NO_ERR();
     nrecs = 0;
@@ -296,7 +293,7 @@ TEST(test_arena_init_tiny_options) {
     arena_release(&a);
     CHECK_SOURCE_CLEAN(src);
     /* max_block_size below block_size: blocks never shrink below the first */
-    o = source_opts(&src, 8192);
+    o = test_source_opts(&src, 8192);
     o.max_block_size = 1000;
     arena_init(&a, &o);
     for (int i = 0; i < 50; i++) CHECK(arena_alloc(&a, 1000) != NULL);
@@ -305,21 +302,18 @@ TEST(test_arena_init_tiny_options) {
     arena_release(&a);
     CHECK_SOURCE_CLEAN(src);
     /* a cap too small for any block: every allocation is OOM, no grab */
-    o = source_opts(&src, 0);
+    o = test_source_opts(&src, 0);
     o.max_bytes = 16;
     arena_init(&a, &o);
     CHECK(arena_alloc(&a, 1) == NULL);
     CHECK_ERR1(ARENA_ERR_OOM);
     CHECK_EQ(src.grabs, (size_t)0);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_init_source_used) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 8192);
-    arena_init(&a, &o);
+    src_arena(&a, 8192);
     nrecs = 0;
     unsigned seed = 7;
     for (unsigned i = 0; i < 500; i++) {
@@ -331,9 +325,7 @@ TEST(test_arena_init_source_used) {
     CHECK(recs_hold());
     CHECK(src.grabs > 1);
     CHECK_STATS_MATCH(a, src);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 /* ---- arena_alloc -------------------------------------------------------- */
@@ -405,8 +397,7 @@ TEST(test_arena_alloc_no_overlap) {
 
 TEST(test_arena_alloc_exact_fit) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     char *p = (char *)arena_alloc(&a, 16);
     CHECK(p != NULL);
     /* take exactly what is left in the block: no new block */
@@ -423,9 +414,7 @@ TEST(test_arena_alloc_exact_fit) {
     CHECK_EQ(src.grabs, (size_t)2);
     *r = 'x';
     CHECK(test_holds(q, left - ARENA__REDZONE, 5));
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_alloc_overflow) {
@@ -438,8 +427,7 @@ TEST(test_arena_alloc_overflow) {
     sizes[5] = (size_t)PTRDIFF_MAX + 1;
     sizes[6] = (size_t)PTRDIFF_MAX + 4096;
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     for (int i = 0; i < 7; i++) {   /* an empty arena first */
         CHECK(arena_alloc(&a, sizes[i]) == NULL);
         CHECK_ERR1(ARENA_ERR_OVERFLOW);
@@ -458,15 +446,12 @@ TEST(test_arena_alloc_overflow) {
     CHECK_EQ(arena_stats(&a).bytes_used, used);
     CHECK(test_holds(p, 100, 9));
     CHECK(arena_alloc(&a, 100) != NULL);   /* still works */
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_alloc_large_own_block) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     char *p = (char *)alloc_filled(&a, 100, 1);
     CHECK_EQ(src.grabs, (size_t)1);
     CHECK_EQ(newest_grab(&src), (size_t)4096);
@@ -485,17 +470,14 @@ TEST(test_arena_alloc_large_own_block) {
     CHECK(arena_stats(&a).bytes_used >= 100100);
     CHECK(test_holds(p, 100, 1) && test_holds(big, 100000, 2));
     CHECK_STATS_MATCH(a, src);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 /* ---- arena_alloc_aligned ------------------------------------------------- */
 
 TEST(test_arena_alloc_aligned_powers) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 0);
-    arena_init(&a, &o);
+    src_arena(&a, 0);
     nrecs = 0;
     for (unsigned k = 0; k <= 20; k++) {
         size_t align = (size_t)1 << k;
@@ -513,9 +495,7 @@ TEST(test_arena_alloc_aligned_powers) {
     CHECK(recs_hold());
     CHECK(recs_disjoint());
     CHECK_STATS_MATCH(a, src);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_alloc_aligned_bad) {
@@ -565,7 +545,7 @@ TEST(test_arena_alloc_aligned_huge) {
     cap.ts = &src;
     cap.limit = (size_t)64 << 20;
     cap.refused = 0;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     o.source.grab = cap_grab;
     o.source.drop = cap_drop;
     o.source.ctx = &cap;
@@ -817,8 +797,7 @@ TEST(test_arena_realloc_foreign) {
 
 TEST(test_arena_realloc_beyond_block) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     char *p = (char *)alloc_filled(&a, 1000, 1);
     char *q = (char *)arena_realloc(&a, p, 1000, 100000);   /* the newest, but no room */
     CHECK(q != NULL);
@@ -834,9 +813,7 @@ TEST(test_arena_realloc_beyond_block) {
     CHECK(s == r);
     CHECK(test_holds(s, 1000, 2));
     CHECK_STATS_MATCH(a, src);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_realloc_overflow) {
@@ -974,8 +951,7 @@ TEST(test_arena_mark_rewind) {
 
 TEST(test_arena_rewind_across_blocks) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     char *keep = (char *)alloc_filled(&a, 100, 1);
     ArenaMark m = arena_mark(&a);
     size_t u0 = arena_stats(&a).bytes_used;
@@ -1003,17 +979,14 @@ TEST(test_arena_rewind_across_blocks) {
     CHECK_EQ(arena_stats(&a).grab_count, grabs);
     CHECK(test_holds(keep, 100, 1));
     CHECK_STATS_MATCH(a, src);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 /* A temp scope that crosses a block boundary each time round settles down:
    arena.h keeps a spare block for it (documented in arena__retire). */
 TEST(test_arena_rewind_loop_settles) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     CHECK(arena_alloc(&a, 3000) != NULL);
     size_t grabs_after_first = 0;
     for (int i = 0; i < 10; i++) {
@@ -1027,9 +1000,7 @@ TEST(test_arena_rewind_loop_settles) {
     }
     CHECK_EQ(src.grabs, grabs_after_first);
     CHECK_STATS_MATCH(a, src);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 static int defer_log[64];
@@ -1271,7 +1242,7 @@ static void model_walk(Arena *a, unsigned seed, int with_stale) {
 TEST(test_arena_marks_model_valid) {
     for (unsigned seed = 1; seed <= 3; seed++) {
         Arena a;
-        ArenaOptions o = source_opts(&src, 4096);
+        ArenaOptions o = test_source_opts(&src, 4096);
         arena_init(&a, &o);
         model_walk(&a, seed, 0);
         CHECK_STATS_MATCH(a, src);
@@ -1283,7 +1254,7 @@ TEST(test_arena_marks_model_valid) {
 TEST(test_arena_marks_model_stale) {
     for (unsigned seed = 11; seed <= 13; seed++) {
         Arena a;
-        ArenaOptions o = source_opts(&src, 4096);
+        ArenaOptions o = test_source_opts(&src, 4096);
         arena_init(&a, &o);
         model_walk(&a, seed, 1);
         arena_release(&a);
@@ -1502,8 +1473,7 @@ TEST(test_arena_defer_reset) {
 
 TEST(test_arena_defer_release) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     defer_n = 0;
     for (int i = 1; i <= 10; i++) {
         CHECK(arena_defer(&a, defer_record, &defer_ids[i]));
@@ -1518,7 +1488,7 @@ TEST(test_arena_defer_release) {
 
 TEST(test_arena_defer_rewind) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     arena_init(&a, &o);
     defer_n = 0;
     CHECK(arena_defer(&a, defer_record, &defer_ids[1]));
@@ -1615,8 +1585,7 @@ static void reset_cycle(Arena *a) {
 
 TEST(test_arena_reset_keeps_memory) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 0);
-    arena_init(&a, &o);
+    src_arena(&a, 0);
     size_t grabs = 0, drops = 0, held = 0;
     for (int cycle = 0; cycle < 8; cycle++) {
         reset_cycle(&a);
@@ -1637,9 +1606,7 @@ TEST(test_arena_reset_keeps_memory) {
             CHECK_EQ(arena_stats(&a).bytes_held, held);
         }
     }
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_reset_keeps_memory_malloc) {
@@ -1659,7 +1626,7 @@ TEST(test_arena_reset_keep_bytes) {
     size_t keeps[3] = {(size_t)32 << 10, (size_t)100 << 10, (size_t)1 << 20};
     for (int k = 0; k < 3; k++) {
         Arena a;
-        ArenaOptions o = source_opts(&src, 8192);
+        ArenaOptions o = test_source_opts(&src, 8192);
         o.keep_bytes = keeps[k];
         arena_init(&a, &o);
         for (int cycle = 0; cycle < 4; cycle++) {
@@ -1695,7 +1662,7 @@ static void frame_of(Arena *a, size_t kib) {
    policy kept only what the last cycle used: 50 grabs per 100 frames). */
 TEST(test_arena_reset_alternating_frames_warm) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 0);
+    ArenaOptions o = test_source_opts(&src, 0);
     o.keep_bytes = (size_t)1 << 30;
     arena_init(&a, &o);
     for (int f = 0; f < 4; f++) {
@@ -1710,16 +1677,13 @@ TEST(test_arena_reset_alternating_frames_warm) {
     }
     CHECK_EQ(src.grabs, grabs);
     CHECK_EQ(src.drops, (size_t)0);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 /* What no cycle has needed for ARENA_KEEP_CYCLES resets goes back. */
 TEST(test_arena_reset_gives_back_after_cycles) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 0);
-    arena_init(&a, &o);
+    src_arena(&a, 0);
     frame_of(&a, 600);
     arena_reset(&a);
     size_t big = arena_stats(&a).bytes_held;
@@ -1732,9 +1696,7 @@ TEST(test_arena_reset_gives_back_after_cycles) {
     CHECK(arena_stats(&a).bytes_held < big);
     CHECK(arena_stats(&a).bytes_held <= (size_t)400 << 10);   /* 64 + 128 + 256 KiB blocks */
     CHECK_EQ(src.grabs, src.live + src.drops);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 /* One 100 MB request, then small cycles: the dedicated block never serves
@@ -1746,7 +1708,7 @@ TEST(test_arena_reset_one_off_huge_given_back) {
     const size_t huge = (size_t)100 << 20;
     for (int first = 0; first < 2; first++) {   /* the arena's first request, or a later one */
         Arena a;
-        ArenaOptions o = source_opts(&src, 0);
+        ArenaOptions o = test_source_opts(&src, 0);
         arena_init(&a, &o);
         if (!first) frame_of(&a, 224);
         char *big = (char *)arena_alloc(&a, huge);
@@ -1780,7 +1742,7 @@ TEST(test_arena_reset_one_off_huge_given_back) {
 TEST(test_arena_reset_oversized_every_cycle_warm) {
     const size_t big = (size_t)3 << 20;
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     o.max_block_size = (size_t)1 << 20;
     arena_init(&a, &o);
     size_t grabs = 0;
@@ -1795,9 +1757,7 @@ TEST(test_arena_reset_oversized_every_cycle_warm) {
         if (c == 1) grabs = src.grabs;
     }
     CHECK_EQ(src.grabs, grabs);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 /* A virtual arena follows the same rule: it keeps committed the most one
@@ -1828,8 +1788,7 @@ TEST(test_arena_virtual_keeps_recent_peak) {
 
 TEST(test_arena_release_returns_all) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     defer_n = 0;
     unsigned seed = 99;
     for (int i = 0; i < 300; i++) {
@@ -1865,8 +1824,7 @@ TEST(test_arena_release_returns_all) {
 
 TEST(test_arena_stats) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
-    arena_init(&a, &o);
+    src_arena(&a, 4096);
     size_t prev_used = 0, peak = 0;
     for (int i = 0; i < 200; i++) {
         size_t n = (size_t)(i * 37 % 900) + 1;
@@ -1893,9 +1851,7 @@ TEST(test_arena_stats) {
     size_t high = arena_stats(&a).bytes_used;
     arena_rewind(&a, m2);
     CHECK(arena_stats(&a).peak_used >= high);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_stats_peak_after_shrink) {
@@ -1999,7 +1955,7 @@ static int failing_workload(Arena *a, int *defers_ok) {
 TEST(test_arena_source_fail_kth) {
     Arena a;
     int defers_ok = 0;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     o.max_block_size = 8192;   /* many small blocks: many grabs to fail */
     arena_init(&a, &o);
     wl_defers = 0;
@@ -2010,7 +1966,7 @@ TEST(test_arena_source_fail_kth) {
     CHECK_EQ(wl_defers, defers_ok);
     CHECK_SOURCE_CLEAN(src);
     for (size_t k = 1; k <= total + 1; k++) {
-        o = source_opts(&src, 4096);
+        o = test_source_opts(&src, 4096);
         o.max_block_size = 8192;
         src.fail_at = k;
         arena_init(&a, &o);
@@ -2032,7 +1988,7 @@ TEST(test_arena_source_fail_kth) {
 TEST(test_arena_source_fail_first) {
     /* the very first grab fails: NULL + OOM, nothing held, then works */
     Arena a;
-    ArenaOptions o = source_opts(&src, 4096);
+    ArenaOptions o = test_source_opts(&src, 4096);
     src.fail_at = 1;
     arena_init(&a, &o);
     CHECK(arena_alloc(&a, 10) == NULL);
@@ -2042,14 +1998,12 @@ TEST(test_arena_source_fail_first) {
     CHECK_EQ(st.block_count, (size_t)0);
     CHECK_EQ(st.bytes_used, (size_t)0);
     CHECK(arena_alloc(&a, 10) != NULL);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 TEST(test_arena_max_bytes) {
     Arena a;
-    ArenaOptions o = source_opts(&src, 8192);
+    ArenaOptions o = test_source_opts(&src, 8192);
     o.max_bytes = (size_t)64 << 10;
     arena_init(&a, &o);
     nrecs = 0;
@@ -2081,7 +2035,7 @@ TEST(test_arena_max_bytes) {
     CHECK_SOURCE_CLEAN(src);
 
     /* a single request larger than the cap fails on a fresh arena */
-    o = source_opts(&src, 8192);
+    o = test_source_opts(&src, 8192);
     o.max_bytes = 10000;
     arena_init(&a, &o);
     CHECK(arena_alloc(&a, 20000) == NULL);
@@ -2090,9 +2044,7 @@ TEST(test_arena_max_bytes) {
     char *s = (char *)arena_alloc(&a, 5000);             /* below the cap: fine */
     CHECK(s != NULL);
     CHECK(arena_stats(&a).bytes_held <= 10000);
-    arena_release(&a);
-    CHECK_SOURCE_CLEAN(src);
-    CHECK_NO_ERR();
+    CHECK_RELEASED(a);
 }
 
 /* ---- buffer arenas ----------------------------------------------------------- */

@@ -21,7 +21,6 @@
    Common subset of C99 and C++11: void * cast, no designated initializers,
    no compound literals, no VLAs, structs zeroed with memset. */
 #include <stdlib.h>
-#include <stdarg.h>
 #include "test.h"
 #include "../pool.h"
 
@@ -122,14 +121,13 @@ static uintptr_t bad_ptr(const void *p) { return (uintptr_t)p; }
 static uintptr_t bad_handle(PoolHandle h) { return (uintptr_t)(h.index | h.gen); }
 static size_t bad_used(const Arena *a) { return arena_stats(a).bytes_used; }
 
-/* arena_vsprintf with a runtime format, out of the compiler's format check. */
-static char *bad_vsprintf(Arena *a, const char *fmt, ...) {
-    va_list ap;
-    char *s;
-    va_start(ap, fmt);
-    s = arena_vsprintf(a, fmt, ap);
-    va_end(ap);
-    return s;
+/* The bad call of the mark rows: a rewind of c->a to m, which must change
+   nothing (true if it did). */
+static uintptr_t bad_rewind_to(BadCtx *c, ArenaMark m) {
+    size_t used = bad_used(&c->a);
+    BAD_CALL();
+    arena_rewind(&c->a, m);
+    return bad_used(&c->a) != used;
 }
 
 /* ==== arena: sizes ========================================================= */
@@ -369,22 +367,18 @@ static uintptr_t virtual_reservation_used_up(BadCtx *c) {
 
 static uintptr_t rewind_foreign_mark(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = c->b_used = 1;
     bad_fill_arena(c, &c->b);
     m = arena_mark(&c->b);
     bad_keep(c, arena_alloc(&c->b, 50), 50);
     bad_fill_arena(c, &c->a);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used || bad_used(&c->b) == 0;
+    return bad_rewind_to(c, m) || bad_used(&c->b) == 0;
 }
 
-/* Rewound past: the arena is below the mark now. */
-static uintptr_t rewind_stale_mark(BadCtx *c) {
+/* Marks m1 and m2 above allocations, then a rewind to m1: m2, rewound
+   past (stale from here on). */
+static ArenaMark bad_rewound_past(BadCtx *c) {
     ArenaMark m1, m2;
-    size_t used;
     c->a_used = 1;
     bad_keep(c, arena_alloc(&c->a, 64), 64);
     m1 = arena_mark(&c->a);
@@ -392,34 +386,24 @@ static uintptr_t rewind_stale_mark(BadCtx *c) {
     m2 = arena_mark(&c->a);
     arena_alloc(&c->a, 64);
     arena_rewind(&c->a, m1);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m2);
-    return bad_used(&c->a) != used;
+    return m2;
+}
+
+/* Rewound past: the arena is below the mark now. */
+static uintptr_t rewind_stale_mark(BadCtx *c) {
+    return bad_rewind_to(c, bad_rewound_past(c));
 }
 
 /* Rewound past, and the arena has grown past the mark again: the mark is
    still stale and the allocation made since must survive. */
 static uintptr_t rewind_stale_mark_after_regrowth(BadCtx *c) {
-    ArenaMark m1, m2;
-    size_t used;
-    c->a_used = 1;
-    bad_keep(c, arena_alloc(&c->a, 64), 64);
-    m1 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    m2 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    arena_rewind(&c->a, m1);
+    ArenaMark m2 = bad_rewound_past(c);
     bad_keep(c, arena_alloc(&c->a, 300), 300);   /* straddles m2's position */
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m2);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m2);
 }
 
 static uintptr_t rewind_mark_before_reset(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = 1;
     arena_alloc(&c->a, 100);
     m = arena_mark(&c->a);
@@ -427,32 +411,24 @@ static uintptr_t rewind_mark_before_reset(BadCtx *c) {
     arena_reset(&c->a);
     bad_fill_arena(c, &c->a);
     bad_keep(c, arena_alloc(&c->a, 200), 200);     /* past the mark again */
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m);
 }
 
 static uintptr_t rewind_mark_before_release(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = 1;
     arena_alloc(&c->a, 100);
     m = arena_mark(&c->a);
     arena_release(&c->a);
     bad_fill_arena(c, &c->a);
     bad_keep(c, arena_alloc(&c->a, 200), 200);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m);
 }
 
 /* Released, then initialised again (say with other options): a mark of
    the arena's earlier life is still one from before a release. */
 static uintptr_t rewind_mark_before_release_and_init(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = 1;
     arena_init(&c->a, NULL);
     arena_alloc(&c->a, 64);
@@ -460,26 +436,18 @@ static uintptr_t rewind_mark_before_release_and_init(BadCtx *c) {
     arena_release(&c->a);
     arena_init(&c->a, NULL);
     bad_keep(c, arena_alloc(&c->a, 256), 256);     /* straddles m's position */
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m);
 }
 
 /* A mark made stale after an earlier temp scope, with the arena grown
    past it again. */
 static ArenaMark bad_stale_mark(BadCtx *c) {
-    ArenaMark m0, m1, m2;
+    ArenaMark m0, m2;
     c->a_used = 1;
     m0 = arena_mark(&c->a);
     arena_alloc(&c->a, 64);
     arena_rewind(&c->a, m0);                        /* an earlier temp scope */
-    bad_keep(c, arena_alloc(&c->a, 64), 64);
-    m1 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    m2 = arena_mark(&c->a);
-    arena_alloc(&c->a, 64);
-    arena_rewind(&c->a, m1);                        /* m2 is stale from here on */
+    m2 = bad_rewound_past(c);
     bad_keep(c, arena_alloc(&c->a, 300), 300);     /* straddles m2's position */
     return m2;
 }
@@ -488,13 +456,9 @@ static ArenaMark bad_stale_mark(BadCtx *c) {
    stale mark comes back: still stale. */
 static uintptr_t rewind_stale_mark_after_sprintfs(BadCtx *c) {
     ArenaMark m2 = bad_stale_mark(c);
-    size_t used;
     int i;
     for (i = 0; i < 12; i++) bad_keep(c, arena_sprintf(&c->a, "line %d", i + 10), 8);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m2);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m2);
 }
 
 static uintptr_t temp_end_without_arena(BadCtx *c) {
@@ -586,7 +550,7 @@ static uintptr_t sprintf_null_format(BadCtx *c) {
     c->a_used = 1;
     bad_fill_arena(c, &c->a);
     BAD_CALL();
-    return bad_ptr(bad_vsprintf(&c->a, NULL));
+    return bad_ptr(test_vsprintf(&c->a, NULL));
 }
 
 static uintptr_t strdup_null(BadCtx *c) {
@@ -628,7 +592,6 @@ static uintptr_t defer_on_full_buffer(BadCtx *c) {
    still refused, and the cleanup's record is not cut in two. */
 static uintptr_t rewind_stale_mark_after_many_temp_scopes(BadCtx *c) {
     ArenaMark m2 = bad_stale_mark(c);
-    size_t used;
     int i;
     for (i = 0; i < 20; i++) {
         ArenaTemp t;
@@ -638,17 +601,13 @@ static uintptr_t rewind_stale_mark_after_many_temp_scopes(BadCtx *c) {
         arena_temp_end(t);
     }
     CHECK(arena_defer(&c->a, bad_cleanup_fn, c));
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m2);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m2);
 }
 
 /* An arena zeroed again after its release (not re-initialised): a mark of
    its earlier life is refused. */
 static uintptr_t rewind_mark_before_release_and_zeroing(BadCtx *c) {
     ArenaMark m;
-    size_t used;
     c->a_used = 1;
     arena_reset(&c->a);                            /* a few cycles */
     arena_alloc(&c->a, 64);
@@ -658,10 +617,7 @@ static uintptr_t rewind_mark_before_release_and_zeroing(BadCtx *c) {
     arena_alloc(&c->a, 256);                       /* straddles m's position */
     arena_reset(&c->a);
     bad_keep(c, arena_alloc(&c->a, 256), 256);
-    used = bad_used(&c->a);
-    BAD_CALL();
-    arena_rewind(&c->a, m);
-    return bad_used(&c->a) != used;
+    return bad_rewind_to(c, m);
 }
 
 /* A cleanup that resets (or rewinds, or releases) its own arena while the
@@ -753,7 +709,7 @@ static uintptr_t handler_resets_during_sprintf(BadCtx *c) {
     used = bad_used(&c->a);
     BAD_CALL();
     arena_set_error_handler(bad_resetting_handler, &c->a);
-    s = bad_vsprintf(&c->a, "%0*d|%f", 3000, 7, 1.5);   /* stb_sprintf's path, too long */
+    s = test_vsprintf(&c->a, "%0*d|%f", 3000, 7, 1.5);   /* stb_sprintf's path, too long */
     CHECK_EQ(bad_handler_failures, 1);
     CHECK_EQ(bad_used(&c->a), used);
     return bad_ptr(s);
@@ -1233,15 +1189,21 @@ static uintptr_t pool_free_after_release(BadCtx *c) {
 
 /* ==== pool: handles ========================================================== */
 
+/* The bad call of the handle rows: h resolves to nothing in p, and
+   freeing it is refused. */
+static uintptr_t bad_free_dead_handle(Pool *p, PoolHandle h) {
+    CHECK(pool_get(p, h) == NULL);
+    BAD_CALL();
+    return (uintptr_t)pool_free_handle(p, h);
+}
+
 static uintptr_t handle_stale(BadCtx *c) {
     PoolHandle h;
     bad_pool(c, &c->p, 32);
     bad_fill_pool(c, &c->p, 2);
     h = pool_alloc_handle(&c->p);
     CHECK(pool_free_handle(&c->p, h));
-    CHECK(pool_get(&c->p, h) == NULL);
-    BAD_CALL();
-    return (uintptr_t)pool_free_handle(&c->p, h);
+    return bad_free_dead_handle(&c->p, h);
 }
 
 /* The slot is live again under a new handle: the old one stays dead. */
@@ -1269,9 +1231,7 @@ static uintptr_t handle_null(BadCtx *c) {
     bad_pool(c, &c->p, 32);
     bad_fill_pool(c, &c->p, 2);
     memset(&h, 0, sizeof h);
-    CHECK(pool_get(&c->p, h) == NULL);
-    BAD_CALL();
-    return (uintptr_t)pool_free_handle(&c->p, h);
+    return bad_free_dead_handle(&c->p, h);
 }
 
 static uintptr_t handle_foreign(BadCtx *c) {
@@ -1281,9 +1241,7 @@ static uintptr_t handle_foreign(BadCtx *c) {
     bad_fill_pool(c, &c->p, 2);
     h = pool_alloc_handle(&c->q);
     bad_keep(c, pool_get(&c->q, h), 32);
-    CHECK(pool_get(&c->p, h) == NULL);
-    BAD_CALL();
-    return (uintptr_t)pool_free_handle(&c->p, h);
+    return bad_free_dead_handle(&c->p, h);
 }
 
 static uintptr_t handle_after_reset(BadCtx *c) {
@@ -1292,9 +1250,7 @@ static uintptr_t handle_after_reset(BadCtx *c) {
     h = pool_alloc_handle(&c->p);
     pool_reset(&c->p);
     bad_fill_pool(c, &c->p, 2);   /* slot 0 is live again */
-    CHECK(pool_get(&c->p, h) == NULL);
-    BAD_CALL();
-    return (uintptr_t)pool_free_handle(&c->p, h);
+    return bad_free_dead_handle(&c->p, h);
 }
 
 static uintptr_t handle_of_stray(BadCtx *c) {

@@ -293,11 +293,7 @@ static size_t fault_arena_workload(size_t fail_at) {
     arena_reset(&a);
     f->nw = 0;
     fault_after(f, 1);
-    {
-        size_t d;
-        for (d = 0; d < f->ndefers; d++)
-            CHECK_EQ(f->defer_runs[d], f->defer_registered[d] ? 1 : 0);
-    }
+    fault_check_defers(f, 0);
 
     /* phase 3: the arena works after reset; release gives everything back */
     for (i = 120; i < 160; i++) fault_arena_step(f, &a, i, 0);
@@ -305,11 +301,7 @@ static size_t fault_arena_workload(size_t fail_at) {
     arena_release(&a);
     f->nw = 0;
     fault_after(f, 1);
-    {
-        size_t d;
-        for (d = 0; d < f->ndefers; d++)
-            CHECK_EQ(f->defer_runs[d], f->defer_registered[d] ? 1 : 0);
-    }
+    fault_check_defers(f, 0);
     fault_end(f, fail_at);
     return f->src.grabs;
 }

@@ -190,6 +190,29 @@ static int pt_in_buf(const PtBuf *b, const void *o, size_t size) {
     return u >= lo && u + size <= lo + b->bytes;
 }
 
+/* Allocates from the buffer pool p on b until it is full (NULL and
+   ARENA_ERR_OOM): each object aligned, inside b, filled from seed plus its
+   number, into objs. The count (reaching max fails the test). */
+static size_t pt_fill_buffer(Pool *p, const PtBuf *b, size_t align, void **objs, size_t max,
+                             unsigned seed) {
+    size_t n = 0;
+    for (;;) {
+        void *o = pool_alloc(p);
+        if (!o) {
+            CHECK_ERR(ARENA_ERR_OOM);
+            return n;
+        }
+        CHECK(test_is_aligned(o, align));
+        CHECK(pt_in_buf(b, o, p->size));
+        test_fill(o, p->size, seed + (unsigned)n);
+        objs[n++] = o;
+        if (n == max) {
+            CHECK(0);
+            return n;
+        }
+    }
+}
+
 /* ---- init: sizes, alignments, types ----------------------------------------- */
 
 static const size_t pt_sizes[] = { 1, 7, 8, 16, 24, 64, 100, 4096, (size_t)1 << 20 };
@@ -1130,9 +1153,7 @@ TEST(pool_alloc_with_handle_kinds) {
     pool_init(&p, 40, 8);                     /* the default: a run where it can */
     pt_with_handle(&p, 40);
     pool_release(&p);
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init_opts(&p, 100, 16, &o);          /* blocks from a source */
     pt_with_handle(&p, 100);
     pool_release(&p);
@@ -1162,9 +1183,7 @@ TEST(pool_trim_gives_blocks_back) {
     size_t i, kept_blocks;
     Pool p;
     if (!objs || !hs) { free(objs); free(hs); CHECK(0); return; }
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init_opts(&p, 48, 8, &o);
     for (i = 0; i < N; i++) {
         objs[i] = pool_alloc_with_handle(&p, &hs[i]);
@@ -1237,9 +1256,7 @@ TEST(pool_shared_budget) {
     if (!a || !b) { free(a); free(b); CHECK(0); return; }
     budget.held = 0;
     budget.max = (size_t)512 << 10;
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init(&p, 100, 8);
     pool_init_opts(&q, 100, 8, &o);
     p.budget = q.budget = &budget;
@@ -1601,9 +1618,7 @@ TEST(pool_release_balances_and_kills_handles) {
     size_t i, round;
     Pool p;
     if (!old || !cur) { free(old); free(cur); CHECK(0); return; }
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init_opts(&p, 64, 16, &o);
     CHECK_NO_ERR();
     for (i = 0; i < N; i++) {
@@ -1675,10 +1690,8 @@ TEST(pool_max_bytes_cap) {
     PoolHandle h;
     Pool p;
     if (!objs) { CHECK(0); return; }
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
+    o = test_source_opts(&pt_src, 0);
     o.max_bytes = cap;
-    o.source = test_source(&pt_src);
     pool_init_opts(&p, 64, 8, &o);
     CHECK_NO_ERR();
     for (;;) {
@@ -1823,18 +1836,7 @@ TEST(pool_buffer_basic) {
     CHECK_EQ(s.bytes_held, (size_t)BYTES);
     CHECK_EQ(s.grab_count, (size_t)0);
     CHECK_EQ(s.live, (size_t)0);
-    for (;;) {
-        void *o = pool_alloc(&p);
-        if (!o) {
-            CHECK_ERR(ARENA_ERR_OOM);
-            break;
-        }
-        CHECK(pt_in_buf(&b, o, SIZE));
-        CHECK(test_is_aligned(o, 8));
-        test_fill(o, SIZE, (unsigned)n);
-        objs[n++] = o;
-        if (n == MAXN) { CHECK(0); break; }
-    }
+    n = pt_fill_buffer(&p, &b, 8, objs, MAXN, 0);
     CHECK_EQ(n, cap);
     CHECK_EQ(pool_stats(&p).capacity, cap);
     /* reasonably dense: about 1500 32-byte objects in 64 KiB (scaled for
@@ -1863,7 +1865,7 @@ TEST(pool_buffer_basic) {
     CHECK_ERR(ARENA_ERR_OOM);
     /* reset and release: the whole capacity again, inside the buffer */
     for (round = 0; round < 4; round++) {
-        size_t k = 0;
+        size_t k;
         for (i = 0; i < 16; i++) hs[i] = pool_handle_of(&p, objs[(i * 37 + 1) % n]);
         if (round % 2) pool_release(&p);
         else pool_reset(&p);
@@ -1875,17 +1877,7 @@ TEST(pool_buffer_basic) {
         CHECK_EQ(s.capacity, round % 2 ? (size_t)0 : cap);
         CHECK_EQ(s.grab_count, (size_t)0);
         for (i = 0; i < 16; i++) CHECK(pool_get(&p, hs[i]) == NULL);
-        for (;;) {
-            void *o = pool_alloc(&p);
-            if (!o) {
-                CHECK_ERR(ARENA_ERR_OOM);
-                break;
-            }
-            CHECK(pt_in_buf(&b, o, SIZE));
-            test_fill(o, SIZE, (unsigned)(k + round));
-            objs[k++] = o;
-            if (k == MAXN) { CHECK(0); break; }
-        }
+        k = pt_fill_buffer(&p, &b, 8, objs, MAXN, (unsigned)round);
         CHECK_EQ(k, cap);
         for (i = 0; i < 16; i++) CHECK(pool_get(&p, hs[i]) == NULL);
         for (i = 0; i < k; i++) CHECK(test_holds(objs[i], SIZE, (unsigned)(i + round)));
@@ -1915,15 +1907,7 @@ TEST(pool_buffer_alignments) {
             if (!objs || !pt_buf_new(&b, BYTES, 4096, 16)) { free(objs); CHECK(0); return; }
             CHECK(pool_init_buffer(&p, size, align, b.buf, BYTES));
             CHECK_NO_ERR();
-            for (;;) {
-                void *o = pool_alloc(&p);
-                if (!o) { CHECK_ERR(ARENA_ERR_OOM); break; }
-                CHECK(test_is_aligned(o, align));
-                CHECK(pt_in_buf(&b, o, size));
-                test_fill(o, size, (unsigned)n);
-                objs[n++] = o;
-                if (n == MAXN) { CHECK(0); break; }
-            }
+            n = pt_fill_buffer(&p, &b, align, objs, MAXN, 0);
             CHECK_EQ(n, pool_stats(&p).capacity);
             /* at least a third of the buffer holds objects */
             CHECK(n * (size > p.stride ? size : p.stride) >= (size_t)BYTES / 3);
@@ -2512,9 +2496,7 @@ TEST(pool_stats_consistent) {
     size_t i;
     Pool p;
     if (!objs) { CHECK(0); return; }
-    test_source_init(&pt_src);
-    memset(&o, 0, sizeof o);
-    o.source = test_source(&pt_src);
+    o = test_source_opts(&pt_src, 0);
     pool_init_opts(&p, 72, 8, &o);
     s = pool_stats(&p);
     CHECK_EQ(s.live, (size_t)0);

@@ -693,79 +693,81 @@ TEST(snapshot_refuses_marks_taken_since) {
     arena_release(&store);
 }
 
+/* The undone-history setup: y (100 bytes, filled from seed) above
+   `before`, a snapshot, a rewind to before and a mark taken there
+   (`inside`: inside y once restored), then the restore. */
+typedef struct UndoneFix {
+    Arena a, store;
+    ArenaSnapshot s;
+    ArenaMark before, inside;
+    char *y;
+    size_t top;   /* bytes_used at the snapshot */
+} UndoneFix;
+
+static bool undone_setup(UndoneFix *f, unsigned seed) {
+    f->store = test_empty_arena();
+    arena_init(&f->a, NULL);
+    CHECK(arena_alloc(&f->a, 100) != NULL);
+    f->before = arena_mark(&f->a);
+    f->y = (char *)arena_alloc(&f->a, 100);
+    CHECK(f->y != NULL);
+    if (!f->y) return false;
+    test_fill(f->y, 100, seed);
+    f->top = arena_stats(&f->a).bytes_used;
+    CHECK(arena_snapshot(&f->a, &f->s, &f->store));
+    arena_rewind(&f->a, f->before);
+    CHECK(arena_alloc(&f->a, 40) != NULL);
+    f->inside = arena_mark(&f->a);
+    CHECK(arena_restore(&f->a, &f->s));
+    return true;
+}
+
 /* A mark of the undone history stays refused after the restored arena cuts
    again at its top (a record newer than the mark, linking to one older:
    the shape the out-of-line rewind finishes without walking). */
 TEST(snapshot_refuses_undone_marks_past_a_new_cut) {
-    Arena a, store = test_empty_arena();
-    ArenaSnapshot s;
-    ArenaMark before, below, at, above;
-    char *y;
-    size_t top;
-    arena_init(&a, NULL);
-    CHECK(arena_alloc(&a, 100) != NULL);
-    before = arena_mark(&a);
-    y = (char *)arena_alloc(&a, 100);
-    CHECK(y != NULL);
-    if (!y) return;
-    test_fill(y, 100, 7);
-    top = arena_stats(&a).bytes_used;
-    CHECK(arena_snapshot(&a, &s, &store));
-    arena_rewind(&a, before);
-    CHECK(arena_alloc(&a, 40) != NULL);
-    below = arena_mark(&a);   /* inside y once restored */
-    CHECK(arena_restore(&a, &s));
-    at = arena_mark(&a);
-    CHECK(arena_alloc(&a, 64) != NULL);
-    above = arena_mark(&a);
-    CHECK(arena_alloc(&a, 64) != NULL);
+    UndoneFix f;
+    ArenaMark at, above;
+    if (!undone_setup(&f, 7)) return;
+    at = arena_mark(&f.a);
+    CHECK(arena_alloc(&f.a, 64) != NULL);
+    above = arena_mark(&f.a);
+    CHECK(arena_alloc(&f.a, 64) != NULL);
     (void)above;
-    arena_rewind(&a, at);   /* a record at the top, newer than `below` */
+    arena_rewind(&f.a, at);   /* a record at the top, newer than `inside` */
     CHECK_NO_ERR();
-    arena_rewind(&a, below);
+    arena_rewind(&f.a, f.inside);
     CHECK_ERR(ARENA_ERR_MISUSE);
-    CHECK_EQ(arena_stats(&a).bytes_used, top);
-    CHECK(test_intact(y, 100, 7));
-    arena_release(&a);
-    arena_release(&store);
+    CHECK_EQ(arena_stats(&f.a).bytes_used, f.top);
+    CHECK(test_intact(f.y, 100, 7));
+    arena_release(&f.a);
+    arena_release(&f.store);
 }
 
 /* A mark of a history one restore undid stays refused after a later
    snapshot is taken and restored (the arena keeps every undone history,
    not only its latest restore's). */
 TEST(snapshot_refuses_marks_of_an_earlier_undone_history) {
-    Arena a, store = test_empty_arena();
-    ArenaSnapshot s1, s2;
-    ArenaMark before, inside, fresh;
-    char *y;
-    arena_init(&a, NULL);
-    CHECK(arena_alloc(&a, 100) != NULL);
-    before = arena_mark(&a);
-    y = (char *)arena_alloc(&a, 100);
-    CHECK(y != NULL);
-    if (!y) return;
-    test_fill(y, 100, 9);
-    CHECK(arena_snapshot(&a, &s1, &store));
-    arena_rewind(&a, before);
-    CHECK(arena_alloc(&a, 40) != NULL);
-    inside = arena_mark(&a);   /* inside y once restored */
-    CHECK(arena_restore(&a, &s1));
-    CHECK(arena_snapshot(&a, &s2, &store));
-    CHECK(arena_alloc(&a, 10) != NULL);
-    CHECK(arena_restore(&a, &s2));
+    UndoneFix f;
+    ArenaSnapshot s2;
+    ArenaMark fresh;
+    if (!undone_setup(&f, 9)) return;
+    CHECK(arena_snapshot(&f.a, &s2, &f.store));
+    CHECK(arena_alloc(&f.a, 10) != NULL);
+    CHECK(arena_restore(&f.a, &s2));
     CHECK_NO_ERR();
-    arena_rewind(&a, inside);
+    arena_rewind(&f.a, f.inside);
     CHECK_ERR(ARENA_ERR_MISUSE);
-    CHECK(test_intact(y, 100, 9));
-    fresh = arena_mark(&a);   /* marks after the restore and before it work */
-    CHECK(arena_alloc(&a, 30) != NULL);
-    arena_rewind(&a, fresh);
-    arena_rewind(&a, before);
+    CHECK(test_intact(f.y, 100, 9));
+    fresh = arena_mark(&f.a);   /* marks after the restore and before it work */
+    CHECK(arena_alloc(&f.a, 30) != NULL);
+    arena_rewind(&f.a, fresh);
+    arena_rewind(&f.a, f.before);
     CHECK_NO_ERR();
-    arena_reset(&a);   /* a reset ends every older mark: the range goes */
-    CHECK_EQ(a.undone_hi, 0u);
-    arena_release(&a);
-    arena_release(&store);
+    arena_reset(&f.a);   /* a reset ends every older mark: the range goes */
+    CHECK_EQ(f.a.undone_hi, 0u);
+    arena_release(&f.a);
+    arena_release(&f.store);
 }
 
 void suite_snapshot(void) {

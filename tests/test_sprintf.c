@@ -344,10 +344,7 @@ TEST(sprintf_larger_than_a_block) {
     size_t i, held0;
     CHECK(big != NULL);
     if (!big) return;
-    test_source_init(&src);
-    memset(&opt, 0, sizeof opt);
-    opt.block_size = 4096;
-    opt.source = test_source(&src);
+    opt = test_source_opts(&src, 4096);
     arena_init(&a, &opt);
 
     x = (char *)arena_alloc(&a, 1000);
@@ -407,29 +404,22 @@ out:
 }
 
 /* Many conversions in one call: the result spans several blocks. */
+#define MANY_INTS_FMT \
+    "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d," \
+    "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d|%0900d|%-900d|"
+#define MANY_INTS_ARGS(b) \
+    b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, \
+    b + 12, b + 13, b + 14, b + 15, b + 16, b + 17, b + 18, b + 19, b + 20, b + 21, \
+    b + 22, b + 23, b + 24, b + 25, b + 26, b + 27, b + 28, b + 29, b + 30, b + 31, \
+    b + 32, b + 33, b + 34, b + 35, b + 36, b + 37, b + 38, b + 39, b, b
+
 static char *many_ints(Arena *a, int base) {
-    return arena_sprintf(a,
-        "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,"
-        "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d|%0900d|%-900d|",
-        base, base + 1, base + 2, base + 3, base + 4, base + 5, base + 6, base + 7,
-        base + 8, base + 9, base + 10, base + 11, base + 12, base + 13, base + 14,
-        base + 15, base + 16, base + 17, base + 18, base + 19, base + 20, base + 21,
-        base + 22, base + 23, base + 24, base + 25, base + 26, base + 27, base + 28,
-        base + 29, base + 30, base + 31, base + 32, base + 33, base + 34, base + 35,
-        base + 36, base + 37, base + 38, base + 39, base, base);
+    return arena_sprintf(a, MANY_INTS_FMT, MANY_INTS_ARGS(base));
 }
 
 static int many_ints_ok(const char *s, int base) {
     char want[4096];
-    int n = snprintf(want, sizeof want,
-        "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,"
-        "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d|%0900d|%-900d|",
-        base, base + 1, base + 2, base + 3, base + 4, base + 5, base + 6, base + 7,
-        base + 8, base + 9, base + 10, base + 11, base + 12, base + 13, base + 14,
-        base + 15, base + 16, base + 17, base + 18, base + 19, base + 20, base + 21,
-        base + 22, base + 23, base + 24, base + 25, base + 26, base + 27, base + 28,
-        base + 29, base + 30, base + 31, base + 32, base + 33, base + 34, base + 35,
-        base + 36, base + 37, base + 38, base + 39, base, base);
+    int n = snprintf(want, sizeof want, MANY_INTS_FMT, MANY_INTS_ARGS(base));
     return s && n > 0 && strcmp(s, want) == 0;
 }
 
@@ -824,10 +814,7 @@ TEST(sprintf_failing_source) {
     size_t used, xn;
     CHECK(text != NULL);
     if (!text) return;
-    test_source_init(&src);
-    memset(&opt, 0, sizeof opt);
-    opt.block_size = 4096;
-    opt.source = test_source(&src);
+    opt = test_source_opts(&src, 4096);
     arena_init(&a, &opt);
     s = arena_sprintf(&a, "%s", "warm");
     CHECK(s && strcmp(s, "warm") == 0);
@@ -944,10 +931,7 @@ TEST(sprintf_fits_without_new_block) {
     Arena a;
     char *x, *s;
     size_t used, grabs, xn;
-    test_source_init(&src);
-    memset(&opt, 0, sizeof opt);
-    opt.block_size = 4096;
-    opt.source = test_source(&src);
+    opt = test_source_opts(&src, 4096);
     arena_init(&a, &opt);
     x = (char *)arena_alloc(&a, 16);
     CHECK(x != NULL);
@@ -1006,23 +990,13 @@ out:
     CHECK_NO_ERR();
 }
 
-static char *vs_wrap(Arena *a, const char *fmt, ...) ARENA_PRINTF(2, 3);
-static char *vs_wrap(Arena *a, const char *fmt, ...) {
-    va_list ap;
-    char *s;
-    va_start(ap, fmt);
-    s = arena_vsprintf(a, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 TEST(sprintf_vsprintf_and_reuse) {
     Arena a;
     char *s1, *s2;
     int i;
     memset(&a, 0, sizeof a);
-    s1 = vs_wrap(&a, "%s=%d", "x", 5);
-    s2 = vs_wrap(&a, "%c%c", 'o', 'k');
+    s1 = test_vsprintf(&a, "%s=%d", "x", 5);
+    s2 = test_vsprintf(&a, "%c%c", 'o', 'k');
     CHECK(s1 && strcmp(s1, "x=5") == 0);
     CHECK(s2 && strcmp(s2, "ok") == 0);
     /* after reset and release the arena formats again */
@@ -1075,11 +1049,8 @@ TEST(sprintf_long_result_memory_is_linear) {
         ArenaOptions opt;
         Arena a;
         char *s;
-        test_source_init(&src);
-        memset(&opt, 0, sizeof opt);
-        opt.block_size = 4096;
+        opt = test_source_opts(&src, 4096);
         opt.max_block_size = caps[i];
-        opt.source = test_source(&src);
         arena_init(&a, &opt);
         s = arena_sprintf(&a, "%s", big);
         CHECK(is_text(s, N, 4));

@@ -347,10 +347,7 @@ TEST(stack_deep_across_blocks) {
     ArenaStack s;
     size_t i, held_after_first = 0;
     int cycle;
-    test_source_init(&src);
-    memset(&opt, 0, sizeof opt);
-    opt.block_size = 4096;
-    opt.source = test_source(&src);
+    opt = test_source_opts(&src, 4096);
     arena_stack_init(&s, &opt);
     for (cycle = 0; cycle < 4; cycle++) {
         size_t peak_blocks;
@@ -404,11 +401,8 @@ TEST(stack_random_model) {
     unsigned rng = 12345u;
     size_t d = 0;
     int step;
-    test_source_init(&src);
-    memset(&opt, 0, sizeof opt);
-    opt.block_size = 1024;
+    opt = test_source_opts(&src, 1024);
     opt.max_block_size = 16384;
-    opt.source = test_source(&src);
     arena_stack_init(&s, &opt);
     for (step = 0; step < 6000; step++) {
         unsigned r = stack_rng(&rng);
@@ -458,10 +452,7 @@ TEST(stack_reset_release_reuse) {
     void *p[20], *q;
     int i;
     size_t grabs;
-    test_source_init(&src);
-    memset(&opt, 0, sizeof opt);
-    opt.block_size = 2048;
-    opt.source = test_source(&src);
+    opt = test_source_opts(&src, 2048);
     arena_stack_init(&s, &opt);
     for (i = 0; i < 20; i++) {
         p[i] = arena_stack_push(&s, 500);

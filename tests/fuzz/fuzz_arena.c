@@ -358,20 +358,12 @@ static void init_a(FuzzIn *in) {
         S.bounded = 1;
         break;
     case K_BUFFER: {
-        uint8_t how = in_u8(in);
-        size_t off = (size_t)(in_u8(in) % 5) * 8 + (how % 16 == 0 ? 1 : 0);
-        size_t bytes = (size_t)in_u32(in) % (BUF_BYTES + 1);
-        void *buf = how % 32 == 1 ? NULL : (void *)(fbuf.b + off);
-        bool ok = arena_init_buffer(&S.a, buf, bytes);
-        ArenaError e = fz_take();
-        if (!buf) FUZZ_REQUIRE(!ok && e == ARENA_ERR_MISUSE);
-        else if (off % 8) FUZZ_REQUIRE(!ok && e == ARENA_ERR_ALIGN);
-        else if (bytes >= 256) FUZZ_REQUIRE(ok && e == ARENA_OK);
-        else if (bytes < 32) FUZZ_REQUIRE(!ok && e == ARENA_ERR_OOM);
-        else FUZZ_REQUIRE(ok == (e == ARENA_OK) && (ok || e == ARENA_ERR_OOM));
+        FuzzBufChoice c = fz_buffer(in, fbuf.b, BUF_BYTES, 5, 8, 1);
+        bool ok = arena_init_buffer(&S.a, c.buf, c.bytes);
+        fz_check_buffer_init(c, ok, fz_take());
         if (ok) {
-            FUZZ_REQUIRE(arena_stats(&S.a).bytes_held == bytes);
-            S.room = bytes;
+            FUZZ_REQUIRE(arena_stats(&S.a).bytes_held == c.bytes);
+            S.room = c.bytes;
         }
         break;
     }

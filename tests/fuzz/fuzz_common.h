@@ -137,6 +137,37 @@ static inline ArenaError fz_take(void) {
     return e;
 }
 
+/* ---- a caller's buffer ---------------------------------------------------------- */
+
+/* A buffer for an init, decoded from the input: NULL one time in 32, else
+   buf + off, where off is a multiple of step (below steps * step) plus
+   skew (misaligned) one time in 16; *bytes up to max. */
+typedef struct FuzzBufChoice {
+    void *buf;
+    size_t off, bytes;
+} FuzzBufChoice;
+
+static inline FuzzBufChoice fz_buffer(FuzzIn *in, unsigned char *buf, size_t max,
+                                      unsigned steps, size_t step, size_t skew) {
+    FuzzBufChoice c;
+    uint8_t how = in_u8(in);
+    c.off = (size_t)(in_u8(in) % steps) * step + (how % 16 == 0 ? skew : 0);
+    c.bytes = (size_t)in_u32(in) % (max + 1);
+    c.buf = how % 32 == 1 ? NULL : (void *)(buf + c.off);
+    return c;
+}
+
+/* What an arena (or stack) init on buffer c must have done: refused NULL
+   (misuse) and a misaligned buffer, taken one of 256 bytes or more,
+   refused one below 32 (no room for a header), either in between. */
+static inline void fz_check_buffer_init(FuzzBufChoice c, bool ok, ArenaError e) {
+    if (!c.buf) FUZZ_REQUIRE(!ok && e == ARENA_ERR_MISUSE);
+    else if (c.off % 8) FUZZ_REQUIRE(!ok && e == ARENA_ERR_ALIGN);
+    else if (c.bytes >= 256) FUZZ_REQUIRE(ok && e == ARENA_OK);
+    else if (c.bytes < 32) FUZZ_REQUIRE(!ok && e == ARENA_ERR_OOM);
+    else FUZZ_REQUIRE(ok == (e == ARENA_OK) && (ok || e == ARENA_ERR_OOM));
+}
+
 /* ---- a counting source that checks every drop against its grab ------------------- */
 
 enum { FZ_SRC_BLOCKS = 4096 };

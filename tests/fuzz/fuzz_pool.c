@@ -222,24 +222,20 @@ static void init_p(FuzzIn *in) {
         break;
     }
     default: {
-        uint8_t how = in_u8(in);
-        size_t off = (size_t)(in_u8(in) % 4) * 16 + (how % 16 == 0 ? 4 : 0);
-        size_t bytes = (size_t)in_u32(in) % (BUF_BYTES + 1);
-        void *buf = how % 32 == 1 ? NULL : (void *)(fbuf.b + off);
-        bool ok;
-        ok = pool_init_buffer(&S.p, S.size, S.align, buf, bytes);
+        FuzzBufChoice c = fz_buffer(in, fbuf.b, BUF_BYTES, 4, 16, 4);
+        bool ok = pool_init_buffer(&S.p, S.size, S.align, c.buf, c.bytes);
         e = fz_take();
         if (want != ARENA_OK) FUZZ_REQUIRE(!ok && e == want);
-        else if (!buf) FUZZ_REQUIRE(!ok && e == ARENA_ERR_MISUSE);
-        else if (off % 8) FUZZ_REQUIRE(!ok && e == ARENA_ERR_ALIGN);
+        else if (!c.buf) FUZZ_REQUIRE(!ok && e == ARENA_ERR_MISUSE);
+        else if (c.off % 8) FUZZ_REQUIRE(!ok && e == ARENA_ERR_ALIGN);
         else FUZZ_REQUIRE(ok ? e == ARENA_OK : e == ARENA_ERR_OOM);
         if (ok) {
             S.buf_cap = pool_stats(&S.p).capacity;
             FUZZ_REQUIRE(S.buf_cap >= 1);
-            FUZZ_REQUIRE(pool_stats(&S.p).bytes_held == bytes);
+            FUZZ_REQUIRE(pool_stats(&S.p).bytes_held == c.bytes);
         }
-        if (!ok && want == ARENA_OK && buf && !(off % 8) &&
-            bytes >= 8192 + 16 * (S.size + S.align + 64))
+        if (!ok && want == ARENA_OK && c.buf && !(c.off % 8) &&
+            c.bytes >= 8192 + 16 * (S.size + S.align + 64))
             FUZZ_REQUIRE(!"a buffer this large must hold an object");
         S.inert = !ok;
         break;

@@ -178,20 +178,10 @@ static void init_s(FuzzIn *in) {
         fz_expect_none();
         break;
     default: {
-        uint8_t how = in_u8(in);
-        size_t off = (size_t)(in_u8(in) % 4) * 16 + (how % 16 == 0 ? 4 : 0);
-        size_t bytes = (size_t)in_u32(in) % (BUF_BYTES + 1);
-        void *buf = how % 32 == 1 ? NULL : (void *)(fbuf.b + off);
-        bool ok;
-        ArenaError e;
-        ok = arena_stack_init_buffer(&S.s, buf, bytes);
-        e = fz_take();
-        if (!buf) FUZZ_REQUIRE(!ok && e == ARENA_ERR_MISUSE);
-        else if (off % 8) FUZZ_REQUIRE(!ok && e == ARENA_ERR_ALIGN);
-        else if (bytes >= 256) FUZZ_REQUIRE(ok && e == ARENA_OK);
-        else if (bytes < 32) FUZZ_REQUIRE(!ok && e == ARENA_ERR_OOM);
-        else FUZZ_REQUIRE(ok == (e == ARENA_OK) && (ok || e == ARENA_ERR_OOM));
-        if (ok) S.room = bytes;
+        FuzzBufChoice c = fz_buffer(in, fbuf.b, BUF_BYTES, 4, 16, 4);
+        bool ok = arena_stack_init_buffer(&S.s, c.buf, c.bytes);
+        fz_check_buffer_init(c, ok, fz_take());
+        if (ok) S.room = c.bytes;
         break;
     }
     }
