@@ -34,9 +34,10 @@
        snapshots    arena_snapshot / arena_restore: rollback and undo
        strings      ArenaBuilder (append, appendf, finish), ArenaStr slices
        threads      ArenaOptions.flags = ARENA_SHARED: many threads allocate
-                    from one arena at once (a lock-free bump, a lock to add
-                    a block); reset, release, rewind at a frame boundary,
-                    refused (ARENA_ERR_MISUSE) while a thread allocates.
+                    from one arena at once (a lock-free bump of one atomic
+                    add, a lock to add a block); reset, release, rewind at
+                    a frame boundary, refused (ARENA_ERR_MISUSE) while a
+                    thread is inside a locked allocating call.
                     See README "Threads".
        errors       every failure calls the handler set with
                     arena_set_error_handler once, then returns NULL/false
@@ -417,12 +418,12 @@ typedef struct Arena {
     int busy;               /* running its cleanups or the error handler */
     bool stack_owned;       /* internal: an ArenaStack's: its marks are refused */
     /* internal, ARENA_SHARED only (atomic words): the bump range
-       [top, end) threads take from with a compare-and-swap (top 0: none,
-       or taken by the lock's holder), the lock that guards everything
-       else, and how many threads are inside an allocating call. cur and
-       end stay NULL, so every inline path of a shared arena goes out of
-       line. */
-    struct { size_t top, end, lock, inside; } shared;
+       [base, end) threads take from with one atomic add on top, valid
+       while seq (odd while the lock's holder has the range) stays what
+       it was; the lock that guards everything else, and how many
+       threads are inside a locked allocating call. cur and end stay
+       NULL, so every inline path of a shared arena goes out of line. */
+    struct { size_t top, base, end, seq, lock, inside; } shared;
 } Arena;
 
 typedef struct ArenaMark {
@@ -1925,16 +1926,17 @@ static char *arena__place(Arena *a, size_t lead, size_t size, size_t align) {
 }
 
 /* ---- sharing across threads (ARENA_SHARED) -----------------------------------
-   Threads allocate from the range [shared.top, shared.end) with one
-   compare-and-swap each, lock-free. Everything else (a new block,
-   realloc, arena_defer, sprintf, reset ...) holds the lock and runs the
-   unshared code on a private copy of the arena that holds the range
-   (shared.top 0 meanwhile: bumpers wait for the lock), then publishes the
-   copy back, end first. So a top still current when a swap succeeds was
-   checked against its own end: tops are addresses in distinct blocks, a
-   locked call moves the top within its block (or across blocks), and a
-   frame-boundary call, which might bring an address back in a new block,
-   is refused while any thread is inside an allocating call. */
+   Threads allocate from the range [shared.base, shared.end) lock-free
+   with ONE atomic add each on shared.top, a seqlock around it: read seq
+   (even) and the range, add, read seq again. The add holds if seq did
+   not move and it landed in the range. Everything else (a new block,
+   realloc, arena_defer, sprintf, reset ...) holds the lock, makes seq
+   odd, takes the top with a swap (adds from then on see seq moved: they
+   take the lock, their bytes are never handed out), runs the unshared
+   code on a private copy of the arena, then publishes the copy: the
+   range, the top, and seq even again. So an add that seq says held
+   landed in the range published at the seq it read: no address brought
+   back (by a reset, a new block where an old one was) can fool it. */
 
 static bool arena__shared(const Arena *a) { return (a->opt.flags & ARENA_SHARED) != 0; }
 
@@ -1944,8 +1946,10 @@ static bool arena__shared(const Arena *a) { return (a->opt.flags & ARENA_SHARED)
 static void arena__share_leave(Arena *a, const Arena *t, bool allocating) {
     size_t from = offsetof(Arena, block);
     ARENA_MEMCPY((char *)a + from, (const char *)t + from, offsetof(Arena, opt) - from);
+    arena__atomic_store(&a->shared.base, (size_t)(uintptr_t)t->cur);
     arena__atomic_store(&a->shared.end, (size_t)(uintptr_t)t->end);
     arena__atomic_store(&a->shared.top, (size_t)(uintptr_t)t->cur);
+    arena__atomic_add(&a->shared.seq, 1);   /* even: the range is open */
     arena__unlock(&a->shared.lock);
     if (allocating) arena__atomic_add(&a->shared.inside, (size_t)-1);
 }
@@ -1955,17 +1959,20 @@ static void arena__share_leave(Arena *a, const Arena *t, bool allocating) {
    arena__share_leave; a frame-boundary call gets false, after one report
    of misuse, while a thread is inside. */
 static bool arena__share_enter(Arena *a, Arena *t, const char *misuse) {
-    size_t top;
+    size_t top, base, end;
     if (!misuse) arena__atomic_add(&a->shared.inside, 1);
     else if (arena__atomic_load(&a->shared.inside)) goto refuse;
     arena__lock(&a->shared.lock);
+    arena__atomic_add(&a->shared.seq, 1);   /* odd: adds from now on fail */
     top = arena__atomic_load(&a->shared.top);
-    while (!arena__atomic_cas(&a->shared.top, &top, 0)) {}   /* the range, from the bumpers */
+    while (!arena__atomic_cas(&a->shared.top, &top, 0)) {}   /* where the last add that held ends */
+    base = arena__atomic_load(&a->shared.base);
+    end = arena__atomic_load(&a->shared.end);
     ARENA_MEMCPY(t, a, offsetof(Arena, shared));
     ARENA_MEMSET(&t->shared, 0, sizeof t->shared);
     t->opt.flags &= ~ARENA_SHARED;
-    t->cur = (char *)(uintptr_t)top;
-    t->end = top ? (char *)(uintptr_t)arena__atomic_load(&a->shared.end) : NULL;
+    t->cur = end ? (char *)(uintptr_t)(top - base <= end - base ? top : end) : NULL;   /* (past it: failed adds) */
+    t->end = (char *)(uintptr_t)end;
     if (!misuse || !arena__atomic_load(&a->shared.inside)) return true;
     arena__share_leave(a, t, false);   /* (a thread came in meanwhile) */
 refuse:
@@ -1973,25 +1980,45 @@ refuse:
     return false;
 }
 
-/* One compare-and-swap on the shared range, or NULL. */
+/* Requests up to this span take the lock-free add: adds past the end
+   (each thread's last before it takes the lock) cannot bring the top
+   round to the range again unless some 2^15 threads add at once. */
+#define ARENA__SHARED_SPAN ((size_t)1 << 16)
+
+/* One atomic add on the shared range, or NULL (span <= ARENA__SHARED_SPAN).
+   The top of an add that seq says held lies in [base, end]. */
 static char *arena__shared_bump(Arena *a, size_t span) {
-    size_t top = arena__atomic_load(&a->shared.top), end;
-    do {
-        end = arena__atomic_load(&a->shared.end);
-        if (!top || span > end - top) return NULL;
-    } while (!arena__atomic_cas(&a->shared.top, &top, top + span));
+    size_t seq = arena__atomic_load(&a->shared.seq);
+    size_t base = arena__atomic_load(&a->shared.base), end = arena__atomic_load(&a->shared.end);
+    size_t top = arena__atomic_add(&a->shared.top, span) - span;
+    if ((seq & 1) || top - base + span > end - base || arena__atomic_load(&a->shared.seq) != seq) return NULL;
     return (char *)(uintptr_t)top;
 }
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align);
 
-/* r = f(copy, ...) for a shared arena a: an allocating call under the lock. */
-#define ARENA__LOCKED(a, r, f, ...)                 \
+/* call on t_, the private copy of the shared arena a, under the lock:
+   an allocating call (counted inside meanwhile). */
+#define ARENA__LOCKED_CALL(a, call)                 \
     do {                                            \
         Arena t_;                                   \
         arena__share_enter((a), &t_, NULL);         \
-        (r) = f(&t_, __VA_ARGS__);                  \
+        call;                                       \
         arena__share_leave((a), &t_, true);         \
+    } while (0)
+
+/* r = f(copy, ...) for a shared arena a: an allocating call under the lock. */
+#define ARENA__LOCKED(a, r, f, ...) ARENA__LOCKED_CALL(a, (r) = f(&t_, __VA_ARGS__))
+
+/* Its counterpart at a frame boundary: call on the copy t_, for the API
+   call `name`, refused (one report of misuse) while a thread is inside. */
+#define ARENA__AT_BOUNDARY(a, name, call)                                                                \
+    do {                                                                                                 \
+        Arena t_;                                                                                        \
+        if (arena__share_enter((a), &t_, name ": a thread is inside an allocating call of the shared arena")) { \
+            call;                                                                                        \
+            arena__share_leave((a), &t_, false);                                                         \
+        }                                                                                                \
     } while (0)
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -2011,16 +2038,14 @@ static ARENA__NOINLINE void *arena__shared_alloc(Arena *a, size_t size, size_t a
     return p;
 }
 
-/* A small request at the minimum alignment bumps lock-free, counted
-   inside (a frame-boundary call meanwhile is refused). */
-static void *arena__shared_fast(Arena *a, size_t size, size_t align) {
-    char *p = NULL;
-    if (size - 1 < ARENA__MAX_REQUEST / 2 && align - 1 < ARENA_MIN_ALIGN && !(align & (align - 1))) {
-        arena__atomic_add(&a->shared.inside, 1);
-        p = arena__shared_bump(a, ARENA__ROUND(size + ARENA__REDZONE));
-        arena__atomic_add(&a->shared.inside, (size_t)-1);
-    }
-    if (!p) return arena__shared_alloc(a, size, align);
+/* A small request at the minimum alignment (arena_alloc's) bumps
+   lock-free; a frame-boundary call meanwhile makes its add fail, and
+   it takes the lock. Out of line: arena__alloc_slow stays a tail call. */
+static ARENA__NOINLINE void *arena__shared_fast(Arena *a, size_t size, size_t align) {
+    char *p;
+    if (align != ARENA_MIN_ALIGN || size - 1 >= ARENA__SHARED_SPAN - ARENA__REDZONE - ARENA_MIN_ALIGN ||
+        !(p = arena__shared_bump(a, ARENA__ROUND(size + ARENA__REDZONE))))
+        return arena__shared_alloc(a, size, align);
     arena__hand_out(p, size);
     return p;
 }
@@ -2282,13 +2307,8 @@ static bool arena__cut_below(const Arena *a, ArenaMark m) {
 ARENA_DEF ArenaMark arena__mark_slow(Arena *a) {
     ArenaMark m;
     if (arena__shared(a)) {
-        Arena t;
         ARENA_MEMSET(&m, 0, sizeof m);   /* refused: a mark of no arena, which rewind refuses */
-        if (arena__share_enter(a, &t, "arena_mark: a thread is inside an allocating call of the shared arena")) {
-            m = arena_mark(&t);
-            m.arena = a;
-            arena__share_leave(a, &t, false);
-        }
+        ARENA__AT_BOUNDARY(a, "arena_mark", (m = arena_mark(&t_), m.arena = a));
         return m;
     }
     if (!a->life) a->life = arena__unique();
@@ -2305,12 +2325,8 @@ ARENA_DEF ArenaMark arena__mark_slow(Arena *a) {
    cycle, one with cuts since, out of the current block, under a cleanup,
    on a busy or a stack's arena. */
 ARENA_DEF void arena__rewind_slow(Arena *a, ArenaMark m) {
-    Arena t;
     if (arena__shared(a) && m.arena == a) {
-        if (!arena__share_enter(a, &t, "arena_rewind: a thread is inside an allocating call of the shared arena")) return;
-        m.arena = &t;
-        arena_rewind(&t, m);
-        arena__share_leave(a, &t, false);
+        ARENA__AT_BOUNDARY(a, "arena_rewind", (m.arena = &t_, arena_rewind(&t_, m)));
         return;
     }
 #if !ARENA__CHECKED
@@ -2375,11 +2391,8 @@ static void arena__keep_recent(Arena *a) {
 }
 
 ARENA_DEF void arena_reset(Arena *a) {
-    Arena t;
     if (arena__shared(a)) {
-        if (!arena__share_enter(a, &t, "arena_reset: a thread is inside an allocating call of the shared arena")) return;
-        arena_reset(&t);
-        arena__share_leave(a, &t, false);
+        ARENA__AT_BOUNDARY(a, "arena_reset", arena_reset(&t_));
         return;
     }
     if (arena__refused(a)) return;
@@ -2404,9 +2417,7 @@ ARENA_DEF void arena_reset(Arena *a) {
 ARENA_DEF void arena_release(Arena *a) {
     Arena fresh;
     if (arena__shared(a)) {
-        if (!arena__share_enter(a, &fresh, "arena_release: a thread is inside an allocating call of the shared arena")) return;
-        arena_release(&fresh);
-        arena__share_leave(a, &fresh, false);
+        ARENA__AT_BOUNDARY(a, "arena_release", arena_release(&t_));
         return;
     }
     if (arena__refused(a)) return;
@@ -2438,10 +2449,7 @@ ARENA_DEF void arena_release(Arena *a) {
 ARENA_DEF ArenaStats arena_stats(const Arena *a) {
     ArenaStats s;
     if (arena__shared(a)) {   /* a consistent view, under the lock */
-        Arena t, *w = (Arena *)(uintptr_t)a;
-        arena__share_enter(w, &t, NULL);
-        s = arena_stats(&t);
-        arena__share_leave(w, &t, true);
+        ARENA__LOCKED_CALL((Arena *)(uintptr_t)a, s = arena_stats(&t_));
         return s;
     }
     s.bytes_used = arena__top(a);

@@ -56,7 +56,9 @@
        pool_init_opts with ArenaOptions.flags = ARENA_SHARED: alloc, free
        and the handle calls from many threads at once (lock-free on a
        virtual run, under a lock on block pools); reset, release, trim and
-       pool_each at a frame boundary. See README "Threads".
+       pool_each at a frame boundary. pool_heap_init with the flag: every
+       call from many threads at once, under the heap's lock; reset and
+       release at a frame boundary. See README "Threads".
 
    SNAPSHOTS
        pool_snapshot / pool_restore (with an Arena as the store) put a pool
@@ -519,6 +521,10 @@ typedef struct PoolHeap {
     PoolBudget budget;                          /* every byte held; max: opt.max_bytes */
     bool vm_tried;                              /* the reservation was tried */
     ArenaOptions opt;
+    /* ARENA_SHARED: this heap is a shell (its inline paths all go out of
+       line) for the unshared heap `core` (a PoolHeap *, made by the first
+       allocation; atomic), which runs every call under `lock` */
+    size_t core, lock;
 } PoolHeap;
 
 POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt);
@@ -1088,20 +1094,14 @@ typedef struct pool__Shared pool__Shared;   /* ARENA_SHARED pools: see there */
 static pool__Shared *pool__sh(const Pool *p, bool make);
 static void *pool__shared_alloc(Pool *p);
 static bool pool__shared_free(Pool *p, void *obj);
-static void *pool__shared_get(const Pool *p, PoolHandle h);
-static bool pool__shared_free_handle(Pool *p, PoolHandle h);
+static void *pool__shared_get(const Pool *p, uint32_t index, uint32_t gen);
+static bool pool__shared_free_handle(Pool *p, uint32_t index, uint32_t gen);
 static const char *pool__shared_handle(pool__Shared *sh, const void *obj, PoolHandle *h);
 static Pool *pool__core_enter(pool__Shared *sh, bool fold);
 static void pool__core_leave(pool__Shared *sh, bool fold);
 static void pool__shared_drop(Pool *p, pool__Shared *sh);
 static bool pool__lock_free(const pool__Shared *sh);
 static bool pool__shared(const Pool *p) { return (p->opt.flags & ARENA_SHARED) != 0; }
-static PoolHandle pool__handle_make(uint32_t index, uint32_t gen) {
-    PoolHandle h;
-    h.index = index;
-    h.gen = gen;
-    return h;
-}
 
 /* `call` on core, under the lock (fold: a frame-boundary call). */
 #define POOL__ON_CORE(sh, fold, call)                  \
@@ -1649,7 +1649,7 @@ static PoolHandle pool__handle(const Pool *p, const void *obj) {
 /* (The handle's two halves come apart: passed whole, compilers split
    the 8 bytes through a vector register on the inline path.) */
 POOL_DEF void *pool__get_slow(const Pool *p, uint32_t index, uint32_t gen) {
-    if (pool__shared(p)) return pool__shared_get(p, pool__handle_make(index, gen));
+    if (pool__shared(p)) return pool__shared_get(p, index, gen);
     uint32_t n = index - p->index_base, k = pool__is_run(p) ? 0 : n >> p->index_shift;
     pool__Block *b = p->stride && (gen & 1) ? pool__block(p, k) : NULL;
     char *s;
@@ -1698,7 +1698,7 @@ POOL_DEF PoolHandle pool_handle_of(const Pool *p, const void *obj) {
 }
 
 POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen) {
-    if (pool__shared(p)) return pool__shared_free_handle(p, pool__handle_make(index, gen));
+    if (pool__shared(p)) return pool__shared_free_handle(p, index, gen);
     void *obj = pool__get_slow(p, index, gen);
     if (!obj) {
         arena__report(ARENA_ERR_MISUSE, gen ? "pool_free_handle: the handle is stale or of another pool"
@@ -1876,7 +1876,7 @@ static void *pool__shared_alloc(Pool *p) {
    A slot's start is aligned, and its header's number times the stride
    gives its offset back (a free slot's header holds a link instead:
    whatever it proves, the generation then says free). */
-static const char *pool__shared_find(const pool__Shared *sh, const void *obj, uint32_t *np) {
+static inline const char *pool__shared_find(const pool__Shared *sh, const void *obj, uint32_t *np) {
     uintptr_t off = (uintptr_t)obj - (uintptr_t)sh->run;
     if (!obj || off >= (uintptr_t)arena__atomic_load((size_t *)(uintptr_t)&sh->carved) * sh->core.stride)
         return "pool: the pointer is not an object of this pool handed out since the last reset";
@@ -1887,7 +1887,7 @@ static const char *pool__shared_find(const pool__Shared *sh, const void *obj, ui
 }
 
 /* A life the caller has just ended (generation g, now even) goes back. */
-static void pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
+static inline void pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
     arena__atomic_add(&sh->live, (size_t)-1);
     arena__take_back(s, p->size);
     POOL__VG_FREE(&sh->core, s);
@@ -1896,7 +1896,7 @@ static void pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t 
 }
 
 /* Ends the life at s whose generation is g (any odd one if g is 0). */
-static bool pool__shared_end_life(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
+static inline bool pool__shared_end_life(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
     pool__Header *hd = pool__shared_hdr(s);
     uint32_t now = arena__atomic_load32(&hd->gen);   /* (a stale handle only reads) */
     do {
@@ -1926,34 +1926,34 @@ static bool pool__shared_free(Pool *p, void *obj) {
     return !why;
 }
 
-static void *pool__shared_get(const Pool *p, PoolHandle h) {
+static void *pool__shared_get(const Pool *p, uint32_t index, uint32_t gen) {
     pool__Shared *sh = pool__sh(p, false);
     uint32_t n;
     void *s = NULL;
     if (!sh) return NULL;
     if (!sh->run) {
-        POOL__ON_CORE(sh, false, s = pool_get(core_, h));
+        POOL__ON_CORE(sh, false, s = pool__get_slow(core_, index, gen));
         return s;
     }
-    n = h.index - sh->core.index_base;
-    if (!(h.gen & 1) || n >= arena__atomic_load(&sh->carved)) return NULL;
+    n = index - sh->core.index_base;
+    if (!(gen & 1) || n >= arena__atomic_load(&sh->carved)) return NULL;
     s = pool__shared_slot(sh, n);
-    return arena__atomic_load32(&pool__shared_hdr(s)->gen) == h.gen ? s : NULL;
+    return arena__atomic_load32(&pool__shared_hdr(s)->gen) == gen ? s : NULL;
 }
 
-static bool pool__shared_free_handle(Pool *p, PoolHandle h) {
+static bool pool__shared_free_handle(Pool *p, uint32_t index, uint32_t gen) {
     pool__Shared *sh = pool__sh(p, false);
     uint32_t n;
     bool ok = false;
     if (sh && !sh->run) {
-        POOL__ON_CORE(sh, false, ok = pool_free_handle(core_, h));
+        POOL__ON_CORE(sh, false, ok = pool__free_handle_slow(core_, index, gen));
         return ok;
     }
-    n = sh ? h.index - sh->core.index_base : 0;
-    if (sh && (h.gen & 1) && n < arena__atomic_load(&sh->carved))
-        ok = pool__shared_end_life(p, sh, pool__shared_slot(sh, n), n, h.gen);
-    if (!ok) arena__report(ARENA_ERR_MISUSE, h.gen ? "pool_free_handle: the handle is stale or of another pool"
-                                                   : "pool_free_handle: the null handle");
+    n = sh ? index - sh->core.index_base : 0;
+    if (sh && (gen & 1) && n < arena__atomic_load(&sh->carved))
+        ok = pool__shared_end_life(p, sh, pool__shared_slot(sh, n), n, gen);
+    if (!ok) arena__report(ARENA_ERR_MISUSE, gen ? "pool_free_handle: the handle is stale or of another pool"
+                                                 : "pool_free_handle: the null handle");
     return ok;
 }
 
@@ -2482,16 +2482,64 @@ POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt) {
     ARENA_MEMSET(h, 0, sizeof *h);
     if (opt) h->opt = *opt;
     h->budget.max = h->opt.max_bytes;
-    if (h->opt.flags) {   /* a shared heap is not there yet: refused, never half shared */
-        h->opt.flags = 0;
-        arena__report(ARENA_ERR_MISUSE, "pool_heap_init: ARENA_SHARED heaps are not supported yet (ignored)");
+    if (h->opt.flags & ~ARENA_SHARED) {
+        h->opt.flags &= ARENA_SHARED;
+        arena__report(ARENA_ERR_MISUSE, "pool_heap_init: unknown bits in flags (ignored)");
     }
 }
+
+/* ---- sharing across threads (ARENA_SHARED) ----------------------------------------
+   A shared heap is a shell whose classes and reservation stay empty, so
+   its inline paths go out of line to here; the heap itself is an
+   unshared PoolHeap of its own (the shell's options without the flag),
+   and every call runs on it under the shell's lock: each call is atomic,
+   so of two racing frees of one allocation one wins and one is refused,
+   and the cap holds as for one thread. A report of the core's is made
+   under the lock: the error handler must not call the same heap. */
+
+static bool pool__heap_shared(const PoolHeap *h) { return (h->opt.flags & ARENA_SHARED) != 0; }
+
+/* The core of a shared heap, made (make) by the first allocation (again
+   after a release) under a process-wide lock: threads may race to it. */
+static PoolHeap *pool__heap_core(const PoolHeap *h, bool make) {
+    static size_t making;
+    PoolHeap *w = (PoolHeap *)(uintptr_t)h, *c = (PoolHeap *)(uintptr_t)arena__atomic_load(&w->core);
+    ArenaOptions o = h->opt;
+    if (c || !make) return c;
+    arena__lock(&making);
+    c = (PoolHeap *)(uintptr_t)arena__atomic_load(&w->core);
+    if (!c && (c = (PoolHeap *)pool__shared_mem(&o, NULL, sizeof *c)) != NULL) {
+        o.flags &= ~ARENA_SHARED;
+        pool_heap_init(c, &o);
+        arena__atomic_store(&w->core, (size_t)(uintptr_t)c);
+    } else if (!c) {
+        arena__report(ARENA_ERR_OOM, "pool_heap: no memory for the shared heap's state");
+    }
+    arena__unlock(&making);
+    return c;
+}
+
+/* `call` on core_, the core of the shared heap h, under its lock; not
+   made when there is no core (make false, or no memory for one). */
+#define POOL__HEAP_ON_CORE(h, make, call)                        \
+    do {                                                         \
+        PoolHeap *core_ = pool__heap_core((h), (make));          \
+        size_t *lock_ = &((PoolHeap *)(uintptr_t)(h))->lock;     \
+        if (core_) {                                             \
+            arena__lock(lock_);                                  \
+            call;                                                \
+            arena__unlock(lock_);                                \
+        }                                                        \
+    } while (0)
 
 POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
     pool__HeapClass *c;
     unsigned k;
-    void *p;
+    void *p = NULL;
+    if (pool__heap_shared(h)) {
+        POOL__HEAP_ON_CORE(h, true, p = pool_heap_alloc(core_, size));
+        return p;
+    }
     if (size > POOL_HEAP_MAX_CLASS) {
         if (size > ARENA__MAX_REQUEST - POOL__HEAP_LARGE_HEAD)
             return arena__report(ARENA_ERR_OVERFLOW, "pool_heap_alloc: the size is too large"), (void *)NULL;
@@ -2522,7 +2570,13 @@ static bool pool__heap_in_reservation(const PoolHeap *h, const void *p) {
 /* Everything the inline free does not settle: NULL, block classes, large
    blocks, and pointers the heap does not own. */
 POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p) {
-    void *owner;
+    void *owner = NULL;
+    bool ok = !p;
+    if (pool__heap_shared(h)) {
+        POOL__HEAP_ON_CORE(h, false, ok = pool_heap_free(core_, p));
+        if (!pool__heap_core(h, false) && p) arena__report(ARENA_ERR_MISUSE, "pool_heap_free: the pointer is not an allocation of this heap");
+        return ok;
+    }
     if (!p) return true;
     owner = pool__heap_in_reservation(h, p) ? NULL : pool__heap_owner(h, p);
     if (owner && !((uintptr_t)owner & 1)) return pool__heap_free_in(h, (pool__HeapClass *)owner, p);
@@ -2550,6 +2604,11 @@ static inline bool pool__heap_live(const pool__HeapClass *c, const void *p) {
 
 POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p) {
     const pool__HeapClass *c = pool__heap_class_at(h, p);
+    size_t n = 0;
+    if (pool__heap_shared(h)) {
+        POOL__HEAP_ON_CORE(h, false, n = pool_heap_size(core_, p));
+        return n;
+    }
     if (!ARENA__LIKELY(c != NULL)) {
         void *owner = !p || pool__heap_in_reservation(h, p) ? NULL : pool__heap_owner(h, p);
         pool__HeapLarge *l = pool__heap_large_of(owner);
@@ -2583,7 +2642,11 @@ static void *pool__heap_move(PoolHeap *h, void *p, size_t old, size_t size) {
    or (large blocks) when the source gives a smaller block. */
 POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size) {
     size_t old;
-    void *q;
+    void *q = NULL;
+    if (pool__heap_shared(h)) {   /* one call under the lock: the old one is freed once */
+        POOL__HEAP_ON_CORE(h, true, q = pool_heap_realloc(core_, p, size));
+        return q;
+    }
     if (!p) return pool_heap_alloc(h, size);
     old = pool_heap_size(h, p);
     if (!old) {
@@ -2604,6 +2667,10 @@ POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size) {
 
 POOL_DEF void pool_heap_reset(PoolHeap *h) {
     unsigned k;
+    if (pool__heap_shared(h)) {
+        POOL__HEAP_ON_CORE(h, false, pool_heap_reset(core_));
+        return;
+    }
     for (k = 0; k < POOL__HEAP_CLASSES; k++)
         if (h->cls[k]) pool_reset(&h->cls[k]->pool);
     while (h->large) pool__heap_large_free(h, h->large);
@@ -2613,6 +2680,13 @@ POOL_DEF void pool_heap_reset(PoolHeap *h) {
 POOL_DEF void pool_heap_release(PoolHeap *h) {
     unsigned k;
     ArenaOptions opt = h->opt;
+    PoolHeap *core = pool__heap_shared(h) ? pool__heap_core(h, false) : NULL;
+    if (core) {   /* (a frame boundary: nobody else is inside) */
+        pool_heap_release(core);
+        pool__shared_mem(&opt, core, sizeof *core);
+        pool_heap_init(h, &opt);
+        return;
+    }
     for (k = 0; k < POOL__HEAP_CLASSES; k++)
         if (h->cls[k]) pool__heap_drop_class(h, k);
     while (h->large) pool__heap_large_free(h, h->large);
@@ -2624,6 +2698,11 @@ POOL_DEF void pool_heap_release(PoolHeap *h) {
 POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h) {
     PoolHeapStats s;
     unsigned k;
+    if (pool__heap_shared(h)) {
+        ARENA_MEMSET(&s, 0, sizeof s);
+        POOL__HEAP_ON_CORE(h, false, s = pool_heap_stats(core_));
+        return s;
+    }
     s.live_count = h->large_count;
     s.grab_count = h->grab_count;
     for (k = 0; k < POOL__HEAP_CLASSES; k++) {

@@ -263,15 +263,48 @@ TEST(shared_pool_one_thread) {
     CHECK_NO_ERR();
 }
 
-/* Not shareable yet: a PoolHeap says so instead of being half shared. */
-TEST(shared_pool_heap_refused) {
+/* A shared PoolHeap in one thread behaves as an unshared one: every
+   call, the checked frees, the cap; it stays shared after a release. */
+TEST(shared_pool_heap_one_thread) {
     PoolHeap h;
     ArenaOptions o = shared_opts(0);
+    char *p, *q, *big;
     pool_heap_init(&h, &o);
+    CHECK_NO_ERR();
+    CHECK(h.opt.flags == ARENA_SHARED);
+    p = (char *)pool_heap_alloc(&h, 10);
+    CHECK(p != NULL && test_is_aligned(p, ARENA_MIN_ALIGN) && pool_heap_size(&h, p) >= 10);
+    test_fill(p, 10, 3);
+    q = (char *)pool_heap_realloc(&h, p, 3000);
+    CHECK(q && test_holds(q, 10, 3) && pool_heap_size(&h, q) >= 3000);
+    CHECK(pool_heap_size(&h, p) == 0);   /* moved: the old one is free */
+    big = (char *)pool_heap_calloc(&h, 100000, 1);
+    CHECK(big && big[0] == 0 && big[99999] == 0 && pool_heap_size(&h, big) >= 100000);
+    CHECK_EQ(pool_heap_stats(&h).live_count, 2u);
+    CHECK(pool_heap_free(&h, q));
+    CHECK(!pool_heap_free(&h, q));   /* double free */
     CHECK_ERR(ARENA_ERR_MISUSE);
-    CHECK(h.opt.flags == 0);
-    CHECK(pool_heap_alloc(&h, 10) != NULL);
+    CHECK(!pool_heap_free(&h, big + 16));
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    CHECK(pool_heap_alloc(&h, SIZE_MAX) == NULL);
+    CHECK_ERR(ARENA_ERR_OVERFLOW);
+    CHECK(pool_heap_free(&h, NULL));
+    pool_heap_reset(&h);
+    CHECK_EQ(pool_heap_stats(&h).live_count, 0u);
+    CHECK_EQ(pool_heap_size(&h, big), 0u);
     pool_heap_release(&h);
+    CHECK(h.opt.flags == ARENA_SHARED);
+    CHECK(pool_heap_alloc(&h, 100) != NULL);
+    pool_heap_release(&h);
+    /* the cap: one report per failed call, never above it */
+    o.max_bytes = 256u << 10;
+    pool_heap_init(&h, &o);
+    while ((p = (char *)pool_heap_alloc(&h, 4000)) != NULL) test_fill(p, 4000, 1);
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK(pool_heap_stats(&h).bytes_held <= o.max_bytes);
+    CHECK(pool_heap_stats(&h).live_count > 0u);
+    pool_heap_release(&h);
+    CHECK_EQ(pool_heap_stats(&h).bytes_held, 0u);
     CHECK_NO_ERR();
 }
 
@@ -787,18 +820,149 @@ static void pool_run(int nthreads, int frames, ArenaOptions o) {
 TEST(shared_pool_2_threads) { pool_run(2, 6, shared_opts(0)); }
 TEST(shared_pool_4_threads) { pool_run(4, 4, shared_opts(0)); }
 TEST(shared_pool_16_threads) { pool_run(16, 3, shared_opts(0)); }
-TEST(shared_pool_blocks_8_threads) {   /* a pool of blocks from a source */
+/* run(nthreads, frames, o) on memory from a TestSource: all given back. */
+static void on_test_source(void (*run)(int, int, ArenaOptions), int nthreads, int frames, ArenaOptions o) {
     TestSource *src = (TestSource *)calloc(1, sizeof *src);
-    ArenaOptions o = shared_opts(4096);
     if (!src) return;
     test_source_init(src);
     o.source = test_source(src);
-    pool_run(8, 4, o);
+    run(nthreads, frames, o);
     CHECK_EQ(src->live, 0u);
     CHECK_EQ(src->bad_drops, 0u);
     free(src);
 }
 
+TEST(shared_pool_blocks_8_threads) { on_test_source(pool_run, 8, 4, shared_opts(4096)); }   /* a pool of blocks */
+
+/* ---- a shared PoolHeap: malloc, realloc and free from every thread ----------- */
+
+typedef struct HeapRun {
+    PoolHeap h;
+    TBarrier bar;
+    int nthreads, frames;
+    size_t max_bytes;
+    void *race[256];    /* freed by every thread at once */
+    int race_ok[MAX_THREADS], nulls[MAX_THREADS];
+    Worker w[MAX_THREADS];
+} HeapRun;
+
+/* Sizes from 1 byte to past the largest class (large blocks too). */
+static size_t heap_size(Worker *w) {
+    unsigned k = rnd(w, 16);
+    return k < 12 ? 1 + rnd(w, 200) : k < 15 ? 1 + rnd(w, 9000) : 9000 + rnd(w, 60000);
+}
+
+static void heap_churn_thread(HeapRun *hr, Worker *w) {
+    PoolHeap *h = &hr->h;
+    int i;
+    for (i = 0; i < POOL_OPS; i++) {
+        unsigned op = rnd(w, 10);
+        if (op < 4 || !w->nrec) {   /* malloc */
+            size_t n = heap_size(w);
+            void *p = pool_heap_alloc(h, n);
+            if (!p) { hr->nulls[w->id]++; continue; }
+            if (w->nrec == MAX_RECS || pool_heap_size(h, p) < n) { pool_heap_free(h, p); continue; }
+            record(w, p, n, ARENA_MIN_ALIGN);
+        } else {
+            size_t k = rnd(w, (unsigned)w->nrec);
+            Rec *r = &w->recs[k];
+            if (!test_intact(r->p, r->n, r->seed)) w->failures++;
+            if (op < 7) {   /* realloc: the content up to the smaller size moves along */
+                size_t n = heap_size(w), keep = n < r->n ? n : r->n;
+                unsigned char *q = (unsigned char *)pool_heap_realloc(h, r->p, n);
+                if (!q) { hr->nulls[w->id]++; continue; }   /* the old one stays */
+                if (!test_intact(q, keep, r->seed)) w->failures++;
+                r->p = q;
+                r->n = n;
+                test_fill(q, n, r->seed);
+            } else {
+                if (!pool_heap_free(h, r->p)) w->failures++;
+                *r = w->recs[--w->nrec];
+            }
+        }
+    }
+}
+
+static void heap_worker(void *arg) {
+    Worker *w = (Worker *)arg;
+    HeapRun *hr = (HeapRun *)(void *)w->st;
+    int f;
+    size_t k;
+    for (f = 0; f < hr->frames; f++) {
+        tb_wait(&hr->bar);
+        w->nrec = 0;
+        heap_churn_thread(hr, w);
+        tb_wait(&hr->bar);
+        hr->race_ok[w->id] = 0;
+        for (k = 0; k < 256; k++) hr->race_ok[w->id] += pool_heap_free(&hr->h, hr->race[k]);
+        tb_wait(&hr->bar);
+        if (w->id == 0) {   /* frame boundary */
+            int t, wins = 0;
+            size_t live = 0;
+            PoolHeapStats st = pool_heap_stats(&hr->h);
+            for (t = 0; t < hr->nthreads; t++) {
+                wins += hr->race_ok[t];
+                live += hr->w[t].nrec;
+            }
+            if (wins != 256 || overlaps(hr->w, hr->nthreads) || st.live_count != live) w->failures++;
+            if (hr->max_bytes && st.bytes_held > hr->max_bytes) w->failures++;
+            if (f % 2) pool_heap_reset(&hr->h);
+            else
+                for (t = 0; t < hr->nthreads; t++)
+                    for (k = 0; k < hr->w[t].nrec; k++)
+                        if (!pool_heap_free(&hr->h, hr->w[t].recs[k].p)) w->failures++;
+            if (pool_heap_stats(&hr->h).live_count != 0) w->failures++;
+            for (k = 0; k < 256; k++)
+                if (!(hr->race[k] = pool_heap_alloc(&hr->h, 1 + k * 37 % 500))) w->failures++;
+        }
+    }
+}
+
+static void heap_run(int nthreads, int frames, ArenaOptions o) {
+    HeapRun *hr = (HeapRun *)calloc(1, sizeof *hr);
+    TErrLog log;
+    int t, nulls = 0;
+    size_t k;
+    if (!hr) { CHECK(0); return; }
+    terr_install(&log);
+    pool_heap_init(&hr->h, &o);
+    tb_init(&hr->bar, nthreads);
+    hr->nthreads = nthreads;
+    hr->frames = frames;
+    hr->max_bytes = o.max_bytes;
+    for (k = 0; k < 256; k++) hr->race[k] = pool_heap_alloc(&hr->h, 1 + k * 37 % 500);
+    for (t = 0; t < nthreads; t++) {
+        hr->w[t].st = (Stress *)(void *)hr;
+        hr->w[t].id = (unsigned)t;
+        hr->w[t].rng = 999u + (uint64_t)t * 0x9E3779B97F4A7C15ull;
+        CHECK(t_start(&hr->w[t].th, heap_worker, &hr->w[t]));
+    }
+    for (t = 0; t < nthreads; t++) t_join(&hr->w[t].th);
+    for (t = 0; t < nthreads; t++) {
+        CHECK_EQ(hr->w[t].failures, 0);
+        nulls += hr->nulls[t];
+    }
+    /* the lost races are refused as misuse; a failed malloc or realloc
+       (the cap) is one report of running out each */
+    CHECK_EQ(log.calls[ARENA_ERR_MISUSE], frames * 256 * (nthreads - 1));
+    CHECK_EQ(log.calls[ARENA_ERR_OOM], nulls);
+    CHECK_EQ(terr_total(&log), log.calls[ARENA_ERR_MISUSE] + log.calls[ARENA_ERR_OOM]);
+    if (o.max_bytes) CHECK(nulls > 0);
+    else CHECK_EQ(nulls, 0);
+    pool_heap_release(&hr->h);
+    CHECK_EQ(pool_heap_stats(&hr->h).bytes_held, 0u);
+    terr_remove(&log);
+    tb_destroy(&hr->bar);
+    free(hr);
+}
+
+TEST(shared_pool_heap_4_threads) { heap_run(4, 4, shared_opts(0)); }
+TEST(shared_pool_heap_16_threads_capped) {
+    ArenaOptions o = shared_opts(0);
+    o.max_bytes = 2u << 20;
+    heap_run(16, 3, o);
+}
+TEST(shared_pool_heap_blocks_4_threads) { on_test_source(heap_run, 4, 3, shared_opts(0)); }   /* classes of blocks */
 
 #endif /* TEST_THREADS */
 
@@ -810,7 +974,7 @@ void suite_shared(void) {
     RUN(shared_marks_exact_and_no_snapshots);
     RUN(shared_source_failure_and_cap);
     RUN(shared_pool_one_thread);
-    RUN(shared_pool_heap_refused);
+    RUN(shared_pool_heap_one_thread);
 #if TEST_THREADS
     RUN(shared_stress_2_threads);
     RUN(shared_stress_4_threads);
@@ -824,5 +988,8 @@ void suite_shared(void) {
     RUN(shared_pool_4_threads);
     RUN(shared_pool_16_threads);
     RUN(shared_pool_blocks_8_threads);
+    RUN(shared_pool_heap_4_threads);
+    RUN(shared_pool_heap_16_threads_capped);
+    RUN(shared_pool_heap_blocks_4_threads);
 #endif
 }

@@ -1,10 +1,11 @@
-/* fuzz_shared.c - libFuzzer harness for ARENA_SHARED arenas and pools.
+/* fuzz_shared.c - libFuzzer harness for ARENA_SHARED arenas, pools and heaps.
 
    One thread drives the shared API in any interleaving the input decodes
    (what several threads might do, one call at a time): a shared Arena A
    and a shared Pool P, each on malloc or on a counting source with an
    optional cap that can fail (a pool on a source runs every call under
-   its lock; on malloc, 64-bit, alloc/free/handles are lock-free). The
+   its lock; on malloc, 64-bit, alloc/free/handles are lock-free), and a
+   shared PoolHeap H on malloc (every call under its lock). The
    model knows every live arena allocation (address, size, pattern, the
    mark depth it was made at) and every live pool object (address, handle,
    pattern), and the handles of freed objects. After every operation:
@@ -20,6 +21,10 @@
        interior, stray frees and stale handles are MISUSE and change
        nothing; pool_get of a dead handle is NULL, also once its slot is
        reused; pool_owns, pool_handle_of and pool_stats agree;
+     - H: malloc, realloc (the bytes up to the smaller size kept) and
+       free of live allocations succeed, a double free is MISUSE, the
+       usable size covers the request, reset and release drop all, the
+       live count agrees;
      - every live allocation keeps its pattern (checked every 16
        operations and at the end); after release every block went back.
    Inputs run at most 128 operations. Any mismatch abort()s. */
@@ -32,6 +37,7 @@ enum { MAXA = 128, MAXL = 128, MAXD = 64, MAXM = 8, MAXOPS = 128 };
 
 typedef struct ARec { unsigned char *p; size_t n; uint8_t pat; unsigned depth; } ARec;
 typedef struct LRec { unsigned char *p; PoolHandle h; uint8_t pat; } LRec;
+typedef struct HRec { unsigned char *p; size_t n; uint8_t pat; } HRec;
 
 typedef struct Model {
     Arena a;
@@ -46,6 +52,9 @@ typedef struct Model {
     size_t nl;
     PoolHandle dead[MAXD];
     size_t nd;
+    PoolHeap h;
+    HRec hv[MAXL];
+    size_t nh;
     int on_source;
     uint8_t pat;
 } Model;
@@ -242,6 +251,52 @@ static void pool_op(Model *m, FuzzIn *in, unsigned op) {
     }
 }
 
+static void heap_op(Model *m, FuzzIn *in, unsigned op) {
+    size_t k = m->nh ? in_u8(in) % m->nh : 0, n = in_u8(in) * (size_t)(op & 8 ? 97 : 1);
+    HRec *r = &m->hv[k];
+    unsigned char *q;
+    switch (op % 4) {
+    case 0: case 1:
+        if (m->nh && op & 1) {   /* realloc of a live one */
+            q = (unsigned char *)pool_heap_realloc(&m->h, r->p, n);
+            FUZZ_REQUIRE(q && holds(q, r->n < n ? r->n : n, r->pat));
+            r->p = q;
+            r->n = n;
+        } else {
+            q = (unsigned char *)pool_heap_alloc(&m->h, n);
+            FUZZ_REQUIRE(q && ((uintptr_t)q & 15) == 0);
+            if (m->nh == MAXL) {
+                FUZZ_REQUIRE(pool_heap_free(&m->h, q));
+                break;
+            }
+            r = &m->hv[m->nh++];
+            r->p = q;
+            r->n = n;
+            r->pat = ++m->pat;
+        }
+        FUZZ_REQUIRE(pool_heap_size(&m->h, r->p) >= r->n);
+        fill(r->p, r->n, r->pat);
+        fz_expect_none();
+        break;
+    case 2:
+        if (m->nh) {   /* a free, then the same again: refused */
+            HRec d = *r;
+            FUZZ_REQUIRE(holds(d.p, d.n, d.pat) && pool_heap_free(&m->h, d.p));
+            *r = m->hv[--m->nh];
+            fz_expect_none();
+            FUZZ_REQUIRE(!pool_heap_free(&m->h, d.p) && pool_heap_size(&m->h, d.p) == 0);
+            fz_expect(ARENA_ERR_MISUSE);
+        }
+        break;
+    default:
+        if (op & 16) pool_heap_release(&m->h);
+        else pool_heap_reset(&m->h);
+        fz_expect_none();
+        m->nh = 0;
+        FUZZ_REQUIRE(pool_heap_stats(&m->h).live_count == 0);
+    }
+}
+
 static void check_all(Model *m) {
     size_t i;
     for (i = 0; i < m->na; i++) FUZZ_REQUIRE(holds(m->ar[i].p, m->ar[i].n, m->ar[i].pat));
@@ -250,6 +305,8 @@ static void check_all(Model *m) {
         if (m->lv[i].h.gen) FUZZ_REQUIRE(pool_get(&m->p, m->lv[i].h) == m->lv[i].p);
     }
     FUZZ_REQUIRE(pool_stats(&m->p).live == m->nl);
+    for (i = 0; i < m->nh; i++) FUZZ_REQUIRE(holds(m->hv[i].p, m->hv[i].n, m->hv[i].pat));
+    FUZZ_REQUIRE(pool_heap_stats(&m->h).live_count == m->nh);
     fz_expect_none();
 }
 
@@ -278,15 +335,20 @@ static void run(FuzzIn *in) {
     }
     pool_init_opts(&m.p, m.osize, 16, &o);
     fz_take();   /* the pool's state may fail to come from a failing source */
+    memset(&o, 0, sizeof o);
+    o.flags = ARENA_SHARED;
+    pool_heap_init(&m.h, &o);
     for (i = 0; i < MAXOPS && in->n; i++) {
         unsigned op = in_u8(in);
-        if (op & 128) pool_op(&m, in, op);
+        if ((op & 192) == 192) heap_op(&m, in, op);
+        else if (op & 128) pool_op(&m, in, op);
         else arena_op(&m, in, op);
         if (i % 16 == 15) check_all(&m);
     }
     check_all(&m);
     arena_release(&m.a);
     pool_release(&m.p);
+    pool_heap_release(&m.h);
     fz_expect_none();
     if (m.on_source) {
         FUZZ_REQUIRE(fz_a_src.n == 0 && fz_p_src.n == 0);
