@@ -669,6 +669,7 @@ def full(args):
     P("")
 
     # ---- plot
+    os.makedirs(args.out, exist_ok=True)
     plot_ok = plot(args, stats, skipped_mem)
     if not plot_ok:
         P("(gnuplot was not available: no figure)")
