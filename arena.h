@@ -1449,12 +1449,14 @@ static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t
 /* A spinlock on one word (0: free; no init, no destroy) that gives up its
    time slice while it waits: it guards rare, short work (a new block, a
    frame boundary), and threads may outnumber cores. */
+static bool arena__try_lock(size_t *lock) {
+    size_t free_ = 0;
+    return arena__atomic_cas(lock, &free_, 1);
+}
+
 static void arena__lock(size_t *lock) {
-    for (;;) {
-        size_t free_ = 0;
-        if (arena__atomic_cas(lock, &free_, 1)) return;
+    while (!arena__try_lock(lock))
         while (arena__atomic_load(lock)) arena__yield();
-    }
 }
 
 static void arena__unlock(size_t *lock) { arena__atomic_store(lock, 0); }

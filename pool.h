@@ -55,8 +55,9 @@
    THREADS
        pool_init_opts with ArenaOptions.flags = ARENA_SHARED: alloc, free
        and the handle calls from many threads at once (lock-free on a
-       virtual run, under a lock on block pools); reset, release, trim and
-       pool_each at a frame boundary. pool_heap_init with the flag: every
+       virtual run, through a per-thread cache of free slots that a
+       thread's exit gives back; under a lock on block pools); reset,
+       release, trim and pool_each at a frame boundary. pool_heap_init with the flag: every
        call from many threads at once, under the heap's lock; reset and
        release at a frame boundary. See README "Threads".
 
@@ -1765,7 +1766,7 @@ struct pool__Shared {
    `live` are relaxed atomics: other threads change them, under
    pool__caches_lock, at a frame boundary. */
 #define POOL__CACHES 8
-#define POOL__CACHE_SLOTS 64
+#define POOL__CACHE_SLOTS 56   /* a cache takes 256 bytes on 64-bit systems */
 struct pool__Cache {
     size_t owner;     /* the pool__Shared it serves (0: none) */
     size_t count;     /* free slots in `slot` */
@@ -1775,7 +1776,7 @@ struct pool__Cache {
 };
 
 static ARENA_THREAD_LOCAL pool__Cache pool__cache[POOL__CACHES];
-static size_t pool__caches_lock;   /* every pool's cache list; taken before a pool's lock */
+static size_t pool__caches_lock;   /* every pool's cache list; taken after a pool's lock */
 
 #define POOL__ID_MASK ((uint64_t)0xFFFFFFFFu)
 
@@ -1882,14 +1883,21 @@ static size_t pool__cache_count(const pool__Cache *c) { return ARENA__LOAD(&c->c
 static void pool__cache_set_count(pool__Cache *c, size_t k) { ARENA__STORE(&c->count, k); }
 static void pool__cache_add_live(pool__Cache *c, size_t d) { ARENA__STORE(&c->live, ARENA__LOAD(&c->live) + d); }
 
-/* Off its pool (the caller holds pool__caches_lock): the slots and the
-   count of live objects go back, under the pool's lock (never during the
-   pool's frame-boundary call). */
+/* Off its pool: the slots and the count of live objects go back, under
+   the pool's lock (so never inside the pool's frame-boundary call). The
+   caller holds pool__caches_lock, which keeps the pool's state alive; it
+   is let go while the pool's lock is busy, because a pool's lock comes
+   first (pool__core_enter): pool_each's callback, run under one pool's
+   lock, may attach a cache to another pool. */
 static void pool__cache_detach(pool__Cache *c) {
-    pool__Shared *sh = (pool__Shared *)(uintptr_t)ARENA__LOAD(&c->owner);
+    pool__Shared *sh;
     pool__Cache **at;
+    while ((sh = (pool__Shared *)(uintptr_t)ARENA__LOAD(&c->owner)) != NULL && !arena__try_lock(&sh->lock)) {
+        arena__unlock(&pool__caches_lock);
+        arena__yield();
+        arena__lock(&pool__caches_lock);
+    }
     if (!sh) return;
-    arena__lock(&sh->lock);
     if (pool__cache_count(c)) pool__shared_push(sh, c->slot, pool__cache_count(c));
     arena__atomic_add(&sh->live, ARENA__LOAD(&c->live));
     arena__unlock(&sh->lock);
@@ -1958,8 +1966,8 @@ static size_t pool__caches_fold(pool__Shared *sh, bool fold) {
 static Pool *pool__core_enter(pool__Shared *sh, bool fold) {
     Pool *c = &sh->core;
     size_t cached;
-    arena__lock(&pool__caches_lock);
     arena__lock(&sh->lock);
+    arena__lock(&pool__caches_lock);
     cached = pool__caches_fold(sh, fold);
     arena__unlock(&pool__caches_lock);
     if (fold) arena__atomic_add(&sh->live, cached);
@@ -1996,7 +2004,7 @@ static void pool__core_leave(pool__Shared *sh, bool fold) {
 }
 
 /* Slot n of the cache's pool, live now. */
-static void *pool__cache_hand_out(const Pool *p, pool__Shared *sh, pool__Cache *c, uint32_t n) {
+static inline void *pool__cache_hand_out(const Pool *p, pool__Shared *sh, pool__Cache *c, uint32_t n) {
     char *s = pool__shared_slot(sh, n);
     pool__Header *hd = pool__shared_hdr(s);
     arena__atomic_store32(&hd->gen, arena__atomic_load32(&hd->gen) + 1);
@@ -2014,7 +2022,7 @@ static ARENA__NOINLINE size_t pool__cache_fill(pool__Shared *sh, pool__Cache *c)
 }
 
 /* The top of the cache (holding k > 0 slots), live now. */
-static void *pool__cache_take(const Pool *p, pool__Shared *sh, pool__Cache *c, size_t k) {
+static inline void *pool__cache_take(const Pool *p, pool__Shared *sh, pool__Cache *c, size_t k) {
     pool__cache_set_count(c, k - 1);
     return pool__cache_hand_out(p, sh, c, c->slot[k - 1]);
 }

@@ -224,6 +224,63 @@ TEST(pool_cache_release_detaches_live_threads) {
     CHECK_NO_ERR();
 }
 
+/* pool_each's callback uses another shared pool while a thread that
+   cached slots of the walked pool exits: the exit waits for the walk's
+   lock without holding every cache list's lock (which the callback's
+   first allocation from the other pool needs). */
+typedef struct PcWalk { Pool *other; TFlag *step; int visited; bool ok; } PcWalk;
+
+static void pc_exit_later(void *arg) {
+    PcJob *j = (PcJob *)arg;
+    pc_job(j);
+    tf_set(j->step, 1);
+    tf_wait(j->step, 2);   /* then the exit, during the walk */
+}
+
+static void pc_walk(void *obj, void *ctx) {
+    PcWalk *w = (PcWalk *)ctx;
+    void *x;
+    int i;
+    (void)obj;
+    if (w->visited++) return;
+    tf_set(w->step, 2);
+    for (i = 0; i < 2000; i++) t_yield();   /* the thread is in its exit by now */
+    x = pool_alloc(w->other);
+    w->ok = x != NULL && pool_free(w->other, x);
+}
+
+TEST(pool_cache_walk_uses_another_pool_while_a_thread_exits) {
+    Pool p, other;
+    void *obj[PC_N], *mine;
+    PcJob j = {0};
+    PcWalk w = {0};
+    TFlag step;
+    TThread t;
+    tf_init(&step);
+    pc_init(&p);
+    pc_init(&other);
+    mine = pool_alloc(&p);
+    j.p = &p;
+    j.obj = obj;
+    j.n = PC_N;
+    j.allocs = j.frees = 1;
+    j.step = &step;
+    CHECK(t_start(&t, pc_exit_later, &j));
+    tf_wait(&step, 1);
+    w.other = &other;
+    w.step = &step;
+    pool_each(&p, pc_walk, &w);
+    t_join(&t);
+    CHECK(j.ok && w.ok && w.visited == 1);
+    CHECK(pool_free(&p, mine));
+    CHECK_EQ(pool_stats(&p).live, 0u);
+    CHECK_EQ(pool_stats(&other).live, 0u);
+    pool_release(&p);
+    pool_release(&other);
+    tf_destroy(&step);
+    CHECK_NO_ERR();
+}
+
 #endif
 
 void suite_pool_cache(void) {
@@ -233,5 +290,6 @@ void suite_pool_cache(void) {
     RUN(pool_cache_thread_exit_gives_slots_back);
     RUN(pool_cache_frees_from_another_thread_are_reused);
     RUN(pool_cache_release_detaches_live_threads);
+    RUN(pool_cache_walk_uses_another_pool_while_a_thread_exits);
 #endif
 }
