@@ -29,7 +29,7 @@ FUZZ_MAX_LEN ?= 128
 FUZZ_DEFS ?=
 FUZZERS := fuzz_arena fuzz_stack fuzz_pool fuzz_lifetimes fuzz_pool_heap fuzz_shared
 FUZZ_DIR := $(B)/fuzz$(if $(strip $(FUZZ_DEFS)),-defs)
-FUZZ_COMMON := -fsanitize-coverage-ignorelist=tests/fuzz/nocov.txt $(WARN) $(FUZZ_DEFS)
+FUZZ_COMMON := -fsanitize-coverage-ignorelist=tests/fuzz/nocov.txt $(WARN) $(FUZZ_DEFS) -pthread
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer $(FUZZ_COMMON)
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZERS))

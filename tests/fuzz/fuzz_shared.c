@@ -1,7 +1,10 @@
 /* fuzz_shared.c - libFuzzer harness for ARENA_SHARED arenas, pools and heaps.
 
    One thread drives the shared API in any interleaving the input decodes
-   (what several threads might do, one call at a time): a shared Arena A
+   (what several threads might do, one call at a time; pool calls whose
+   operation byte has bit 5 run on a second thread, in turn with the
+   first, so that objects cross between the threads' caches, and that
+   thread may exit and a new one start): a shared Arena A
    and a shared Pool P, each on malloc or on a counting source with an
    optional cap that can fail (a pool on a source runs every call under
    its lock; on malloc, 64-bit, alloc/free/handles are lock-free), and a
@@ -33,6 +36,7 @@
 #define POOL_IMPLEMENTATION
 #include "../../pool.h"
 #include "fuzz_common.h"
+#include <pthread.h>
 
 enum { MAXA = 128, MAXL = 128, MAXD = 64, MAXM = 8, MAXOPS = 128 };
 
@@ -61,6 +65,56 @@ typedef struct Model {
 } Model;
 
 static FuzzSource fz_a_src, fz_p_src;
+
+/* The second thread: runs one call at a time while the first waits. */
+typedef struct Worker {
+    pthread_t t;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    void (*job)(void *);
+    void *arg;
+    int busy, quit, live;
+} Worker;
+
+static Worker fz_w = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0};
+
+static void *worker_main(void *arg) {
+    Worker *w = (Worker *)arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->busy && !w->quit) pthread_cond_wait(&w->cv, &w->mu);
+        if (w->busy) {
+            w->job(w->arg);
+            w->busy = 0;
+            pthread_cond_broadcast(&w->cv);
+        }
+        if (w->quit) break;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;   /* the thread's exit gives its pool cache back */
+}
+
+/* job(arg) on the second thread (started if need be); quit: it exits after. */
+static void on_worker(void (*job)(void *), void *arg, int quit) {
+    Worker *w = &fz_w;
+    if (!w->live) {
+        w->quit = 0;
+        FUZZ_REQUIRE(pthread_create(&w->t, NULL, worker_main, w) == 0);
+        w->live = 1;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->job = job;
+    w->arg = arg;
+    w->busy = 1;
+    w->quit = quit;
+    pthread_cond_broadcast(&w->cv);
+    while (w->busy) pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    if (quit) {
+        pthread_join(w->t, NULL);
+        w->live = 0;
+    }
+}
 
 /* Every byte gets the pattern; the check reads the ends and a few in
    between (byte loops under the fuzzer's instrumentation cost more than
@@ -236,13 +290,11 @@ static void pool_op(Model *m, FuzzIn *in, unsigned op) {
         break;
     }
     case 6:
-#ifdef ARENA__THREAD_EXIT
-        if (op & 16) {   /* this thread's exit: its cache goes back to the pool */
-            pool__caches_exit();
+        if (op & 16) {   /* the first thread's caches go back as at its exit (the second exits: see pool_call) */
+            if (!(op & 32)) pool__caches_exit();
             FUZZ_REQUIRE(pool_stats(&m->p).live == m->nl);
             break;
         }
-#endif
         pool_trim(&m->p);
         fz_expect_none();
         break;
@@ -257,6 +309,24 @@ static void pool_op(Model *m, FuzzIn *in, unsigned op) {
         FUZZ_REQUIRE(pool_stats(&m->p).live == 0);
     }
     }
+}
+
+typedef struct PoolCall { Model *m; FuzzIn *in; unsigned op; } PoolCall;
+
+static void pool_call_job(void *arg) {
+    PoolCall *c = (PoolCall *)arg;
+    pool_op(c->m, c->in, c->op);
+}
+
+/* A pool call on the first thread, or (bit 5) on the second, which exits
+   after a call 6 | 16 (its cache goes back). */
+static void pool_call(Model *m, FuzzIn *in, unsigned op) {
+    PoolCall c;
+    c.m = m;
+    c.in = in;
+    c.op = op;
+    if (op & 32) on_worker(pool_call_job, &c, op % 8 == 6 && (op & 16));
+    else pool_op(m, in, op);
 }
 
 static void heap_op(Model *m, FuzzIn *in, unsigned op) {
@@ -349,11 +419,11 @@ static void run(FuzzIn *in) {
     for (i = 0; i < MAXOPS && in->n; i++) {
         unsigned op = in_u8(in);
         if ((op & 192) == 192) heap_op(&m, in, op);
-        else if (op & 128) pool_op(&m, in, op);
+        else if (op & 128) pool_call(&m, in, op);
         else arena_op(&m, in, op);
         if (i % 16 == 15) check_all(&m);
     }
-    check_all(&m);
+    check_all(&m);   /* (the second thread lives on: the releases detach its caches) */
     arena_release(&m.a);
     pool_release(&m.p);
     pool_heap_release(&m.h);
