@@ -222,6 +222,56 @@ TEST(shared_source_failure_and_cap) {
 }
 
 /* A shared pool, one thread: every check as for a plain one. */
+/* The window between a lock-free add and its second sequence check:
+   tests/impl.c runs test_bump_hook there. A frame-boundary call in that
+   window (as another thread could make it) makes the add fail, and the
+   allocation is made in the new frame; counted in the old one, its
+   bytes would be handed out a second time. */
+extern void (*test_bump_hook)(struct Arena *a);
+void (*test_bump_hook)(struct Arena *a) = NULL;
+static ArenaMark raced_mark;
+static void raced_reset(struct Arena *a) {
+    test_bump_hook = NULL;   /* once */
+    arena_reset(a);
+}
+static void raced_rewind(struct Arena *a) {
+    test_bump_hook = NULL;
+    arena_rewind(a, raced_mark);
+}
+
+/* An allocation raced by `boundary`: it must start where the frame now
+   starts (`at`), and the next one after it. */
+static void raced_alloc(Arena *a, void (*boundary)(struct Arena *), const char *at) {
+    char *p, *q;
+    size_t used;
+    test_bump_hook = boundary;
+    p = (char *)arena_alloc(a, 48);
+    CHECK(test_bump_hook == NULL);   /* the hook ran */
+    CHECK(p == at);
+    used = arena_stats(a).bytes_used;
+    q = (char *)arena_alloc(a, 16);
+    CHECK(q >= p + 48);
+    CHECK(arena_stats(a).bytes_used > used);
+    test_bump_hook = NULL;
+}
+
+TEST(shared_add_raced_by_a_frame_boundary) {
+    Arena a;
+    ArenaOptions o = shared_opts(4096);
+    char *first, *second;
+    int i;
+    arena_init(&a, &o);
+    first = (char *)arena_alloc(&a, 48);
+    for (i = 0; i < 10; i++) CHECK(arena_alloc(&a, 100) != NULL);
+    raced_alloc(&a, raced_reset, first);
+    raced_mark = arena_mark(&a);
+    second = (char *)arena_alloc(&a, 48);
+    for (i = 0; i < 10; i++) CHECK(arena_alloc(&a, 100) != NULL);
+    raced_alloc(&a, raced_rewind, second);
+    CHECK_NO_ERR();
+    arena_release(&a);
+}
+
 TEST(shared_pool_one_thread) {
     Pool p;
     ArenaOptions o = shared_opts(0);
@@ -973,6 +1023,7 @@ void suite_shared(void) {
     RUN(shared_marks_defers_and_reuse);
     RUN(shared_marks_exact_and_no_snapshots);
     RUN(shared_source_failure_and_cap);
+    RUN(shared_add_raced_by_a_frame_boundary);
     RUN(shared_pool_one_thread);
     RUN(shared_pool_heap_one_thread);
 #if TEST_THREADS
