@@ -1999,10 +1999,10 @@ refuse:
 #endif
 
 /* One atomic add of span (<= ARENA__SHARED_SPAN) on the shared range; true
-   with *p, the bytes taken, if it held. (An exact fit takes the lock;
-   span 0, release builds' size 0, takes the top unmoved.) The second
-   check of seq is what keeps an add that raced with a locked call (a
-   reset, a new block) from counting in a range it no longer belongs to. */
+   with *p, the bytes taken, if it held (an exact fit takes the lock).
+   The second reading of seq keeps an add that raced with a locked call
+   from counting: after a reset, rewind or release its bytes belong to
+   the new frame (tests/test_shared.c makes that race happen). */
 static inline bool arena__shared_bump(Arena *a, size_t span, char **p) {
     size_t seq = arena__atomic_load(&a->shared.seq) & ~(size_t)1;   /* odd: never matches again */
     size_t end = arena__atomic_load(&a->shared.end);
@@ -2057,7 +2057,9 @@ static ARENA__NOINLINE void *arena__shared_alloc(Arena *a, size_t size, size_t a
 
 /* A small request at the minimum alignment (arena_alloc's) bumps
    lock-free; a frame-boundary call meanwhile makes its add fail, and
-   it takes the lock. A leaf with a tail call: no register to save. */
+   it takes the lock. A leaf with a tail call: no register to save.
+   Size 0 takes the top unmoved, as the inline path does (with red
+   zones, checked builds, it goes on as an unshared arena's does). */
 static inline void *arena__shared_fast(Arena *a, size_t size) {
     char *p;
     if (size - (ARENA__REDZONE != 0) < ARENA__SHARED_SPAN - ARENA__REDZONE - ARENA_MIN_ALIGN &&
