@@ -68,11 +68,15 @@ TEST(shared_inline_range_stays_empty) {
 TEST(shared_edges) {
     Arena a;
     ArenaOptions o = shared_opts(512);
-    size_t align;
+    size_t align, used;
     char *p, *q;
     arena_init(&a, &o);
     p = (char *)arena_alloc(&a, 0);
     CHECK(p != NULL);
+    CHECK(arena_alloc(&a, 100) != NULL);
+    used = arena_stats(&a).bytes_used;
+    CHECK(arena_alloc(&a, 0) != NULL);   /* in a block: takes nothing */
+    CHECK_EQ(arena_stats(&a).bytes_used, used);
     CHECK(arena_alloc(&a, SIZE_MAX) == NULL);
     CHECK_ERR(ARENA_ERR_OVERFLOW);
     CHECK(arena_alloc_aligned(&a, 8, 24) == NULL);
