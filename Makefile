@@ -123,7 +123,7 @@ test-valgrind: $(B)/test_valgrind
 $(B)/test_tsan: $(TEST_SRC) $(HEADERS) tests/test.h | $(B)
 	clang -std=c11 -O1 -g -fsanitize=thread $(WARN) $(TEST_SRC) -o $@ -pthread -lm
 test-tsan: $(B)/test_tsan
-	$(call run_variant,tsan,$(B)/test_tsan scratch shared)
+	$(call run_variant,tsan,$(B)/test_tsan scratch shared pool_cache)
 
 # Both headers, declarations and implementation, with every compiler and
 # standard the library supports; -Wconversion too, for the headers.

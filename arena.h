@@ -1215,7 +1215,7 @@ static void *arena__fail_in(Arena *a, ArenaError err, const char *msg) {
                          zeroes what it will read first; a macro, so that
                          files without pool.h do not carry it unused)
      thread exit         arena__os_at_thread_exit(data): the calling thread's
-                         exit runs arena__scratch_exit(data) (Windows: also
+                         exit runs arena__thread_exit(data) (Windows: also
                          the deletion of one of its fibers)
      atomics, the lock   by compiler, in the section after this one
    ARENA_NO_VIRTUAL (or an OS that is neither): no address space is ever
@@ -1245,10 +1245,10 @@ static void arena__os_release(void *p, size_t n) {
 #endif
 #ifndef ARENA_NO_THREADS
 #define ARENA__THREAD_EXIT 1
-static void arena__scratch_exit(void *data);
+static void arena__thread_exit(void *data);
 static DWORD arena__exit_fls = FLS_OUT_OF_INDEXES;
 static INIT_ONCE arena__exit_once = INIT_ONCE_STATIC_INIT;
-static void WINAPI arena__fls_exit(void *data) { arena__scratch_exit(data); }
+static void WINAPI arena__fls_exit(void *data) { arena__thread_exit(data); }
 static BOOL CALLBACK arena__fls_init(PINIT_ONCE once, void *param, void **ctx) {
     (void)once; (void)param; (void)ctx;
     arena__exit_fls = FlsAlloc(arena__fls_exit);
@@ -1305,10 +1305,10 @@ static void arena__os_release(void *p, size_t n) { munmap(p, n); }
 #ifndef ARENA_NO_THREADS
 #define ARENA__THREAD_EXIT 1
 #include <pthread.h>
-static void arena__scratch_exit(void *data);
+static void arena__thread_exit(void *data);
 static pthread_key_t arena__exit_key;
 static pthread_once_t arena__exit_once = PTHREAD_ONCE_INIT;
-static void arena__exit_key_init(void) { pthread_key_create(&arena__exit_key, arena__scratch_exit); }
+static void arena__exit_key_init(void) { pthread_key_create(&arena__exit_key, arena__thread_exit); }
 static void arena__os_at_thread_exit(void *data) {
     pthread_once(&arena__exit_once, arena__exit_key_init);
     pthread_setspecific(arena__exit_key, data);
@@ -1455,12 +1455,14 @@ static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t
 /* A spinlock on one word (0: free; no init, no destroy) that gives up its
    time slice while it waits: it guards rare, short work (a new block, a
    frame boundary), and threads may outnumber cores. */
+static bool arena__try_lock(size_t *lock) {
+    size_t free_ = 0;
+    return arena__atomic_cas(lock, &free_, 1);
+}
+
 static void arena__lock(size_t *lock) {
-    for (;;) {
-        size_t free_ = 0;
-        if (arena__atomic_cas(lock, &free_, 1)) return;
+    while (!arena__try_lock(lock))
         while (arena__atomic_load(lock)) arena__yield();
-    }
 }
 
 static void arena__unlock(size_t *lock) { arena__atomic_store(lock, 0); }
@@ -3211,7 +3213,7 @@ ARENA_DEF void arena_stack_release(ArenaStack *s) {
 /* Two per thread: arena_scratch_begin avoids one conflict, so one of two
    is always free. */
 static ARENA_THREAD_LOCAL Arena arena__scratch[2];
-static ARENA_THREAD_LOCAL bool arena__scratch_hooked;
+static ARENA_THREAD_LOCAL bool arena__exit_hooked;
 
 static void arena__scratch_free(Arena *s) {
     int i;
@@ -3219,25 +3221,33 @@ static void arena__scratch_free(Arena *s) {
 }
 
 #ifdef ARENA__THREAD_EXIT
+/* pool.h's part of a thread's exit (its per-thread caches go back), when
+   it is in this file. */
+static void (*arena__exit_also)(void);
+
 /* A thread's exit (see arena__os_at_thread_exit). Thread-exit code that
-   runs after this (another key's destructor) and uses scratch hooks the
-   thread again, so its memory is given back too; on Windows the deletion
-   of one of the thread's fibers also lands here, and the next scratch
-   use hooks the thread again. */
-static void arena__scratch_exit(void *s) {
+   runs after this (another key's destructor) and uses scratch or a shared
+   pool hooks the thread again, so its memory is given back too; on
+   Windows the deletion of one of the thread's fibers also lands here, and
+   the next use hooks the thread again. */
+static void arena__thread_exit(void *s) {
     if (!s) return;
     arena__scratch_free((Arena *)s);
-    if (s == (void *)arena__scratch) arena__scratch_hooked = false;
+    if (arena__exit_also) arena__exit_also();
+    if (s == (void *)arena__scratch) arena__exit_hooked = false;
 }
 #endif
 
+/* The calling thread's exit will run arena__thread_exit. */
+static void arena__hook_thread_exit(void) {
+    if (arena__exit_hooked) return;
+    arena__os_at_thread_exit(arena__scratch);
+    arena__exit_hooked = true;
+}
 
 ARENA_DEF ArenaTemp arena_scratch_begin(const Arena *conflict) {
     int i = 0;
-    if (!arena__scratch_hooked) {
-        arena__os_at_thread_exit(arena__scratch);
-        arena__scratch_hooked = true;
-    }
+    arena__hook_thread_exit();
     if (&arena__scratch[0] == conflict) i = 1;
     return arena_temp_begin(&arena__scratch[i]);
 }

@@ -55,8 +55,9 @@
    THREADS
        pool_init_opts with ArenaOptions.flags = ARENA_SHARED: alloc, free
        and the handle calls from many threads at once (lock-free on a
-       virtual run, under a lock on block pools); reset, release, trim and
-       pool_each at a frame boundary. pool_heap_init with the flag: every
+       virtual run, through a per-thread cache of free slots that a
+       thread's exit gives back; under a lock on block pools); reset,
+       release, trim and pool_each at a frame boundary. pool_heap_init with the flag: every
        call from many threads at once, under the heap's lock; reset and
        release at a frame boundary. See README "Threads".
 
@@ -1092,8 +1093,8 @@ static void *pool__carve(Pool *p) {
 
 typedef struct pool__Shared pool__Shared;   /* ARENA_SHARED pools: see there */
 static pool__Shared *pool__sh(const Pool *p, bool make);
-static void *pool__shared_alloc(Pool *p);
-static bool pool__shared_free(Pool *p, void *obj);
+static ARENA__NOINLINE void *pool__shared_alloc(Pool *p);
+static ARENA__NOINLINE bool pool__shared_free(Pool *p, void *obj);
 static void *pool__shared_get(const Pool *p, uint32_t index, uint32_t gen);
 static bool pool__shared_free_handle(Pool *p, uint32_t index, uint32_t gen);
 static const char *pool__shared_handle(pool__Shared *sh, const void *obj, PoolHandle *h);
@@ -1112,9 +1113,20 @@ static bool pool__shared(const Pool *p) { return (p->opt.flags & ARENA_SHARED) !
     } while (0)
 
 
+static ARENA__NOINLINE void *pool__alloc_local(Pool *p);
+static ARENA__NOINLINE bool pool__free_local(Pool *p, void *obj);
+
+/* Two tail calls: a shared pool's lean path saves no register it does not use. */
 POOL_DEF void *pool__alloc_slow(Pool *p) {
+    return pool__shared(p) ? pool__shared_alloc(p) : pool__alloc_local(p);
+}
+
+POOL_DEF bool pool__free_slow(Pool *p, void *obj) {
+    return pool__shared(p) ? pool__shared_free(p, obj) : pool__free_local(p, obj);
+}
+
+static void *pool__alloc_local(Pool *p) {
     void *s;
-    if (pool__shared(p)) return pool__shared_alloc(p);
     if (!p->stride)
         return arena__report(ARENA_ERR_MISUSE, "pool_alloc: the pool is not initialised (pool_init failed or was not called)"), (void *)NULL;
     s = pool__pop(p);
@@ -1193,11 +1205,10 @@ static void pool__free_slot(Pool *p, void *s) {
     if (pool__end_life(p, s)) pool__push(p, s);
 }
 
-POOL_DEF bool pool__free_slow(Pool *p, void *obj) {
+static bool pool__free_local(Pool *p, void *obj) {
     pool__Block *b;
     uint32_t i;
     const char *why;
-    if (pool__shared(p)) return pool__shared_free(p, obj);
     if (!obj) return true;
     why = pool__locate(p, obj, &b, &i);
     if (why) {
@@ -1714,26 +1725,58 @@ POOL_DEF bool pool__free_handle_slow(Pool *p, uint32_t index, uint32_t gen) {
    itself, `core`, is an unshared Pool in a pool__Shared of its own,
    changed only under the lock, except for what the lock-free paths do:
    - on a virtual run (64-bit systems, memory from the OS), slot n is at
-     run + n * stride for good, so alloc and free are lock-free: the free
-     list is a stack of slot numbers whose head is one 64-bit word
-     {number + 1, a tag bumped by every change} (compare-and-swap: no ABA),
-     linked through the free slots' headers (their number field, given
-     back when the slot is taken); a free ends a life by a compare-and-swap
-     of the header's generation from odd to even, so of two racing frees
-     of one object exactly one wins; handles read the generation;
+     run + n * stride for good, so alloc and free are lock-free, and
+     nearly always touch nothing another thread touches: each thread
+     keeps a cache of free slot numbers per pool (see pool__Cache); a
+     free ends a life by a compare-and-swap of the header's generation
+     from odd to even, so of two racing frees of one object exactly one
+     wins; handles read the generation. Behind the caches, the shared
+     free list is a stack of slot numbers whose head is one 64-bit word
+     {number + 1, a tag bumped by every change} (compare-and-swap: no
+     ABA), linked through the free slots' headers (their number field,
+     given back when the slot is taken); a cache takes or gives half its
+     size at once, with one compare-and-swap;
    - other pools (a source, 32-bit systems) run every call under the lock.
    Carving fresh slots and growing the run take the lock; so do the
-   frame-boundary calls, which fold the stack into core's own free list,
-   run the unshared code, and take the list back. `carved` (published
-   under the lock) bounds what the lock-free paths may touch. */
+   frame-boundary calls, which fold the stack and the caches into core's
+   own free list, run the unshared code, and put the list back on the
+   stack. `carved` (published under the lock) bounds what the lock-free
+   paths may touch. */
+typedef struct pool__Cache pool__Cache;
+
 struct pool__Shared {
     uint64_t head;      /* first: 8-byte aligned (malloc, a source) */
-    size_t live;        /* objects live (core.live is synced under the lock) */
+    size_t live;        /* objects live, but for the caches' counts (core.live: synced under the lock) */
     size_t carved;      /* slots [0, carved) of the run were handed out */
     size_t run;         /* the run (char *), 0: every call under the lock */
     size_t lock, live_in;
+    pool__Cache *caches;   /* the threads' caches of this pool (under pool__caches_lock) */
+    unsigned cache_no;     /* which of a thread's caches serves this pool */
     Pool core;
 };
+
+/* A thread's cache for one shared pool: free slots (their generations
+   even, their headers holding their own numbers), taken and given back
+   without an atomic read-modify-write. A thread has POOL__CACHES of them;
+   a pool uses the one its cache_no names, so two pools that share a
+   number take turns (the cache goes back to the old pool when the other
+   needs it). Every cache of a pool is in the pool's list: frame-boundary
+   calls fold them back, stats count their objects, pool_release detaches
+   them, and a thread's exit gives their slots back. `owner`, `count` and
+   `live` are relaxed atomics: other threads change them, under
+   pool__caches_lock, at a frame boundary. */
+#define POOL__CACHES 8
+#define POOL__CACHE_SLOTS 56   /* a cache takes 256 bytes on 64-bit systems */
+struct pool__Cache {
+    size_t owner;     /* the pool__Shared it serves (0: none) */
+    size_t count;     /* free slots in `slot` */
+    size_t live;      /* allocations minus frees through this cache (it wraps) */
+    pool__Cache *next;
+    uint32_t slot[POOL__CACHE_SLOTS];
+};
+
+static ARENA_THREAD_LOCAL pool__Cache pool__cache[POOL__CACHES];
+static size_t pool__caches_lock;   /* every pool's cache list; taken after a pool's lock */
 
 #define POOL__ID_MASK ((uint64_t)0xFFFFFFFFu)
 
@@ -1768,6 +1811,7 @@ static ARENA__NOINLINE pool__Shared *pool__sh_make(Pool *w) {
         pool_init_opts(&sh->core, w->size, w->align, &o);
         sh->core.gen_floor = w->gen_floor;     /* on from the last release: */
         sh->core.index_base = w->index_base;   /* old handles stay dead */
+        sh->cache_no = (unsigned)(arena__unique() % POOL__CACHES);
         if (sh->core.kind == POOL__VIRTUAL && pool__reserve(&sh->core))
             sh->run = (size_t)(uintptr_t)sh->core.run;
         arena__atomic_store(&w->shared, (size_t)(uintptr_t)sh);
@@ -1797,39 +1841,137 @@ static pool__Header *pool__shared_hdr(void *s) {
     return POOL__HDR(s);
 }
 
-static void pool__shared_push(pool__Shared *sh, void *s, uint32_t n) {
-    pool__Header *hd = pool__shared_hdr(s);
+/* Slots n[0..k) onto the stack, in that order, with one compare-and-swap. */
+static void pool__shared_push(pool__Shared *sh, const uint32_t *n, size_t k) {
+    pool__Header *last = pool__shared_hdr(pool__shared_slot(sh, n[k - 1]));
     uint64_t h = arena__atomic_load64(&sh->head), next;
+    size_t i;
+    for (i = 0; i + 1 < k; i++) arena__atomic_store32(&pool__shared_hdr(pool__shared_slot(sh, n[i]))->index, n[i + 1] + 1);
     do {
-        arena__atomic_store32(&hd->index, (uint32_t)h);
-        next = ((h >> 32) + 1) << 32 | (uint64_t)(n + 1);
+        arena__atomic_store32(&last->index, (uint32_t)h);
+        next = ((h >> 32) + 1) << 32 | (uint64_t)(n[0] + 1);
     } while (!arena__atomic_cas64(&sh->head, &h, next));
 }
 
-static void *pool__shared_pop(pool__Shared *sh) {
-    uint64_t h = arena__atomic_load64(&sh->head), next;
+/* Up to `want` slots off the stack into n, with one compare-and-swap;
+   how many. The links read before it are the stack's own if it holds:
+   the tag says nothing was pushed or popped since they were read (a
+   link that is no slot number was read in a race: read again). */
+static size_t pool__shared_pop(pool__Shared *sh, uint32_t *n, size_t want) {
+    uint64_t h = arena__atomic_load64(&sh->head);
     for (;;) {
         uint32_t id = (uint32_t)(h & POOL__ID_MASK);
-        pool__Header *hd;
-        char *s;
-        if (!id) return NULL;
-        s = pool__shared_slot(sh, id - 1);
-        hd = pool__shared_hdr(s);
-        next = (((h >> 32) + 1) << 32) | arena__atomic_load32(&hd->index);
-        if (arena__atomic_cas64(&sh->head, &h, next)) {
-            arena__atomic_store32(&hd->index, id - 1);
-            arena__atomic_store32(&hd->gen, arena__atomic_load32(&hd->gen) + 1);
-            return s;
+        size_t k = 0, carved = arena__atomic_load(&sh->carved);
+        for (; id && id - 1 < carved && k < want; k++) {
+            n[k] = id - 1;
+            id = arena__atomic_load32(&pool__shared_hdr(pool__shared_slot(sh, id - 1))->index);
+        }
+        if (!k) return 0;
+        if (id - 1 >= carved && id && k < want) {
+            h = arena__atomic_load64(&sh->head);
+            continue;
+        }
+        if (arena__atomic_cas64(&sh->head, &h, (((h >> 32) + 1) << 32) | id)) {
+            size_t i;
+            for (i = 0; i < k; i++) arena__atomic_store32(&pool__shared_hdr(pool__shared_slot(sh, n[i]))->index, n[i]);
+            return k;
         }
     }
 }
 
-/* The lock, with core's live count synced; fold: the stack goes into
-   core's free list (a frame-boundary call). */
+static size_t pool__cache_count(const pool__Cache *c) { return ARENA__LOAD(&c->count); }
+static void pool__cache_set_count(pool__Cache *c, size_t k) { ARENA__STORE(&c->count, k); }
+static void pool__cache_add_live(pool__Cache *c, size_t d) { ARENA__STORE(&c->live, ARENA__LOAD(&c->live) + d); }
+
+/* Off its pool: the slots and the count of live objects go back, under
+   the pool's lock (so never inside the pool's frame-boundary call). The
+   caller holds pool__caches_lock, which keeps the pool's state alive; it
+   is let go while the pool's lock is busy, because a pool's lock comes
+   first (pool__core_enter): pool_each's callback, run under one pool's
+   lock, may attach a cache to another pool. */
+static void pool__cache_detach(pool__Cache *c) {
+    pool__Shared *sh;
+    pool__Cache **at;
+    while ((sh = (pool__Shared *)(uintptr_t)ARENA__LOAD(&c->owner)) != NULL && !arena__try_lock(&sh->lock)) {
+        arena__unlock(&pool__caches_lock);
+        arena__yield();
+        arena__lock(&pool__caches_lock);
+    }
+    if (!sh) return;
+    if (pool__cache_count(c)) pool__shared_push(sh, c->slot, pool__cache_count(c));
+    arena__atomic_add(&sh->live, ARENA__LOAD(&c->live));
+    arena__unlock(&sh->lock);
+    for (at = &sh->caches; *at != c; at = &(*at)->next) {}
+    *at = c->next;
+    pool__cache_set_count(c, 0);
+    ARENA__STORE(&c->live, 0);
+    ARENA__STORE(&c->owner, 0);
+}
+
+#ifdef ARENA__THREAD_EXIT
+static void pool__caches_exit(void) {
+    int i;
+    arena__lock(&pool__caches_lock);
+    for (i = 0; i < POOL__CACHES; i++) pool__cache_detach(&pool__cache[i]);
+    arena__unlock(&pool__caches_lock);
+}
+#endif
+
+static ARENA__NOINLINE void pool__cache_attach(pool__Shared *sh, pool__Cache *c) {
+    arena__lock(&pool__caches_lock);
+    pool__cache_detach(c);
+    c->next = sh->caches;
+    sh->caches = c;
+    ARENA__STORE(&c->owner, (size_t)(uintptr_t)sh);
+#ifdef ARENA__THREAD_EXIT
+    if (arena__exit_also != pool__caches_exit)   /* one write, before any exit that reads it */
+        arena__exit_also = pool__caches_exit;
+#endif
+    arena__unlock(&pool__caches_lock);
+    arena__hook_thread_exit();
+}
+
+/* The calling thread's cache for sh, if it has one. */
+static inline pool__Cache *pool__cache_mine(const pool__Shared *sh) {
+    pool__Cache *c = &pool__cache[sh->cache_no];
+    return ARENA__LOAD(&c->owner) == (size_t)(uintptr_t)sh ? c : NULL;
+}
+
+/* The calling thread's cache for sh, attached if need be. */
+static pool__Cache *pool__cache_of(pool__Shared *sh) {
+    pool__Cache *c = pool__cache_mine(sh);
+    if (c) return c;
+    c = &pool__cache[sh->cache_no];
+    pool__cache_attach(sh, c);
+    return c;
+}
+
+/* The objects live in the caches' counts (under pool__caches_lock), and
+   (fold, a frame boundary) their slots into core's free list. */
+static size_t pool__caches_fold(pool__Shared *sh, bool fold) {
+    size_t live = 0, i;
+    pool__Cache *c;
+    for (c = sh->caches; c; c = c->next) {
+        live += ARENA__LOAD(&c->live);
+        if (!fold) continue;
+        for (i = 0; i < pool__cache_count(c); i++) pool__push(&sh->core, pool__shared_slot(sh, c->slot[i]));
+        pool__cache_set_count(c, 0);
+        ARENA__STORE(&c->live, 0);
+    }
+    return live;
+}
+
+/* The lock, with core's live count synced; fold: the stack and the caches
+   go into core's free list (a frame-boundary call). */
 static Pool *pool__core_enter(pool__Shared *sh, bool fold) {
     Pool *c = &sh->core;
+    size_t cached;
     arena__lock(&sh->lock);
-    c->live = sh->live_in = arena__atomic_load(&sh->live);
+    arena__lock(&pool__caches_lock);
+    cached = pool__caches_fold(sh, fold);
+    arena__unlock(&pool__caches_lock);
+    if (fold) arena__atomic_add(&sh->live, cached);
+    c->live = sh->live_in = arena__atomic_load(&sh->live) + (fold ? 0 : cached);
     if (fold && sh->run) {
         uint64_t h = arena__atomic_load64(&sh->head);
         uint32_t id = (uint32_t)(h & POOL__ID_MASK);
@@ -1846,30 +1988,68 @@ static Pool *pool__core_enter(pool__Shared *sh, bool fold) {
     return c;
 }
 
-/* Publishes core (and after a fold takes its free list back) and unlocks. */
+/* Publishes core (and after a fold puts its free list back on the stack)
+   and unlocks. */
 static void pool__core_leave(pool__Shared *sh, bool fold) {
     Pool *c = &sh->core;
     void *s;
     if (fold && sh->run)
-        while ((s = pool__pop(c)) != NULL) pool__shared_push(sh, s, pool__header(s).index);
+        while ((s = pool__pop(c)) != NULL) {
+            uint32_t n = pool__header(s).index;
+            pool__shared_push(sh, &n, 1);
+        }
     arena__atomic_add(&sh->live, c->live - sh->live_in);
     arena__atomic_store(&sh->carved, c->run_block.carved);
     arena__unlock(&sh->lock);
 }
 
-static void *pool__shared_alloc(Pool *p) {
-    pool__Shared *sh = pool__sh(p, true);
+/* Slot n of the cache's pool, live now. */
+static inline void *pool__cache_hand_out(const Pool *p, pool__Shared *sh, pool__Cache *c, uint32_t n) {
+    char *s = pool__shared_slot(sh, n);
+    pool__Header *hd = pool__shared_hdr(s);
+    arena__atomic_store32(&hd->gen, arena__atomic_load32(&hd->gen) + 1);
+    pool__cache_add_live(c, 1);
+    POOL__VG_ALLOC(&sh->core, s);
+    arena__hand_out(s, p->size);
+    return s;
+}
+
+/* An empty cache takes half its size off the stack. */
+static ARENA__NOINLINE size_t pool__cache_fill(pool__Shared *sh, pool__Cache *c) {
+    size_t k = pool__shared_pop(sh, c->slot, POOL__CACHE_SLOTS / 2);
+    pool__cache_set_count(c, k);
+    return k;
+}
+
+/* The top of the cache (holding k > 0 slots), live now. */
+static inline void *pool__cache_take(const Pool *p, pool__Shared *sh, pool__Cache *c, size_t k) {
+    pool__cache_set_count(c, k - 1);
+    return pool__cache_hand_out(p, sh, c, c->slot[k - 1]);
+}
+
+/* Whatever the cache cannot do: the state made, the cache attached or
+   filled, a fresh slot carved, or a pool that runs under its lock. */
+static ARENA__NOINLINE void *pool__shared_alloc_more(Pool *p, pool__Shared *sh) {
     void *s = NULL;
-    if (!sh) return NULL;
-    if (sh->run && (s = pool__shared_pop(sh)) != NULL) {
-        arena__atomic_add(&sh->live, 1);
-        POOL__VG_ALLOC(&sh->core, s);
-        arena__hand_out(s, p->size);
-        return s;
+    if (!sh && (sh = pool__sh(p, true)) == NULL) return NULL;
+    if (sh->run) {
+        pool__Cache *c = pool__cache_of(sh);
+        size_t k = pool__cache_count(c);
+        if (k || (k = pool__cache_fill(sh, c)) != 0) return pool__cache_take(p, sh, c, k);
     }
     POOL__ON_CORE(sh, false, s = pool_alloc(core_));
     if (s && sh->run) pool__shared_hdr(s);
     return s;
+}
+
+/* Out of line on its own (few registers): the thread's cache has a slot. */
+static ARENA__NOINLINE void *pool__shared_alloc(Pool *p) {
+    pool__Shared *sh = pool__sh(p, false);
+    pool__Cache *c;
+    size_t k;
+    if (ARENA__LIKELY(sh && sh->run) && (c = pool__cache_mine(sh)) != NULL && (k = pool__cache_count(c)) != 0)
+        return pool__cache_take(p, sh, c, k);
+    return pool__shared_alloc_more(p, sh);
 }
 
 /* Where obj lies in the run: NULL and its number, or why it is no object.
@@ -1886,44 +2066,92 @@ static inline const char *pool__shared_find(const pool__Shared *sh, const void *
     return NULL;
 }
 
-/* A life the caller has just ended (generation g, now even) goes back. */
-static inline void pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
-    arena__atomic_add(&sh->live, (size_t)-1);
-    arena__take_back(s, p->size);
-    POOL__VG_FREE(&sh->core, s);
-    if (g != POOL_GEN_LIMIT) pool__shared_push(sh, s, n);
-    else POOL__ON_CORE(sh, false, (core_->retired++, core_->capacity--));   /* retires for good */
+/* A full cache gives half its size (the slots freed longest ago) to the stack. */
+static ARENA__NOINLINE void pool__cache_spill(pool__Shared *sh, pool__Cache *c) {
+    size_t half = POOL__CACHE_SLOTS / 2;
+    pool__shared_push(sh, c->slot, half);
+    ARENA_MEMMOVE(c->slot, c->slot + half, (POOL__CACHE_SLOTS - half) * sizeof c->slot[0]);
+    pool__cache_set_count(c, POOL__CACHE_SLOTS - half);
 }
 
-/* Ends the life at s whose generation is g (any odd one if g is 0). */
-static inline bool pool__shared_end_life(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
-    pool__Header *hd = pool__shared_hdr(s);
-    uint32_t now = arena__atomic_load32(&hd->gen);   /* (a stale handle only reads) */
-    do {
-        if (!(now & 1) || (g && now != g)) return false;
-    } while (!arena__atomic_cas32(&hd->gen, &now, now + 1));
-    pool__shared_end(p, sh, s, n, now + 1);
+/* Slot n (just freed) into the cache, which holds k < POOL__CACHE_SLOTS. */
+static inline void pool__cache_put(pool__Cache *c, size_t k, uint32_t n) {
+    c->slot[k] = n;
+    pool__cache_set_count(c, k + 1);
+    pool__cache_add_live(c, (size_t)-1);
+}
+
+static inline void pool__shared_take_back(const Pool *p, pool__Shared *sh, void *s) {
+    arena__take_back(s, p->size);
+    POOL__VG_FREE(&sh->core, s);
+}
+
+/* A life the caller has just ended (generation g, now even) goes back,
+   whatever the thread's cache (attached, spilled); a slot whose
+   generations ran out retires for good. */
+static ARENA__NOINLINE bool pool__shared_end(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
+    pool__Cache *c = pool__cache_of(sh);
+    pool__shared_take_back(p, sh, s);
+    if (g == POOL_GEN_LIMIT) {
+        pool__cache_add_live(c, (size_t)-1);
+        POOL__ON_CORE(sh, false, (core_->retired++, core_->capacity--));
+        return true;
+    }
+    if (pool__cache_count(c) == POOL__CACHE_SLOTS) pool__cache_spill(sh, c);
+    pool__cache_put(c, pool__cache_count(c), n);
     return true;
 }
 
-static bool pool__shared_free(Pool *p, void *obj) {
-    pool__Shared *sh = pool__sh(p, false);
-    const char *why;
-    uint32_t n;
+/* Ends the life in the header whose generation is g (any odd one if g is
+   0): the new generation, 0 if the slot is not live (or not g). */
+static inline uint32_t pool__shared_kill(pool__Header *hd, uint32_t g) {
+    uint32_t now = arena__atomic_load32(&hd->gen);   /* (a stale handle only reads) */
+    do {
+        if (!(now & 1) || (g && now != g)) return 0;
+    } while (!arena__atomic_cas32(&hd->gen, &now, now + 1));
+    return now + 1;
+}
+
+static bool pool__shared_end_life(const Pool *p, pool__Shared *sh, void *s, uint32_t n, uint32_t g) {
+    uint32_t now = pool__shared_kill(pool__shared_hdr(s), g);
+    return now && pool__shared_end(p, sh, s, n, now);
+}
+
+static ARENA__NOINLINE bool pool__shared_refuse(const char *why) {
+    arena__report(ARENA_ERR_MISUSE, why);
+    return false;
+}
+
+/* Whatever the lock-free free does not do: a pool with no state yet or
+   under its lock, and NULL. */
+static ARENA__NOINLINE bool pool__shared_free_more(pool__Shared *sh, void *obj) {
     bool ok = !obj;
     if (!sh) {   /* nothing allocated since the release */
         if (obj) arena__report(ARENA_ERR_MISUSE, "pool: the pointer is not an object of this pool");
-        return ok;
-    }
-    if (!sh->run) {
+    } else if (obj) {
         POOL__ON_CORE(sh, false, ok = pool_free(core_, obj));
-        return ok;
     }
-    if (!obj) return true;
-    why = pool__shared_find(sh, obj, &n);
-    if (!why && !pool__shared_end_life(p, sh, obj, n, 0)) why = "pool: the object is already free (double free or stale pointer)";
-    if (why) arena__report(ARENA_ERR_MISUSE, why);
-    return !why;
+    return ok;
+}
+
+/* Out of line on its own, with no call but in tail position (few
+   registers): anything but a free into the thread's cache goes on. */
+static ARENA__NOINLINE bool pool__shared_free(Pool *p, void *obj) {
+    pool__Shared *sh = pool__sh(p, false);
+    pool__Cache *c;
+    const char *why;
+    uint32_t n, g;
+    size_t k;
+    if (!ARENA__LIKELY(sh && sh->run && obj)) return pool__shared_free_more(sh, obj);
+    if ((why = pool__shared_find(sh, obj, &n)) != NULL) return pool__shared_refuse(why);
+    if ((g = pool__shared_kill(pool__shared_hdr(obj), 0)) == 0)
+        return pool__shared_refuse("pool: the object is already free (double free or stale pointer)");
+    if (!ARENA__LIKELY((c = pool__cache_mine(sh)) != NULL && (k = pool__cache_count(c)) < POOL__CACHE_SLOTS &&
+                       g != POOL_GEN_LIMIT))
+        return pool__shared_end(p, sh, obj, n, g);
+    pool__shared_take_back(p, sh, obj);
+    pool__cache_put(c, k, n);
+    return true;
 }
 
 static void *pool__shared_get(const Pool *p, uint32_t index, uint32_t gen) {
@@ -1977,6 +2205,9 @@ static const char *pool__shared_handle(pool__Shared *sh, const void *obj, PoolHa
    with generations on from where these ended. */
 static void pool__shared_drop(Pool *p, pool__Shared *sh) {
     ArenaOptions o = p->opt;
+    arena__lock(&pool__caches_lock);   /* (the fold before emptied the caches) */
+    while (sh->caches) pool__cache_detach(sh->caches);
+    arena__unlock(&pool__caches_lock);
     p->gen_floor = sh->core.gen_floor;
     p->index_base = sh->core.index_base;
     arena__atomic_store(&p->shared, 0);

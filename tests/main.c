@@ -4,7 +4,7 @@
 #include "test.h"
 
 #define SUITES(X) X(arena) X(stack) X(sprintf) X(scratch) X(pool) X(pool_heap) X(bad_input) X(faults) X(cpp) \
-                  X(ring) X(deque) X(snapshot) X(builder) X(shared)
+                  X(ring) X(deque) X(snapshot) X(builder) X(shared) X(pool_cache)
 #define DECLARE(s) void suite_##s(void);
 SUITES(DECLARE)
 

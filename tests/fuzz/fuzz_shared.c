@@ -20,7 +20,8 @@
      - pool_free / pool_free_handle of a live object succeed; double,
        interior, stray frees and stale handles are MISUSE and change
        nothing; pool_get of a dead handle is NULL, also once its slot is
-       reused; pool_owns, pool_handle_of and pool_stats agree;
+       reused; pool_owns, pool_handle_of and pool_stats agree, also
+       after the thread's cache went back (what a thread's exit does);
      - H: malloc, realloc (the bytes up to the smaller size kept) and
        free of live allocations succeed, a double free is MISUSE, the
        usable size covers the request, reset and release drop all, the
@@ -235,6 +236,13 @@ static void pool_op(Model *m, FuzzIn *in, unsigned op) {
         break;
     }
     case 6:
+#ifdef ARENA__THREAD_EXIT
+        if (op & 16) {   /* this thread's exit: its cache goes back to the pool */
+            pool__caches_exit();
+            FUZZ_REQUIRE(pool_stats(&m->p).live == m->nl);
+            break;
+        }
+#endif
         pool_trim(&m->p);
         fz_expect_none();
         break;

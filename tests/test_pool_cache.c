@@ -1,0 +1,295 @@
+/* test_pool_cache.c - the per-thread caches of shared pools: a thread's
+   free slots come back to the pool when it exits, when another pool needs
+   its cache, and at frame boundaries; a release detaches the caches of
+   threads that are still alive; stats count what the caches hold; frees
+   from another thread than the allocating one go through the shared
+   stack and are reused. Every object is checked to be one the pool owns,
+   never handed out twice while live. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <stdlib.h>
+#include "threads.h"
+#include "../pool.h"
+
+void suite_pool_cache(void);
+
+#define PC_N 40   /* fewer than a cache holds: nothing spills */
+#define PC_MANY 1000
+
+static void pc_init(Pool *p) {
+    ArenaOptions o;
+    memset(&o, 0, sizeof o);
+    o.flags = ARENA_SHARED;
+    pool_init_opts(p, 32, 8, &o);
+}
+
+static bool pc_in(void *const *set, size_t n, const void *x) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (set[i] == x) return true;
+    return false;
+}
+
+static bool pc_distinct(void *const *set, size_t n) {
+    size_t i;
+    for (i = 1; i < n; i++)
+        if (pc_in(set, i, set[i])) return false;
+    return true;
+}
+
+/* One pass of every pool: PC_N/4 objects each, then their frees. */
+TEST(pool_cache_pools_taking_turns_lose_nothing) {
+    enum { POOLS = 19, EACH = PC_N / 4 };
+    static Pool p[POOLS];
+    void *obj[POOLS][EACH];
+    int round, i, k;
+    for (i = 0; i < POOLS; i++) pc_init(&p[i]);
+    for (round = 0; round < 4; round++) {
+        for (i = 0; i < POOLS; i++)
+            for (k = 0; k < EACH; k++) {
+                obj[i][k] = pool_alloc(&p[i]);
+                CHECK(obj[i][k] != NULL && pool_owns(&p[i], obj[i][k]));
+            }
+        for (i = 0; i < POOLS; i++) {
+            CHECK(pc_distinct(obj[i], EACH));
+            for (k = 0; k < EACH; k++) CHECK(pool_free(&p[i], obj[i][k]));
+            CHECK(!pool_free(&p[i], obj[i][0]));   /* still checked */
+            CHECK_ERR(ARENA_ERR_MISUSE);
+        }
+    }
+    for (i = 0; i < POOLS; i++) {
+        PoolStats s = pool_stats(&p[i]);
+        CHECK_EQ(s.live, 0u);
+        CHECK_EQ(s.peak_live, (size_t)EACH);   /* every round reused the first round's slots */
+        pool_release(&p[i]);
+    }
+    CHECK_NO_ERR();
+}
+
+/* Stats count the objects the caches took and gave back. */
+TEST(pool_cache_stats_count_every_thread) {
+    Pool p;
+    void *obj[10];
+    int i;
+    pc_init(&p);
+    for (i = 0; i < 10; i++) obj[i] = pool_alloc(&p);
+    for (i = 0; i < 3; i++) CHECK(pool_free(&p, obj[i]));
+    CHECK_EQ(pool_stats(&p).live, 7u);
+    pool_reset(&p);
+    CHECK_EQ(pool_stats(&p).live, 0u);
+    CHECK(!pool_free(&p, obj[5]));   /* the reset ended it */
+    CHECK_ERR(ARENA_ERR_MISUSE);
+    obj[0] = pool_alloc(&p);
+    CHECK(obj[0] != NULL && pool_stats(&p).live == 1u);
+    pool_release(&p);
+    CHECK_EQ(pool_stats(&p).live, 0u);
+    CHECK_NO_ERR();
+}
+
+#if TEST_THREADS
+
+typedef struct PcJob {
+    Pool *p;
+    void **obj;
+    size_t n;
+    int allocs, frees;   /* 1: do it */
+    bool ok;
+    TFlag *step;         /* pc_idle: the steps of the main thread */
+} PcJob;
+
+static void pc_job(void *arg) {
+    PcJob *j = (PcJob *)arg;
+    size_t i;
+    j->ok = true;
+    for (i = 0; j->allocs && i < j->n; i++) {
+        j->obj[i] = pool_alloc(j->p);
+        if (!j->obj[i] || !pool_owns(j->p, j->obj[i])) j->ok = false;
+        else ARENA_MEMSET(j->obj[i], (int)(i & 0x7F), 32);
+    }
+    for (i = 0; j->frees && i < j->n; i++)
+        if (!pool_free(j->p, j->obj[i])) j->ok = false;
+}
+
+static bool pc_run(PcJob *j) {
+    TThread t;
+    if (!t_start(&t, pc_job, j)) return false;
+    t_join(&t);
+    return j->ok;
+}
+
+/* A thread that exits gives its cached slots back: the next thread
+   reuses every one of them. */
+TEST(pool_cache_thread_exit_gives_slots_back) {
+    Pool p;
+    void *first[PC_N], *again[PC_N];
+    PcJob j = {0};
+    pc_init(&p);
+    j.p = &p;
+    j.obj = first;
+    j.n = PC_N;
+    j.allocs = j.frees = 1;
+    CHECK(pc_run(&j));
+    j.obj = again;
+    j.frees = 0;
+    CHECK(pc_run(&j));
+    {
+        size_t i, reused = 0;
+        for (i = 0; i < PC_N; i++) reused += pc_in(first, PC_N, again[i]);
+        CHECK_EQ(reused, (size_t)PC_N);
+    }
+    CHECK(pc_distinct(again, PC_N));
+    CHECK_EQ(pool_stats(&p).live, (size_t)PC_N);
+    CHECK_EQ(pool_stats(&p).peak_live, (size_t)PC_N);
+    pool_release(&p);
+    CHECK_NO_ERR();
+}
+
+/* Objects allocated by one thread and freed by another: the freeing
+   thread's cache spills them to the shared stack, and a third thread
+   allocates them again (no fresh slot carved). */
+TEST(pool_cache_frees_from_another_thread_are_reused) {
+    static void *obj[PC_MANY], *again[PC_MANY];
+    Pool p;
+    PcJob j = {0};
+    size_t i, reused = 0;
+    pc_init(&p);
+    j.p = &p;
+    j.obj = obj;
+    j.n = PC_MANY;
+    j.allocs = 1;
+    CHECK(pc_run(&j));
+    CHECK(pc_distinct(obj, PC_MANY));
+    CHECK_EQ(pool_stats(&p).live, (size_t)PC_MANY);
+    j.allocs = 0;
+    j.frees = 1;
+    CHECK(pc_run(&j));
+    CHECK_EQ(pool_stats(&p).live, 0u);
+    j.obj = again;
+    j.allocs = 1;
+    j.frees = 0;
+    CHECK(pc_run(&j));
+    for (i = 0; i < PC_MANY; i++) reused += pc_in(obj, PC_MANY, again[i]);
+    CHECK_EQ(reused, (size_t)PC_MANY);
+    CHECK_EQ(pool_stats(&p).peak_live, (size_t)PC_MANY);
+    pool_release(&p);
+    CHECK_NO_ERR();
+}
+
+/* A thread stays alive, its cache attached, while the main thread
+   releases the pool and uses it again: the thread's next calls get a
+   fresh cache, never the old one's slots. */
+static void pc_idle(void *arg) {
+    PcJob *j = (PcJob *)arg;
+    pc_job(j);                /* alloc and free: the cache holds them */
+    tf_set(j->step, 1);
+    tf_wait(j->step, 2);      /* the main thread released the pool */
+    j->frees = 0;
+    {
+        bool ok = j->ok;
+        pc_job(j);
+        j->ok = j->ok && ok && pc_distinct(j->obj, j->n);
+    }
+}
+
+TEST(pool_cache_release_detaches_live_threads) {
+    Pool p;
+    void *obj[PC_N], *mine;
+    PcJob j = {0};
+    TFlag step;
+    TThread t;
+    size_t i;
+    tf_init(&step);
+    pc_init(&p);
+    j.p = &p;
+    j.obj = obj;
+    j.n = PC_N;
+    j.allocs = j.frees = 1;
+    j.step = &step;
+    CHECK(t_start(&t, pc_idle, &j));
+    tf_wait(&step, 1);
+    pool_release(&p);
+    mine = pool_alloc(&p);      /* a new state, maybe where the old one was */
+    CHECK(mine != NULL);
+    tf_set(&step, 2);
+    t_join(&t);
+    CHECK(j.ok);
+    for (i = 0; i < PC_N; i++) CHECK(obj[i] != mine);
+    CHECK_EQ(pool_stats(&p).live, (size_t)PC_N + 1);
+    for (i = 0; i < PC_N; i++) CHECK(pool_free(&p, obj[i]));
+    CHECK(pool_free(&p, mine));
+    CHECK_EQ(pool_stats(&p).live, 0u);
+    pool_release(&p);
+    tf_destroy(&step);
+    CHECK_NO_ERR();
+}
+
+/* pool_each's callback uses another shared pool while a thread that
+   cached slots of the walked pool exits: the exit waits for the walk's
+   lock without holding every cache list's lock (which the callback's
+   first allocation from the other pool needs). */
+typedef struct PcWalk { Pool *other; TFlag *step; int visited; bool ok; } PcWalk;
+
+static void pc_exit_later(void *arg) {
+    PcJob *j = (PcJob *)arg;
+    pc_job(j);
+    tf_set(j->step, 1);
+    tf_wait(j->step, 2);   /* then the exit, during the walk */
+}
+
+static void pc_walk(void *obj, void *ctx) {
+    PcWalk *w = (PcWalk *)ctx;
+    void *x;
+    int i;
+    (void)obj;
+    if (w->visited++) return;
+    tf_set(w->step, 2);
+    for (i = 0; i < 2000; i++) t_yield();   /* the thread is in its exit by now */
+    x = pool_alloc(w->other);
+    w->ok = x != NULL && pool_free(w->other, x);
+}
+
+TEST(pool_cache_walk_uses_another_pool_while_a_thread_exits) {
+    Pool p, other;
+    void *obj[PC_N], *mine;
+    PcJob j = {0};
+    PcWalk w = {0};
+    TFlag step;
+    TThread t;
+    tf_init(&step);
+    pc_init(&p);
+    pc_init(&other);
+    mine = pool_alloc(&p);
+    j.p = &p;
+    j.obj = obj;
+    j.n = PC_N;
+    j.allocs = j.frees = 1;
+    j.step = &step;
+    CHECK(t_start(&t, pc_exit_later, &j));
+    tf_wait(&step, 1);
+    w.other = &other;
+    w.step = &step;
+    pool_each(&p, pc_walk, &w);
+    t_join(&t);
+    CHECK(j.ok && w.ok && w.visited == 1);
+    CHECK(pool_free(&p, mine));
+    CHECK_EQ(pool_stats(&p).live, 0u);
+    CHECK_EQ(pool_stats(&other).live, 0u);
+    pool_release(&p);
+    pool_release(&other);
+    tf_destroy(&step);
+    CHECK_NO_ERR();
+}
+
+#endif
+
+void suite_pool_cache(void) {
+    RUN(pool_cache_pools_taking_turns_lose_nothing);
+    RUN(pool_cache_stats_count_every_thread);
+#if TEST_THREADS
+    RUN(pool_cache_thread_exit_gives_slots_back);
+    RUN(pool_cache_frees_from_another_thread_are_reused);
+    RUN(pool_cache_release_detaches_live_threads);
+    RUN(pool_cache_walk_uses_another_pool_while_a_thread_exits);
+#endif
+}
