@@ -1093,8 +1093,8 @@ static void *pool__carve(Pool *p) {
 
 typedef struct pool__Shared pool__Shared;   /* ARENA_SHARED pools: see there */
 static pool__Shared *pool__sh(const Pool *p, bool make);
-static ARENA__NOINLINE void *pool__shared_alloc(Pool *p);
-static ARENA__NOINLINE bool pool__shared_free(Pool *p, void *obj);
+static inline void *pool__shared_alloc(Pool *p);
+static inline bool pool__shared_free(Pool *p, void *obj);
 static void *pool__shared_get(const Pool *p, uint32_t index, uint32_t gen);
 static bool pool__shared_free_handle(Pool *p, uint32_t index, uint32_t gen);
 static const char *pool__shared_handle(pool__Shared *sh, const void *obj, PoolHandle *h);
@@ -1116,7 +1116,7 @@ static bool pool__shared(const Pool *p) { return (p->opt.flags & ARENA_SHARED) !
 static ARENA__NOINLINE void *pool__alloc_local(Pool *p);
 static ARENA__NOINLINE bool pool__free_local(Pool *p, void *obj);
 
-/* Two tail calls: a shared pool's lean path saves no register it does not use. */
+/* A shared pool's lean path, or a tail call: no register saved for it. */
 POOL_DEF void *pool__alloc_slow(Pool *p) {
     return pool__shared(p) ? pool__shared_alloc(p) : pool__alloc_local(p);
 }
@@ -1762,15 +1762,16 @@ struct pool__Shared {
    number take turns (the cache goes back to the old pool when the other
    needs it). Every cache of a pool is in the pool's list: frame-boundary
    calls fold them back, stats count their objects, pool_release detaches
-   them, and a thread's exit gives their slots back. `owner`, `count` and
-   `live` are relaxed atomics: other threads change them, under
+   them, and a thread's exit gives their slots back. Allocations minus
+   frees through a cache are `taken` - `count`, so that neither needs a
+   live count of its own. `owner`, `count` and `taken` are relaxed atomics: other threads change them, under
    pool__caches_lock, at a frame boundary. */
 #define POOL__CACHES 8
 #define POOL__CACHE_SLOTS 56   /* a cache takes 256 bytes on 64-bit systems */
 struct pool__Cache {
     size_t owner;     /* the pool__Shared it serves (0: none) */
     size_t count;     /* free slots in `slot` */
-    size_t live;      /* allocations minus frees through this cache (it wraps) */
+    size_t taken;     /* slots put in but by frees, minus those out but by allocations (it wraps) */
     pool__Cache *next;
     uint32_t slot[POOL__CACHE_SLOTS];
 };
@@ -1881,7 +1882,8 @@ static size_t pool__shared_pop(pool__Shared *sh, uint32_t *n, size_t want) {
 
 static size_t pool__cache_count(const pool__Cache *c) { return ARENA__LOAD(&c->count); }
 static void pool__cache_set_count(pool__Cache *c, size_t k) { ARENA__STORE(&c->count, k); }
-static void pool__cache_add_live(pool__Cache *c, size_t d) { ARENA__STORE(&c->live, ARENA__LOAD(&c->live) + d); }
+static void pool__cache_add_taken(pool__Cache *c, size_t d) { ARENA__STORE(&c->taken, ARENA__LOAD(&c->taken) + d); }
+static size_t pool__cache_live(const pool__Cache *c) { return ARENA__LOAD(&c->taken) - pool__cache_count(c); }
 
 /* Off its pool: the slots and the count of live objects go back, under
    the pool's lock (so never inside the pool's frame-boundary call). The
@@ -1899,12 +1901,12 @@ static void pool__cache_detach(pool__Cache *c) {
     }
     if (!sh) return;
     if (pool__cache_count(c)) pool__shared_push(sh, c->slot, pool__cache_count(c));
-    arena__atomic_add(&sh->live, ARENA__LOAD(&c->live));
+    arena__atomic_add(&sh->live, pool__cache_live(c));
     arena__unlock(&sh->lock);
     for (at = &sh->caches; *at != c; at = &(*at)->next) {}
     *at = c->next;
     pool__cache_set_count(c, 0);
-    ARENA__STORE(&c->live, 0);
+    ARENA__STORE(&c->taken, 0);
     ARENA__STORE(&c->owner, 0);
 }
 
@@ -1952,11 +1954,11 @@ static size_t pool__caches_fold(pool__Shared *sh, bool fold) {
     size_t live = 0, i;
     pool__Cache *c;
     for (c = sh->caches; c; c = c->next) {
-        live += ARENA__LOAD(&c->live);
+        live += pool__cache_live(c);
         if (!fold) continue;
         for (i = 0; i < pool__cache_count(c); i++) pool__push(&sh->core, pool__shared_slot(sh, c->slot[i]));
         pool__cache_set_count(c, 0);
-        ARENA__STORE(&c->live, 0);
+        ARENA__STORE(&c->taken, 0);
     }
     return live;
 }
@@ -2004,11 +2006,10 @@ static void pool__core_leave(pool__Shared *sh, bool fold) {
 }
 
 /* Slot n of the cache's pool, live now. */
-static inline void *pool__cache_hand_out(const Pool *p, pool__Shared *sh, pool__Cache *c, uint32_t n) {
+static inline void *pool__cache_hand_out(const Pool *p, pool__Shared *sh, uint32_t n) {
     char *s = pool__shared_slot(sh, n);
     pool__Header *hd = pool__shared_hdr(s);
     arena__atomic_store32(&hd->gen, arena__atomic_load32(&hd->gen) + 1);
-    pool__cache_add_live(c, 1);
     POOL__VG_ALLOC(&sh->core, s);
     arena__hand_out(s, p->size);
     return s;
@@ -2018,13 +2019,14 @@ static inline void *pool__cache_hand_out(const Pool *p, pool__Shared *sh, pool__
 static ARENA__NOINLINE size_t pool__cache_fill(pool__Shared *sh, pool__Cache *c) {
     size_t k = pool__shared_pop(sh, c->slot, POOL__CACHE_SLOTS / 2);
     pool__cache_set_count(c, k);
+    pool__cache_add_taken(c, k);
     return k;
 }
 
 /* The top of the cache (holding k > 0 slots), live now. */
 static inline void *pool__cache_take(const Pool *p, pool__Shared *sh, pool__Cache *c, size_t k) {
     pool__cache_set_count(c, k - 1);
-    return pool__cache_hand_out(p, sh, c, c->slot[k - 1]);
+    return pool__cache_hand_out(p, sh, c->slot[k - 1]);
 }
 
 /* Whatever the cache cannot do: the state made, the cache attached or
@@ -2042,8 +2044,9 @@ static ARENA__NOINLINE void *pool__shared_alloc_more(Pool *p, pool__Shared *sh) 
     return s;
 }
 
-/* Out of line on its own (few registers): the thread's cache has a slot. */
-static ARENA__NOINLINE void *pool__shared_alloc(Pool *p) {
+/* No call but in tail position (pool__alloc_slow saves no register for
+   it): the thread's cache has a slot. */
+static inline void *pool__shared_alloc(Pool *p) {
     pool__Shared *sh = pool__sh(p, false);
     pool__Cache *c;
     size_t k;
@@ -2072,13 +2075,13 @@ static ARENA__NOINLINE void pool__cache_spill(pool__Shared *sh, pool__Cache *c) 
     pool__shared_push(sh, c->slot, half);
     ARENA_MEMMOVE(c->slot, c->slot + half, (POOL__CACHE_SLOTS - half) * sizeof c->slot[0]);
     pool__cache_set_count(c, POOL__CACHE_SLOTS - half);
+    pool__cache_add_taken(c, (size_t)0 - half);
 }
 
 /* Slot n (just freed) into the cache, which holds k < POOL__CACHE_SLOTS. */
 static inline void pool__cache_put(pool__Cache *c, size_t k, uint32_t n) {
     c->slot[k] = n;
     pool__cache_set_count(c, k + 1);
-    pool__cache_add_live(c, (size_t)-1);
 }
 
 static inline void pool__shared_take_back(const Pool *p, pool__Shared *sh, void *s) {
@@ -2093,7 +2096,7 @@ static ARENA__NOINLINE bool pool__shared_end(const Pool *p, pool__Shared *sh, vo
     pool__Cache *c = pool__cache_of(sh);
     pool__shared_take_back(p, sh, s);
     if (g == POOL_GEN_LIMIT) {
-        pool__cache_add_live(c, (size_t)-1);
+        pool__cache_add_taken(c, (size_t)-1);   /* one free, no slot in */
         POOL__ON_CORE(sh, false, (core_->retired++, core_->capacity--));
         return true;
     }
@@ -2134,9 +2137,9 @@ static ARENA__NOINLINE bool pool__shared_free_more(pool__Shared *sh, void *obj) 
     return ok;
 }
 
-/* Out of line on its own, with no call but in tail position (few
-   registers): anything but a free into the thread's cache goes on. */
-static ARENA__NOINLINE bool pool__shared_free(Pool *p, void *obj) {
+/* No call but in tail position (pool__free_slow saves no register for
+   it): anything but a free into the thread's cache goes on. */
+static inline bool pool__shared_free(Pool *p, void *obj) {
     pool__Shared *sh = pool__sh(p, false);
     pool__Cache *c;
     const char *why;

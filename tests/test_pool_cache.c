@@ -98,6 +98,17 @@ typedef struct PcJob {
     TFlag *step;         /* pc_idle: the steps of the main thread */
 } PcJob;
 
+static PcJob pc_job_of(Pool *p, void **obj, size_t n, int allocs, int frees) {
+    PcJob j;
+    memset(&j, 0, sizeof j);
+    j.p = p;
+    j.obj = obj;
+    j.n = n;
+    j.allocs = allocs;
+    j.frees = frees;
+    return j;
+}
+
 static void pc_job(void *arg) {
     PcJob *j = (PcJob *)arg;
     size_t i;
@@ -123,12 +134,9 @@ static bool pc_run(PcJob *j) {
 TEST(pool_cache_thread_exit_gives_slots_back) {
     Pool p;
     void *first[PC_N], *again[PC_N];
-    PcJob j = {0};
+    PcJob j;
     pc_init(&p);
-    j.p = &p;
-    j.obj = first;
-    j.n = PC_N;
-    j.allocs = j.frees = 1;
+    j = pc_job_of(&p, first, PC_N, 1, 1);
     CHECK(pc_run(&j));
     j.obj = again;
     j.frees = 0;
@@ -151,13 +159,10 @@ TEST(pool_cache_thread_exit_gives_slots_back) {
 TEST(pool_cache_frees_from_another_thread_are_reused) {
     static void *obj[PC_MANY], *again[PC_MANY];
     Pool p;
-    PcJob j = {0};
+    PcJob j;
     size_t i, reused = 0;
     pc_init(&p);
-    j.p = &p;
-    j.obj = obj;
-    j.n = PC_MANY;
-    j.allocs = 1;
+    j = pc_job_of(&p, obj, PC_MANY, 1, 0);
     CHECK(pc_run(&j));
     CHECK(pc_distinct(obj, PC_MANY));
     CHECK_EQ(pool_stats(&p).live, (size_t)PC_MANY);
@@ -195,16 +200,13 @@ static void pc_idle(void *arg) {
 TEST(pool_cache_release_detaches_live_threads) {
     Pool p;
     void *obj[PC_N], *mine;
-    PcJob j = {0};
+    PcJob j;
     TFlag step;
     TThread t;
     size_t i;
     tf_init(&step);
     pc_init(&p);
-    j.p = &p;
-    j.obj = obj;
-    j.n = PC_N;
-    j.allocs = j.frees = 1;
+    j = pc_job_of(&p, obj, PC_N, 1, 1);
     j.step = &step;
     CHECK(t_start(&t, pc_idle, &j));
     tf_wait(&step, 1);
@@ -252,19 +254,17 @@ static void pc_walk(void *obj, void *ctx) {
 TEST(pool_cache_walk_uses_another_pool_while_a_thread_exits) {
     Pool p, other;
     void *obj[PC_N], *mine;
-    PcJob j = {0};
-    PcWalk w = {0};
+    PcJob j;
+    PcWalk w;
     TFlag step;
     TThread t;
     tf_init(&step);
     pc_init(&p);
     pc_init(&other);
     mine = pool_alloc(&p);
-    j.p = &p;
-    j.obj = obj;
-    j.n = PC_N;
-    j.allocs = j.frees = 1;
+    j = pc_job_of(&p, obj, PC_N, 1, 1);
     j.step = &step;
+    memset(&w, 0, sizeof w);
     CHECK(t_start(&t, pc_exit_later, &j));
     tf_wait(&step, 1);
     w.other = &other;
