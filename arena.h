@@ -573,13 +573,16 @@ ARENA_DEF uint64_t arena__unique(void);
    go out of line. (Size 0 inline returns the top, non-NULL, unmoved.) */
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align);
+/* arena_alloc's: arena__alloc_slow at ARENA_MIN_ALIGN, and the lock-free
+   bump of a shared arena, reached with no register to save. */
+ARENA_DEF void *arena__alloc_slow_min(Arena *a, size_t size);
 ARENA_DEF void *arena__realloc_slow(Arena *a, void *p, size_t old_size, size_t new_size);
 
 #define ARENA__ROUND(n) (((n) + (ARENA_MIN_ALIGN - 1)) & ~(size_t)(ARENA_MIN_ALIGN - 1))
 
 static inline void *arena_alloc(Arena *a, size_t size) {
 #if ARENA__CHECKED
-    return arena__alloc_slow(a, size, ARENA_MIN_ALIGN);
+    return arena__alloc_slow_min(a, size);
 #else
     char *p = a->cur;
     size_t avail = (size_t)((uintptr_t)a->end - (uintptr_t)p);
@@ -587,7 +590,7 @@ static inline void *arena_alloc(Arena *a, size_t size) {
         a->cur = p + ARENA__ROUND(size);
         return p;
     }
-    return arena__alloc_slow(a, size, ARENA_MIN_ALIGN);
+    return arena__alloc_slow_min(a, size);
 #endif
 }
 
@@ -1343,6 +1346,7 @@ static void arena__os_at_thread_exit(void *data) { (void)data; }
 static inline size_t arena__atomic_load(const size_t *p) { return *p; }
 static inline void arena__atomic_store(size_t *p, size_t v) { *p = v; }
 static inline size_t arena__atomic_add(size_t *p, size_t d) { return *p += d; }
+static inline size_t arena__atomic_fetch_add(size_t *p, size_t d) { return (*p += d) - d; }
 static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) {
     if (*p != *expected) { *expected = *p; return false; }
     *p = desired;
@@ -1379,9 +1383,10 @@ typedef long arena__Word;
 #define ARENA__W64(p) ((volatile __int64 *)(uintptr_t)(p))
 static inline size_t arena__atomic_load(const size_t *p) { return (size_t)ARENA__IL(_InterlockedOr)(ARENA__W(p), 0); }
 static inline void arena__atomic_store(size_t *p, size_t v) { ARENA__IL(_InterlockedExchange)(ARENA__W(p), (arena__Word)v); }
-static inline size_t arena__atomic_add(size_t *p, size_t d) {
-    return (size_t)ARENA__IL(_InterlockedExchangeAdd)(ARENA__W(p), (arena__Word)d) + d;
+static inline size_t arena__atomic_fetch_add(size_t *p, size_t d) {
+    return (size_t)ARENA__IL(_InterlockedExchangeAdd)(ARENA__W(p), (arena__Word)d);
 }
+static inline size_t arena__atomic_add(size_t *p, size_t d) { return arena__atomic_fetch_add(p, d) + d; }
 static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) {
     size_t old = (size_t)ARENA__IL(_InterlockedCompareExchange)(ARENA__W(p), (arena__Word)desired,
                                                                  (arena__Word)*expected);
@@ -1424,6 +1429,7 @@ static inline bool arena__atomic_cas32(uint32_t *p, uint32_t *expected, uint32_t
 static inline size_t arena__atomic_load(const size_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline void arena__atomic_store(size_t *p, size_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline size_t arena__atomic_add(size_t *p, size_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+static inline size_t arena__atomic_fetch_add(size_t *p, size_t d) { return __atomic_fetch_add(p, d, __ATOMIC_SEQ_CST); }
 static inline bool arena__atomic_cas(size_t *p, size_t *expected, size_t desired) { return ARENA__CAS(p, expected, desired); }
 static inline uint64_t arena__atomic_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline void arena__atomic_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
@@ -1930,8 +1936,9 @@ static char *arena__place(Arena *a, size_t lead, size_t size, size_t align) {
 /* ---- sharing across threads (ARENA_SHARED) -----------------------------------
    Threads allocate from the range [shared.base, shared.end) lock-free
    with ONE atomic add each on shared.top, a seqlock around it: read seq
-   (even) and the range, add, read seq again. The add holds if seq did
-   not move and it landed in the range. Everything else (a new block,
+   (even) and the range's end, add, read seq again. The add holds if seq
+   did not move and it ended below the end (it started at or above the
+   base: the top only grows while seq stays). Everything else (a new block,
    realloc, arena_defer, sprintf, reset ...) holds the lock, makes seq
    odd, takes the top with a swap (adds from then on see seq moved: they
    take the lock, their bytes are never handed out), runs the unshared
@@ -1987,14 +1994,24 @@ refuse:
    round to the range again unless some 2^15 threads add at once. */
 #define ARENA__SHARED_SPAN ((size_t)1 << 16)
 
-/* One atomic add on the shared range, or NULL (span <= ARENA__SHARED_SPAN).
-   The top of an add that seq says held lies in [base, end]. */
-static char *arena__shared_bump(Arena *a, size_t span) {
-    size_t seq = arena__atomic_load(&a->shared.seq);
-    size_t base = arena__atomic_load(&a->shared.base), end = arena__atomic_load(&a->shared.end);
-    size_t top = arena__atomic_add(&a->shared.top, span) - span;
-    if ((seq & 1) || top - base + span > end - base || arena__atomic_load(&a->shared.seq) != seq) return NULL;
-    return (char *)(uintptr_t)top;
+/* Test builds run a call here, in the window between a lock-free add and
+   its second sequence check (tests/impl.c); empty otherwise. */
+#ifndef ARENA__TEST_HOOK
+#define ARENA__TEST_HOOK(a) ((void)0)
+#endif
+
+/* One atomic add of span (<= ARENA__SHARED_SPAN) on the shared range; true
+   with *p, the bytes taken, if it held (an exact fit takes the lock).
+   The second reading of seq keeps an add that raced with a locked call
+   from counting: after a reset, rewind or release its bytes belong to
+   the new frame (tests/test_shared.c makes that race happen). */
+static inline bool arena__shared_bump(Arena *a, size_t span, char **p) {
+    size_t seq = arena__atomic_load(&a->shared.seq) & ~(size_t)1;   /* odd: never matches again */
+    size_t end = arena__atomic_load(&a->shared.end);
+    size_t top = arena__atomic_fetch_add(&a->shared.top, span);
+    ARENA__TEST_HOOK(a);
+    *p = (char *)(uintptr_t)top;
+    return top + span < end && arena__atomic_load(&a->shared.seq) == seq;
 }
 
 ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align);
@@ -2042,14 +2059,17 @@ static ARENA__NOINLINE void *arena__shared_alloc(Arena *a, size_t size, size_t a
 
 /* A small request at the minimum alignment (arena_alloc's) bumps
    lock-free; a frame-boundary call meanwhile makes its add fail, and
-   it takes the lock. Out of line: arena__alloc_slow stays a tail call. */
-static ARENA__NOINLINE void *arena__shared_fast(Arena *a, size_t size, size_t align) {
+   it takes the lock. A leaf with a tail call: no register to save.
+   Size 0 takes the top unmoved, as the inline path does (with red
+   zones, checked builds, it goes on as an unshared arena's does). */
+static inline void *arena__shared_fast(Arena *a, size_t size) {
     char *p;
-    if (align != ARENA_MIN_ALIGN || size - 1 >= ARENA__SHARED_SPAN - ARENA__REDZONE - ARENA_MIN_ALIGN ||
-        !(p = arena__shared_bump(a, ARENA__ROUND(size + ARENA__REDZONE))))
-        return arena__shared_alloc(a, size, align);
-    arena__hand_out(p, size);
-    return p;
+    if (size - (ARENA__REDZONE != 0) < ARENA__SHARED_SPAN - ARENA__REDZONE - ARENA_MIN_ALIGN &&
+        arena__shared_bump(a, ARENA__ROUND(size + ARENA__REDZONE), &p)) {
+        arena__hand_out(p, size);
+        return p;
+    }
+    return arena__shared_alloc(a, size, ARENA_MIN_ALIGN);
 }
 
 ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
@@ -2063,14 +2083,26 @@ ARENA_DEF void *arena__try_alloc(Arena *a, size_t size, size_t align) {
     return p;
 }
 
-ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
-    if (arena__shared(a)) return arena__shared_fast(a, size, align);
+/* An unshared arena's allocation out of line; inlined twice, the check
+   of align folds away for arena_alloc's constant. */
+static inline void *arena__alloc_own(Arena *a, size_t size, size_t align) {
     if (arena__refused(a)) return NULL;
     if (!align || (align & (align - 1)))
         return arena__fail_in(a, ARENA_ERR_ALIGN, "arena_alloc_aligned: the alignment is not a power of two");
     if (align < ARENA_MIN_ALIGN) align = ARENA_MIN_ALIGN;
     if (!size) return (void *)(uintptr_t)align;   /* non-NULL, never dereferenced */
     return arena__place(a, 0, size, align);
+}
+
+ARENA_DEF void *arena__alloc_slow(Arena *a, size_t size, size_t align) {
+    if (arena__shared(a))
+        return align == ARENA_MIN_ALIGN ? arena__shared_fast(a, size) : arena__shared_alloc(a, size, align);
+    return arena__alloc_own(a, size, align);
+}
+
+ARENA_DEF void *arena__alloc_slow_min(Arena *a, size_t size) {
+    if (arena__shared(a)) return arena__shared_fast(a, size);
+    return arena__alloc_own(a, size, ARENA_MIN_ALIGN);
 }
 
 /* ---- init ----------------------------------------------------------------- */

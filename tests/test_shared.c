@@ -68,11 +68,15 @@ TEST(shared_inline_range_stays_empty) {
 TEST(shared_edges) {
     Arena a;
     ArenaOptions o = shared_opts(512);
-    size_t align;
+    size_t align, used;
     char *p, *q;
     arena_init(&a, &o);
     p = (char *)arena_alloc(&a, 0);
     CHECK(p != NULL);
+    CHECK(arena_alloc(&a, 100) != NULL);
+    used = arena_stats(&a).bytes_used;
+    CHECK(arena_alloc(&a, 0) != NULL);   /* in a block: takes nothing */
+    CHECK_EQ(arena_stats(&a).bytes_used, used);
     CHECK(arena_alloc(&a, SIZE_MAX) == NULL);
     CHECK_ERR(ARENA_ERR_OVERFLOW);
     CHECK(arena_alloc_aligned(&a, 8, 24) == NULL);
@@ -222,6 +226,56 @@ TEST(shared_source_failure_and_cap) {
 }
 
 /* A shared pool, one thread: every check as for a plain one. */
+/* The window between a lock-free add and its second sequence check:
+   tests/impl.c runs test_bump_hook there. A frame-boundary call in that
+   window (as another thread could make it) makes the add fail, and the
+   allocation is made in the new frame; counted in the old one, its
+   bytes would be handed out a second time. */
+extern void (*test_bump_hook)(struct Arena *a);
+void (*test_bump_hook)(struct Arena *a) = NULL;
+static ArenaMark raced_mark;
+static void raced_reset(struct Arena *a) {
+    test_bump_hook = NULL;   /* once */
+    arena_reset(a);
+}
+static void raced_rewind(struct Arena *a) {
+    test_bump_hook = NULL;
+    arena_rewind(a, raced_mark);
+}
+
+/* An allocation raced by `boundary`: it must start where the frame now
+   starts (`at`), and the next one after it. */
+static void raced_alloc(Arena *a, void (*boundary)(struct Arena *), const char *at) {
+    char *p, *q;
+    size_t used;
+    test_bump_hook = boundary;
+    p = (char *)arena_alloc(a, 48);
+    CHECK(test_bump_hook == NULL);   /* the hook ran */
+    CHECK(p == at);
+    used = arena_stats(a).bytes_used;
+    q = (char *)arena_alloc(a, 16);
+    CHECK(q >= p + 48);
+    CHECK(arena_stats(a).bytes_used > used);
+    test_bump_hook = NULL;
+}
+
+TEST(shared_add_raced_by_a_frame_boundary) {
+    Arena a;
+    ArenaOptions o = shared_opts(4096);
+    char *first, *second;
+    int i;
+    arena_init(&a, &o);
+    first = (char *)arena_alloc(&a, 48);
+    for (i = 0; i < 10; i++) CHECK(arena_alloc(&a, 100) != NULL);
+    raced_alloc(&a, raced_reset, first);
+    raced_mark = arena_mark(&a);
+    second = (char *)arena_alloc(&a, 48);
+    for (i = 0; i < 10; i++) CHECK(arena_alloc(&a, 100) != NULL);
+    raced_alloc(&a, raced_rewind, second);
+    CHECK_NO_ERR();
+    arena_release(&a);
+}
+
 TEST(shared_pool_one_thread) {
     Pool p;
     ArenaOptions o = shared_opts(0);
@@ -698,15 +752,87 @@ TEST(shared_handoff_between_threads) {
     tf_destroy(&h.ready);
     CHECK_NO_ERR();
 }
+/* ---- a shared pool or heap churned by many threads, frame after frame ---------
+   Each frame: every thread churns the object (its own records, checked),
+   then every thread frees every object of a race array at once (one free
+   of each wins, the others are refused), then thread 0, at the frame
+   boundary, checks the wins, overlaps and the live count, frees or
+   resets everything and allocates the race array again. The ops say
+   how for a pool and for a heap. */
+
+typedef struct ChurnRun ChurnRun;
+typedef struct ChurnOps {
+    void (*churn)(ChurnRun *cr, Worker *w);   /* one thread's frame */
+    bool (*free_one)(ChurnRun *cr, void *p);
+    void *(*alloc_race)(ChurnRun *cr, size_t k);
+    size_t (*live)(ChurnRun *cr);
+    int (*boundary)(ChurnRun *cr, int frame);   /* frees or resets all: failures */
+} ChurnOps;
+
+struct ChurnRun {
+    const ChurnOps *ops;
+    TBarrier bar;
+    int nthreads, frames;
+    void *race[256];    /* freed by every thread at once */
+    int race_ok[MAX_THREADS];
+    Worker w[MAX_THREADS];
+};
+
+static void churn_worker(void *arg) {
+    Worker *w = (Worker *)arg;
+    ChurnRun *cr = (ChurnRun *)(void *)w->st;
+    int f;
+    size_t k;
+    for (f = 0; f < cr->frames; f++) {
+        tb_wait(&cr->bar);
+        w->nrec = 0;
+        cr->ops->churn(cr, w);
+        tb_wait(&cr->bar);   /* no slot is reused during the race */
+        cr->race_ok[w->id] = 0;
+        for (k = 0; k < 256; k++) cr->race_ok[w->id] += cr->ops->free_one(cr, cr->race[k]);
+        tb_wait(&cr->bar);
+        if (w->id == 0) {   /* frame boundary */
+            int t, wins = 0;
+            size_t live = 0;
+            for (t = 0; t < cr->nthreads; t++) {
+                wins += cr->race_ok[t];
+                live += cr->w[t].nrec;
+            }
+            if (wins != 256 || overlaps(cr->w, cr->nthreads) || cr->ops->live(cr) != live) w->failures++;
+            w->failures += cr->ops->boundary(cr, f);
+            if (cr->ops->live(cr) != 0) w->failures++;
+            for (k = 0; k < 256; k++)
+                if (!(cr->race[k] = cr->ops->alloc_race(cr, k))) w->failures++;
+        }
+    }
+}
+
+/* nthreads churn the object of cr (made, ops set) for frames frames. */
+static void churn_run(ChurnRun *cr, int nthreads, int frames, uint64_t seed) {
+    int t, started = 0;
+    size_t k;
+    tb_init(&cr->bar, nthreads);
+    cr->nthreads = nthreads;
+    cr->frames = frames;
+    for (k = 0; k < 256; k++) cr->race[k] = cr->ops->alloc_race(cr, k);
+    for (t = 0; t < nthreads; t++) {
+        cr->w[t].st = (Stress *)(void *)cr;
+        cr->w[t].id = (unsigned)t;
+        cr->w[t].rng = seed + (uint64_t)t * 0x9E3779B97F4A7C15ull;
+        started += t_start(&cr->w[t].th, churn_worker, &cr->w[t]);
+    }
+    CHECK_EQ(started, nthreads);
+    if (started == nthreads)
+        for (t = 0; t < nthreads; t++) t_join(&cr->w[t].th);
+    for (t = 0; t < nthreads; t++) CHECK_EQ(cr->w[t].failures, 0);
+    tb_destroy(&cr->bar);
+}
+
 /* ---- a shared pool: alloc, free, handles, double frees racing ----------------- */
 
 typedef struct PoolRun {
+    ChurnRun c;
     Pool p;
-    TBarrier bar;
-    int nthreads, frames;
-    void *race[256];    /* freed by two threads at once */
-    int race_ok[MAX_THREADS];
-    Worker w[MAX_THREADS];
     PoolHandle dead[MAX_THREADS][64];   /* handles of freed objects */
     int ndead[MAX_THREADS];
 } PoolRun;
@@ -717,10 +843,12 @@ typedef struct PoolRun {
 /* Each thread: objects allocated (recorded, filled), checked and freed
    at random, by pointer or by handle; handles of freed objects stay dead
    (freeing by one again is refused) even when their slots are reused. */
-static void pool_churn_thread(PoolRun *pr, Worker *w) {
+static void pool_churn(ChurnRun *cr, Worker *w) {
+    PoolRun *pr = (PoolRun *)(void *)cr;
     Pool *p = &pr->p;
     PoolHandle hs[MAX_RECS];
     int i;
+    pr->ndead[w->id] = 0;
     for (i = 0; i < POOL_OPS; i++) {
         unsigned op = rnd(w, 10);
         if (op < 5 || !w->nrec) {   /* alloc, half of them with a handle */
@@ -751,69 +879,40 @@ static void pool_churn_thread(PoolRun *pr, Worker *w) {
         if (pool_get(p, pr->dead[w->id][i]) != NULL) w->failures++;   /* never revived */
 }
 
-static void pool_worker(void *arg) {
-    Worker *w = (Worker *)arg;
-    PoolRun *pr = (PoolRun *)(void *)w->st;
-    int f;
-    size_t k;
-    for (f = 0; f < pr->frames; f++) {
-        tb_wait(&pr->bar);
-        w->nrec = 0;
-        pr->ndead[w->id] = 0;
-        pool_churn_thread(pr, w);
-        tb_wait(&pr->bar);   /* no slot is reused during the race */
-        /* every thread frees every object of the race array: one wins each */
-        pr->race_ok[w->id] = 0;
-        for (k = 0; k < 256; k++) pr->race_ok[w->id] += pool_free(&pr->p, pr->race[k]);
-        tb_wait(&pr->bar);
-        if (w->id == 0) {   /* frame boundary */
-            int t, wins = 0;
-            size_t live = 0;
-            for (t = 0; t < pr->nthreads; t++) {
-                wins += pr->race_ok[t];
-                live += pr->w[t].nrec;
-            }
-            if (wins != 256 || overlaps(pr->w, pr->nthreads) || pool_stats(&pr->p).live != live)
-                w->failures++;
-            if (f % 2) pool_reset(&pr->p);
-            else {
-                for (t = 0; t < pr->nthreads; t++)
-                    for (k = 0; k < pr->w[t].nrec; k++) pool_free(&pr->p, pr->w[t].recs[k].p);
-                pool_trim(&pr->p);
-            }
-            if (pool_stats(&pr->p).live != 0) w->failures++;
-            for (k = 0; k < 256; k++)
-                if (!(pr->race[k] = pool_alloc(&pr->p))) w->failures++;
-        }
-    }
+static bool pool_free_one(ChurnRun *cr, void *p) { return pool_free(&((PoolRun *)(void *)cr)->p, p); }
+static void *pool_alloc_race(ChurnRun *cr, size_t k) {
+    (void)k;
+    return pool_alloc(&((PoolRun *)(void *)cr)->p);
 }
+static size_t pool_live(ChurnRun *cr) { return pool_stats(&((PoolRun *)(void *)cr)->p).live; }
+/* Every other frame a reset, else every record freed and a trim. */
+static int pool_boundary(ChurnRun *cr, int frame) {
+    PoolRun *pr = (PoolRun *)(void *)cr;
+    int t;
+    size_t k;
+    if (frame % 2) pool_reset(&pr->p);
+    else {
+        for (t = 0; t < cr->nthreads; t++)
+            for (k = 0; k < cr->w[t].nrec; k++) pool_free(&pr->p, cr->w[t].recs[k].p);
+        pool_trim(&pr->p);
+    }
+    return 0;
+}
+static const ChurnOps pool_ops = {pool_churn, pool_free_one, pool_alloc_race, pool_live, pool_boundary};
 
 static void pool_run(int nthreads, int frames, ArenaOptions o) {
     PoolRun *pr = (PoolRun *)calloc(1, sizeof *pr);
     TErrLog log;
-    int t;
-    size_t k;
     if (!pr) { CHECK(0); return; }
     terr_install(&log);
     pool_init_opts(&pr->p, POOL_OBJ, 16, &o);
-    tb_init(&pr->bar, nthreads);
-    pr->nthreads = nthreads;
-    pr->frames = frames;
-    for (k = 0; k < 256; k++) pr->race[k] = pool_alloc(&pr->p);
-    for (t = 0; t < nthreads; t++) {
-        pr->w[t].st = (Stress *)(void *)pr;
-        pr->w[t].id = (unsigned)t;
-        pr->w[t].rng = 777u + (uint64_t)t * 0x9E3779B97F4A7C15ull;
-        CHECK(t_start(&pr->w[t].th, pool_worker, &pr->w[t]));
-    }
-    for (t = 0; t < nthreads; t++) t_join(&pr->w[t].th);
-    for (t = 0; t < nthreads; t++) CHECK_EQ(pr->w[t].failures, 0);
+    pr->c.ops = &pool_ops;
+    churn_run(&pr->c, nthreads, frames, 777u);
     /* misuse reports only: the own double frees and the lost races */
     CHECK_EQ(terr_total(&log), log.calls[ARENA_ERR_MISUSE]);
     CHECK(log.calls[ARENA_ERR_MISUSE] >= frames * 256 * (nthreads - 1));
     pool_release(&pr->p);
     terr_remove(&log);
-    tb_destroy(&pr->bar);
     free(pr);
 }
 
@@ -837,13 +936,10 @@ TEST(shared_pool_blocks_8_threads) { on_test_source(pool_run, 8, 4, shared_opts(
 /* ---- a shared PoolHeap: malloc, realloc and free from every thread ----------- */
 
 typedef struct HeapRun {
+    ChurnRun c;
     PoolHeap h;
-    TBarrier bar;
-    int nthreads, frames;
     size_t max_bytes;
-    void *race[256];    /* freed by every thread at once */
-    int race_ok[MAX_THREADS], nulls[MAX_THREADS];
-    Worker w[MAX_THREADS];
+    int nulls[MAX_THREADS];
 } HeapRun;
 
 /* Sizes from 1 byte to past the largest class (large blocks too). */
@@ -852,7 +948,8 @@ static size_t heap_size(Worker *w) {
     return k < 12 ? 1 + rnd(w, 200) : k < 15 ? 1 + rnd(w, 9000) : 9000 + rnd(w, 60000);
 }
 
-static void heap_churn_thread(HeapRun *hr, Worker *w) {
+static void heap_churn(ChurnRun *cr, Worker *w) {
+    HeapRun *hr = (HeapRun *)(void *)cr;
     PoolHeap *h = &hr->h;
     int i;
     for (i = 0; i < POOL_OPS; i++) {
@@ -883,65 +980,37 @@ static void heap_churn_thread(HeapRun *hr, Worker *w) {
     }
 }
 
-static void heap_worker(void *arg) {
-    Worker *w = (Worker *)arg;
-    HeapRun *hr = (HeapRun *)(void *)w->st;
-    int f;
-    size_t k;
-    for (f = 0; f < hr->frames; f++) {
-        tb_wait(&hr->bar);
-        w->nrec = 0;
-        heap_churn_thread(hr, w);
-        tb_wait(&hr->bar);
-        hr->race_ok[w->id] = 0;
-        for (k = 0; k < 256; k++) hr->race_ok[w->id] += pool_heap_free(&hr->h, hr->race[k]);
-        tb_wait(&hr->bar);
-        if (w->id == 0) {   /* frame boundary */
-            int t, wins = 0;
-            size_t live = 0;
-            PoolHeapStats st = pool_heap_stats(&hr->h);
-            for (t = 0; t < hr->nthreads; t++) {
-                wins += hr->race_ok[t];
-                live += hr->w[t].nrec;
-            }
-            if (wins != 256 || overlaps(hr->w, hr->nthreads) || st.live_count != live) w->failures++;
-            if (hr->max_bytes && st.bytes_held > hr->max_bytes) w->failures++;
-            if (f % 2) pool_heap_reset(&hr->h);
-            else
-                for (t = 0; t < hr->nthreads; t++)
-                    for (k = 0; k < hr->w[t].nrec; k++)
-                        if (!pool_heap_free(&hr->h, hr->w[t].recs[k].p)) w->failures++;
-            if (pool_heap_stats(&hr->h).live_count != 0) w->failures++;
-            for (k = 0; k < 256; k++)
-                if (!(hr->race[k] = pool_heap_alloc(&hr->h, 1 + k * 37 % 500))) w->failures++;
-        }
-    }
+static bool heap_free_one(ChurnRun *cr, void *p) { return pool_heap_free(&((HeapRun *)(void *)cr)->h, p); }
+static void *heap_alloc_race(ChurnRun *cr, size_t k) {
+    return pool_heap_alloc(&((HeapRun *)(void *)cr)->h, 1 + k * 37 % 500);
 }
+static size_t heap_live(ChurnRun *cr) { return pool_heap_stats(&((HeapRun *)(void *)cr)->h).live_count; }
+/* The cap held; every other frame a reset, else every record freed. */
+static int heap_boundary(ChurnRun *cr, int frame) {
+    HeapRun *hr = (HeapRun *)(void *)cr;
+    int t, failures = 0;
+    size_t k;
+    if (hr->max_bytes && pool_heap_stats(&hr->h).bytes_held > hr->max_bytes) failures++;
+    if (frame % 2) pool_heap_reset(&hr->h);
+    else
+        for (t = 0; t < cr->nthreads; t++)
+            for (k = 0; k < cr->w[t].nrec; k++)
+                if (!pool_heap_free(&hr->h, cr->w[t].recs[k].p)) failures++;
+    return failures;
+}
+static const ChurnOps heap_ops = {heap_churn, heap_free_one, heap_alloc_race, heap_live, heap_boundary};
 
 static void heap_run(int nthreads, int frames, ArenaOptions o) {
     HeapRun *hr = (HeapRun *)calloc(1, sizeof *hr);
     TErrLog log;
     int t, nulls = 0;
-    size_t k;
     if (!hr) { CHECK(0); return; }
     terr_install(&log);
     pool_heap_init(&hr->h, &o);
-    tb_init(&hr->bar, nthreads);
-    hr->nthreads = nthreads;
-    hr->frames = frames;
     hr->max_bytes = o.max_bytes;
-    for (k = 0; k < 256; k++) hr->race[k] = pool_heap_alloc(&hr->h, 1 + k * 37 % 500);
-    for (t = 0; t < nthreads; t++) {
-        hr->w[t].st = (Stress *)(void *)hr;
-        hr->w[t].id = (unsigned)t;
-        hr->w[t].rng = 999u + (uint64_t)t * 0x9E3779B97F4A7C15ull;
-        CHECK(t_start(&hr->w[t].th, heap_worker, &hr->w[t]));
-    }
-    for (t = 0; t < nthreads; t++) t_join(&hr->w[t].th);
-    for (t = 0; t < nthreads; t++) {
-        CHECK_EQ(hr->w[t].failures, 0);
-        nulls += hr->nulls[t];
-    }
+    hr->c.ops = &heap_ops;
+    churn_run(&hr->c, nthreads, frames, 999u);
+    for (t = 0; t < nthreads; t++) nulls += hr->nulls[t];
     /* the lost races are refused as misuse; a failed malloc or realloc
        (the cap) is one report of running out each */
     CHECK_EQ(log.calls[ARENA_ERR_MISUSE], frames * 256 * (nthreads - 1));
@@ -952,7 +1021,6 @@ static void heap_run(int nthreads, int frames, ArenaOptions o) {
     pool_heap_release(&hr->h);
     CHECK_EQ(pool_heap_stats(&hr->h).bytes_held, 0u);
     terr_remove(&log);
-    tb_destroy(&hr->bar);
     free(hr);
 }
 
@@ -973,6 +1041,7 @@ void suite_shared(void) {
     RUN(shared_marks_defers_and_reuse);
     RUN(shared_marks_exact_and_no_snapshots);
     RUN(shared_source_failure_and_cap);
+    RUN(shared_add_raced_by_a_frame_boundary);
     RUN(shared_pool_one_thread);
     RUN(shared_pool_heap_one_thread);
 #if TEST_THREADS
