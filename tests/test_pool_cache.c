@@ -281,6 +281,103 @@ TEST(pool_cache_walk_uses_another_pool_while_a_thread_exits) {
     CHECK_NO_ERR();
 }
 
+/* Threads come and go while others allocate and free: each lives for a
+   few thousand calls, frees objects other threads allocated (a mailbox)
+   and leaves its own there when it exits. A set of live objects (under
+   a mutex) proves no object is handed out twice while live, and at the
+   end every object is freed and the pool counts none. */
+#define PC_MAIL 4096
+typedef struct PcMix {
+    Pool p;
+    TMutex mu;
+    void *mail[PC_MAIL];
+    size_t nmail;
+    void *live[1 << 14];   /* open addressing; NULL: empty, PC_GONE: removed */
+    int failures;
+} PcMix;
+static char pc_gone_;
+#define PC_GONE ((void *)&pc_gone_)
+
+static size_t pc_slot(const void *x) { return (size_t)(((uintptr_t)x >> 4) * 0x9E3779B97F4A7C15ull >> 50); }
+
+/* Adds x to the live set (in: it must not be there) or removes it (it must). */
+static void pc_mark(PcMix *m, void *x, bool in) {
+    size_t i = pc_slot(x), free_at = (size_t)-1;
+    tm_lock(&m->mu);
+    for (;; i = (i + 1) & ((1u << 14) - 1)) {
+        if (m->live[i] == x) break;
+        if (m->live[i] == PC_GONE && free_at == (size_t)-1) free_at = i;
+        if (!m->live[i]) {
+            if (free_at == (size_t)-1) free_at = i;
+            i = (size_t)-1;
+            break;
+        }
+    }
+    if (in && i == (size_t)-1) m->live[free_at] = x;
+    else if (!in && i != (size_t)-1) m->live[i] = PC_GONE;
+    else m->failures++;
+    tm_unlock(&m->mu);
+}
+
+static void pc_free_checked(PcMix *m, void *x) {
+    pc_mark(m, x, false);
+    if (!pool_free(&m->p, x)) {
+        tm_lock(&m->mu);
+        m->failures++;
+        tm_unlock(&m->mu);
+    }
+}
+
+static void pc_mix_thread(void *arg) {
+    PcMix *m = (PcMix *)arg;
+    void *mine[64];
+    size_t n = 0, i;
+    uint64_t r = (uint64_t)(uintptr_t)&n * 0x9E3779B97F4A7C15ull;
+    for (i = 0; i < 20000; i++) {
+        void *x = NULL;
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        if ((r >> 60) < 7 && n < 64) {
+            if ((x = pool_alloc(&m->p)) == NULL) continue;
+            pc_mark(m, x, true);
+            mine[n++] = x;
+        } else if ((r >> 60) < 11 && n) {
+            pc_free_checked(m, mine[--n]);
+        } else {
+            tm_lock(&m->mu);
+            if (m->nmail) x = m->mail[--m->nmail];
+            else if (n) m->mail[m->nmail++] = mine[--n];
+            tm_unlock(&m->mu);
+            if (x) pc_free_checked(m, x);
+        }
+    }
+    tm_lock(&m->mu);   /* what is left goes to the others */
+    while (n && m->nmail < PC_MAIL) m->mail[m->nmail++] = mine[--n];
+    tm_unlock(&m->mu);
+    while (n) pc_free_checked(m, mine[--n]);
+}
+
+TEST(pool_cache_threads_come_and_go) {
+    enum { AT_ONCE = 4, WAVES = 12 };
+    static PcMix m;
+    TThread t[AT_ONCE];
+    int wave, i, started = 0;
+    memset(&m, 0, sizeof m);
+    tm_init(&m.mu);
+    pc_init(&m.p);
+    for (wave = 0; wave < WAVES; wave++) {
+        for (i = 0; i < AT_ONCE; i++) started += t_start(&t[i], pc_mix_thread, &m);
+        for (i = 0; i < AT_ONCE; i++) t_join(&t[i]);
+    }
+    CHECK_EQ(started, AT_ONCE * WAVES);
+    CHECK_EQ(pool_stats(&m.p).live, m.nmail);
+    while (m.nmail) pc_free_checked(&m, m.mail[--m.nmail]);
+    CHECK_EQ(m.failures, 0);
+    CHECK_EQ(pool_stats(&m.p).live, 0u);
+    pool_release(&m.p);
+    tm_destroy(&m.mu);
+    CHECK_NO_ERR();
+}
+
 #endif
 
 void suite_pool_cache(void) {
@@ -291,5 +388,6 @@ void suite_pool_cache(void) {
     RUN(pool_cache_frees_from_another_thread_are_reused);
     RUN(pool_cache_release_detaches_live_threads);
     RUN(pool_cache_walk_uses_another_pool_while_a_thread_exits);
+    RUN(pool_cache_threads_come_and_go);
 #endif
 }
