@@ -5,14 +5,12 @@
                     thread meets the others at a barrier per frame (the
                     frame boundary, where a shared arena is reset);
      pool-churn     a live set of CHURN_LIVE 64-byte objects per thread,
-                    one random one freed and one allocated per operation;
-     heap-churn     the same with sizes of 16..256 bytes (malloc-style).
+                    one random one freed and one allocated per operation.
    Compiled once per row (one binary each; jemalloc, mimalloc and tcmalloc
    replace malloc process-wide when linked):
      shared   one ARENA_SHARED arena (frame-scratch) / one shared Pool
-              (pool-churn) / one shared PoolHeap (heap-churn) that every
-              thread uses
-     local    one arena / one Pool / one PoolHeap per thread (no sharing)
+              (pool-churn) that every thread uses
+     local    one arena / one Pool per thread (no sharing)
      glibc, jemalloc, mimalloc, tcmalloc   malloc/free in every thread
    usage: bench_threads_<row> WORKLOAD NTHREADS OPS_PER_THREAD
    prints: RESULT row=.. work=.. threads=.. ops=.. ns=.. mops_per_thread=..
@@ -45,7 +43,7 @@ static inline uint64_t rng_next(Rng *r) {
     return r->s * 0x2545F4914F6CDD1DULL;
 }
 
-/* ---- rows: the allocator behind fa (frame alloc), pa/pf (pool), ha/hf (heap) - */
+/* ---- rows: the allocator behind fa (frame alloc), pa/pf (pool) ------------- */
 
 typedef struct Thr Thr;
 static int pool_is_shared(void);
@@ -54,17 +52,15 @@ static int pool_is_shared(void);
 #define ROW "shared"
 static Arena g_arena;
 static Pool g_pool;
-static PoolHeap g_heap;
 static void g_init(void) {
     ArenaOptions o;
     memset(&o, 0, sizeof o);
     o.flags = ARENA_SHARED;
     arena_init(&g_arena, &o);
     pool_init_opts(&g_pool, CHURN_SIZE, 16, &o);
-    pool_heap_init(&g_heap, &o);
 }
 static void g_frame_end(void) { arena_reset(&g_arena); }   /* thread 0, between barriers */
-static void g_fini(void) { arena_release(&g_arena); pool_release(&g_pool); pool_heap_release(&g_heap); }
+static void g_fini(void) { arena_release(&g_arena); pool_release(&g_pool); }
 typedef struct Local { int unused; } Local;
 static void l_init(Local *l) { (void)l; }
 static void l_fini(Local *l) { (void)l; }
@@ -72,8 +68,6 @@ static inline void *fa(Local *l, size_t n) { (void)l; return arena_alloc(&g_aren
 static inline void l_frame_end(Local *l) { (void)l; }
 static inline void *pa(Local *l) { (void)l; return pool_alloc(&g_pool); }
 static inline void pf(Local *l, void *p) { (void)l; pool_free(&g_pool, p); }
-static inline void *ha(Local *l, size_t n) { (void)l; return pool_heap_alloc(&g_heap, n); }
-static inline void hf(Local *l, void *p) { (void)l; pool_heap_free(&g_heap, p); }
 static int pool_is_shared(void) { return (g_pool.opt.flags & ARENA_SHARED) != 0; }
 
 #elif defined(T_LOCAL)
@@ -81,15 +75,13 @@ static int pool_is_shared(void) { return (g_pool.opt.flags & ARENA_SHARED) != 0;
 static void g_init(void) {}
 static void g_frame_end(void) {}
 static void g_fini(void) {}
-typedef struct Local { Arena a; Pool p; PoolHeap h; } Local;
-static void l_init(Local *l) { arena_init(&l->a, NULL); pool_init(&l->p, CHURN_SIZE, 16); pool_heap_init(&l->h, NULL); }
-static void l_fini(Local *l) { arena_release(&l->a); pool_release(&l->p); pool_heap_release(&l->h); }
+typedef struct Local { Arena a; Pool p; } Local;
+static void l_init(Local *l) { arena_init(&l->a, NULL); pool_init(&l->p, CHURN_SIZE, 16); }
+static void l_fini(Local *l) { arena_release(&l->a); pool_release(&l->p); }
 static inline void *fa(Local *l, size_t n) { return arena_alloc(&l->a, n); }
 static inline void l_frame_end(Local *l) { arena_reset(&l->a); }
 static inline void *pa(Local *l) { return pool_alloc(&l->p); }
 static inline void pf(Local *l, void *p) { pool_free(&l->p, p); }
-static inline void *ha(Local *l, size_t n) { return pool_heap_alloc(&l->h, n); }
-static inline void hf(Local *l, void *p) { pool_heap_free(&l->h, p); }
 static int pool_is_shared(void) { return 1; }
 
 #else
@@ -108,15 +100,13 @@ static inline void l_frame_end(Local *l) {
 }
 static inline void *pa(Local *l) { (void)l; return malloc(CHURN_SIZE); }
 static inline void pf(Local *l, void *p) { (void)l; free(p); }
-static inline void *ha(Local *l, size_t n) { (void)l; return malloc(n); }
-static inline void hf(Local *l, void *p) { (void)l; free(p); }
 static int pool_is_shared(void) { return 1; }
 #endif
 
 /* ---- the run ------------------------------------------------------------------ */
 
 static pthread_barrier_t g_bar;
-static int g_work;   /* 0 frame-scratch, 1 pool-churn, 2 heap-churn */
+static int g_work;   /* 0 frame-scratch, 1 pool-churn */
 static size_t g_ops;
 
 struct Thr {
@@ -153,33 +143,24 @@ static uint64_t frame_scratch(Thr *t, Rng *r) {
     return sum;
 }
 
-/* One object of the churn: the pool's, or (heap) one of 16..256 bytes. */
-static inline void *churn_alloc(Local *l, Rng *r, int heap) {
-    void *p = heap ? ha(l, 16 + (size_t)(rng_next(r) % 241)) : pa(l);
-    if (!p) exit(3);
-    return p;
-}
-
-static uint64_t churn(Thr *t, Rng *r, int heap) {
+static uint64_t pool_churn(Thr *t, Rng *r) {
     void *live[CHURN_LIVE];
     size_t i;
     uint64_t sum = 0;
     for (i = 0; i < CHURN_LIVE; i++) {
-        live[i] = churn_alloc(&t->local, r, heap);
-        memset(live[i], (int)i, 16);
+        live[i] = pa(&t->local);
+        if (!live[i]) exit(3);
+        memset(live[i], (int)i, CHURN_SIZE);
     }
     for (i = 0; i < g_ops; i++) {
         size_t k = (size_t)(rng_next(r) % CHURN_LIVE);
         sum += *(unsigned char *)live[k];
-        if (heap) hf(&t->local, live[k]);
-        else pf(&t->local, live[k]);
-        live[k] = churn_alloc(&t->local, r, heap);
+        pf(&t->local, live[k]);
+        live[k] = pa(&t->local);
+        if (!live[k]) exit(3);
         *(unsigned char *)live[k] = (unsigned char)k;
     }
-    for (i = 0; i < CHURN_LIVE; i++) {
-        if (heap) hf(&t->local, live[i]);
-        else pf(&t->local, live[i]);
-    }
+    for (i = 0; i < CHURN_LIVE; i++) pf(&t->local, live[i]);
     return sum;
 }
 
@@ -192,7 +173,7 @@ static void *thread_main(void *arg) {
     pthread_barrier_wait(&g_bar);
     if (t->id == 0) CALLGRIND_TOGGLE_COLLECT;
     t0 = now_ns();
-    t->sum = g_work ? churn(t, &r, g_work == 2) : frame_scratch(t, &r);
+    t->sum = g_work ? pool_churn(t, &r) : frame_scratch(t, &r);
     t->ns = now_ns() - t0;
     pthread_barrier_wait(&g_bar);
     if (t->id == 0) CALLGRIND_TOGGLE_COLLECT;
@@ -206,10 +187,10 @@ int main(int argc, char **argv) {
     double worst = 0, rate = 0;
     uint64_t sum = 0;
     if (argc < 4) {
-        fprintf(stderr, "usage: %s frame-scratch|pool-churn|heap-churn NTHREADS OPS_PER_THREAD\n", argv[0]);
+        fprintf(stderr, "usage: %s frame-scratch|pool-churn NTHREADS OPS_PER_THREAD\n", argv[0]);
         return 2;
     }
-    g_work = !strcmp(argv[1], "pool-churn") ? 1 : !strcmp(argv[1], "heap-churn") ? 2 : 0;
+    g_work = !strcmp(argv[1], "pool-churn");
     n = atoi(argv[2]);
     g_ops = (size_t)strtoull(argv[3], NULL, 10);
     if (n < 1 || n > MAX_THREADS) return 2;
