@@ -73,7 +73,7 @@
                       pools, block pools, generations held in reserve,
                       carving fresh slots, alloc and free, init, reset /
                       release / trim / each / stats, handles, sharing
-                      across threads, snapshots; then PoolHeap: the
+                      across threads (per-thread caches), snapshots; then PoolHeap: the
                       source under the heap's one cap, the index (chunk
                       -> owner), the classes' reservation, size classes,
                       large allocations, the API
