@@ -99,6 +99,11 @@
                              classes, cut into 32 parts (default 8 x
                              POOL_VIRTUAL_RESERVE: 512 GiB; a capped heap
                              takes less)
+       POOL_THREAD_CACHES    per-thread caches of free slots, one per
+                             ARENA_SHARED pool in use (default 16, 256
+                             bytes each); pools beyond that share them, and
+                             a thread that alternates between two pools of
+                             one cache hands it back and forth (slow)
 
    FOR PoolHeap / THREADS (internal hooks, not API)
        - Slot numbers: every slot's header (POOL__HDR(obj)) holds its
@@ -144,6 +149,9 @@
 #endif
 #ifndef POOL_HEAP_VIRTUAL_RESERVE
 #define POOL_HEAP_VIRTUAL_RESERVE (POOL_VIRTUAL_RESERVE * 8)   /* 64-bit only */
+#endif
+#ifndef POOL_THREAD_CACHES
+#define POOL_THREAD_CACHES 16
 #endif
 #ifndef POOL_GEN_LIMIT
 #define POOL_GEN_LIMIT 0xFFFFFFFEu
@@ -1757,16 +1765,16 @@ struct pool__Shared {
 
 /* A thread's cache for one shared pool: free slots (their generations
    even, their headers holding their own numbers), taken and given back
-   without an atomic read-modify-write. A thread has POOL__CACHES of them;
-   a pool uses the one its cache_no names, so two pools that share a
-   number take turns (the cache goes back to the old pool when the other
+   without an atomic read-modify-write. A thread has POOL_THREAD_CACHES of
+   them; a pool uses the one its cache_no names (given in turn: the first
+   POOL_THREAD_CACHES pools made have a cache each), so two pools that
+   share a number take turns (the cache goes back to the old pool when the other
    needs it). Every cache of a pool is in the pool's list: frame-boundary
    calls fold them back, stats count their objects, pool_release detaches
    them, and a thread's exit gives their slots back. Allocations minus
    frees through a cache are `taken` - `count`, so that neither needs a
    live count of its own. `owner`, `count` and `taken` are relaxed atomics: other threads change them, under
    pool__caches_lock, at a frame boundary. */
-#define POOL__CACHES 8
 #define POOL__CACHE_SLOTS 56   /* a cache takes 256 bytes on 64-bit systems */
 struct pool__Cache {
     size_t owner;     /* the pool__Shared it serves (0: none) */
@@ -1776,7 +1784,7 @@ struct pool__Cache {
     uint32_t slot[POOL__CACHE_SLOTS];
 };
 
-static ARENA_THREAD_LOCAL pool__Cache pool__cache[POOL__CACHES];
+static ARENA_THREAD_LOCAL pool__Cache pool__cache[POOL_THREAD_CACHES];
 static size_t pool__caches_lock;   /* every pool's cache list; taken after a pool's lock */
 
 #define POOL__ID_MASK ((uint64_t)0xFFFFFFFFu)
@@ -1801,7 +1809,7 @@ static void *pool__shared_mem(const ArenaOptions *o, void *mem, size_t n) {
    a release) under a process-wide lock: threads may race to it. NULL if
    none (after one report if there is no memory for it). */
 static ARENA__NOINLINE pool__Shared *pool__sh_make(Pool *w) {
-    static size_t making;
+    static size_t making, next_cache;
     pool__Shared *sh;
     ArenaOptions o = w->opt;
     arena__lock(&making);
@@ -1812,7 +1820,7 @@ static ARENA__NOINLINE pool__Shared *pool__sh_make(Pool *w) {
         pool_init_opts(&sh->core, w->size, w->align, &o);
         sh->core.gen_floor = w->gen_floor;     /* on from the last release: */
         sh->core.index_base = w->index_base;   /* old handles stay dead */
-        sh->cache_no = (unsigned)(arena__unique() % POOL__CACHES);
+        sh->cache_no = (unsigned)(next_cache++ % POOL_THREAD_CACHES);   /* (under `making`) */
         if (sh->core.kind == POOL__VIRTUAL && pool__reserve(&sh->core))
             sh->run = (size_t)(uintptr_t)sh->core.run;
         arena__atomic_store(&w->shared, (size_t)(uintptr_t)sh);
@@ -1914,7 +1922,7 @@ static void pool__cache_detach(pool__Cache *c) {
 static void pool__caches_exit(void) {
     int i;
     arena__lock(&pool__caches_lock);
-    for (i = 0; i < POOL__CACHES; i++) pool__cache_detach(&pool__cache[i]);
+    for (i = 0; i < POOL_THREAD_CACHES; i++) pool__cache_detach(&pool__cache[i]);
     arena__unlock(&pool__caches_lock);
 }
 #endif
