@@ -117,8 +117,10 @@
        - Budget: p->budget (a PoolBudget: held, max; NULL = the pool's
          own) is charged for every byte a pool takes from its source or
          commits, and credited when it gives bytes back; point several
-         pools at one PoolBudget to cap them together (pool__may_take
-         refuses what would pass max: ARENA_ERR_OOM).
+         pools at one PoolBudget to cap them together (pool__take
+         refuses what would pass max: ARENA_ERR_OOM). The count is
+         atomic, checked and added in one step (pool__budget_take): a
+         shared PoolHeap's classes grow under locks of their own.
        - pool_trim gives back whole empty blocks (block pools) and the
          committed pages above the highest live slot (virtual pools), so
          memory freed by one pool can serve another under one budget. A
@@ -188,8 +190,12 @@ typedef struct pool__Block {      /* internal: a run of slots */
     uint32_t first;             /* number of slot 0 */
 } pool__Block;
 
+struct Pool;
 typedef struct PoolBudget {     /* internal: bytes held, and a cap (0: none) */
     size_t held, max;
+    /* asked to make n bytes of room under max for the pool `growing`
+       (NULL: nobody can); a PoolHeap's classes give back empty memory */
+    void (*room)(struct PoolBudget *b, size_t n, const struct Pool *growing);
 } PoolBudget;
 
 typedef struct pool__Granule {  /* internal: block pools' address table */
@@ -529,10 +535,11 @@ typedef struct PoolHeap {
     size_t grab_count;
     PoolBudget budget;                          /* every byte held; max: opt.max_bytes */
     bool vm_tried;                              /* the reservation was tried */
+    bool lock_free;                             /* a shared heap's core: see there */
     ArenaOptions opt;
     /* ARENA_SHARED: this heap is a shell (its inline paths all go out of
-       line) for the unshared heap `core` (a PoolHeap *, made by the first
-       allocation; atomic), which runs every call under `lock` */
+       line) for the heap `core` (a PoolHeap *, made by the first
+       allocation; atomic), used under core's `lock` but for its classes' pools */
     size_t core, lock;
 } PoolHeap;
 
@@ -543,6 +550,7 @@ POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size);
 static inline bool pool_heap_free(PoolHeap *h, void *p);
 POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p);
 POOL_DEF void pool_heap_reset(PoolHeap *h);
+POOL_DEF void pool_heap_trim(PoolHeap *h);      /* empty memory back: a frame boundary */
 POOL_DEF void pool_heap_release(PoolHeap *h);
 POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h);
 
@@ -706,34 +714,56 @@ static void *pool__pop(Pool *p) {
 
 static PoolBudget *pool__budget(Pool *p) { return p->budget ? p->budget : &p->own_budget; }
 
-/* May the pool take n more bytes (max_bytes, and a shared budget)? */
-static bool pool__may_take(Pool *p, size_t n) {
-    PoolBudget *b = pool__budget(p);
-    if (p->opt.max_bytes && (n > p->opt.max_bytes || p->bytes_held > p->opt.max_bytes - n)) return false;
-    return !b->max || (n <= b->max && b->held <= b->max - n);
+/* A budget's bytes, taken only while they fit under its max, in one
+   atomic step: the classes of a shared PoolHeap take from one budget
+   under locks of their own. */
+static bool pool__budget_take(PoolBudget *b, size_t n) {
+    size_t held = arena__atomic_load(&b->held);
+    do {
+        if (b->max && (n > b->max || held > b->max - n)) return false;
+    } while (!arena__atomic_cas(&b->held, &held, held + n));
+    return true;
 }
 
-static void pool__count(Pool *p, size_t n, bool taken) {
-    PoolBudget *b = pool__budget(p);
-    if (taken) { p->bytes_held += n; b->held += n; }
-    else { p->bytes_held -= n; b->held -= n; }
+static void pool__budget_give(PoolBudget *b, size_t n) { arena__atomic_add(&b->held, (size_t)0 - n); }
+
+/* The bytes a budget has left (none over its max, all without one). */
+static size_t pool__budget_left(PoolBudget *b) {
+    size_t held = arena__atomic_load(&b->held);
+    return !b->max ? SIZE_MAX : held < b->max ? b->max - held : 0;
+}
+
+/* n more bytes counted as the pool's, if its max_bytes and its budget
+   allow. */
+static bool pool__take(Pool *p, size_t n) {
+    if (p->opt.max_bytes && (n > p->opt.max_bytes || p->bytes_held > p->opt.max_bytes - n)) return false;
+    if (!pool__budget_take(pool__budget(p), n)) return false;
+    p->bytes_held += n;
+    return true;
+}
+
+static void pool__untake(Pool *p, size_t n) {
+    p->bytes_held -= n;
+    pool__budget_give(pool__budget(p), n);
 }
 
 static void *pool__grab(Pool *p, size_t n) {
     void *mem;
-    if (!pool__may_take(p, n))
+    if (!pool__take(p, n))
         return arena__report(ARENA_ERR_OOM, "pool: the pool's max_bytes (or its heap's) is reached"), (void *)NULL;
     p->grab_count++;
     mem = arena__grab(&p->opt.source, n);
-    if (!mem) return arena__report(ARENA_ERR_OOM, "pool: the source is out of memory"), (void *)NULL;
-    pool__count(p, n, true);
+    if (!mem) {
+        pool__untake(p, n);
+        return arena__report(ARENA_ERR_OOM, "pool: the source is out of memory"), (void *)NULL;
+    }
     return mem;
 }
 
 static void pool__drop(Pool *p, void *mem, size_t n) {
     if (!mem) return;
     ARENA__UNPOISON(mem, n);
-    pool__count(p, n, false);
+    pool__untake(p, n);
     arena__give_back(&p->opt.source, mem, n);
 }
 
@@ -856,24 +886,25 @@ static bool pool__commit(Pool *p) {
         arena__report(ARENA_ERR_OOM, "pool_alloc: the pool's reservation is used up");
         return false;
     }
-    if (!pool__may_take(p, step)) {   /* what is left under the caps, if a slot fits */
-        PoolBudget *b = pool__budget(p);
+    if (pool__budget(p)->room && pool__budget_left(pool__budget(p)) < step)   /* a slot's room, at least */
+        pool__budget(p)->room(pool__budget(p), arena__align_up(need - have, page), p);
+    if (!pool__take(p, step)) {   /* what is left under the caps, if a slot fits */
         size_t left = p->opt.max_bytes ? p->opt.max_bytes - p->bytes_held : SIZE_MAX;
-        if (b->max && b->max - b->held < left) left = b->max - b->held;
+        if (pool__budget_left(pool__budget(p)) < left) left = pool__budget_left(pool__budget(p));
         step = left / page * page;
-        if (have + step < need || !pool__may_take(p, step)) {
+        if (have + step < need || !pool__take(p, step)) {
             arena__report(ARENA_ERR_OOM, "pool_alloc: the pool's max_bytes (or its heap's) is reached");
             return false;
         }
     }
     p->grab_count++;
     if (!arena__os_commit(p->vm + have, step)) {
+        pool__untake(p, step);
         arena__report(ARENA_ERR_OOM, "pool_alloc: the OS refused to commit memory");
         return false;
     }
     ARENA__POISON(p->vm + have, step);
     p->vm_committed += step;
-    pool__count(p, step, true);
     pool__run_count(p, pool__fit(p, p->run, p->vm + p->vm_committed));
     return true;
 }
@@ -881,7 +912,7 @@ static bool pool__commit(Pool *p) {
 static void pool__unreserve(Pool *p) {
     if (!p->vm) return;
     ARENA__UNPOISON(p->vm, p->vm_committed);
-    pool__count(p, p->vm_committed - p->hole_bytes, false);
+    pool__untake(p, p->vm_committed - p->hole_bytes);
     if (p->vm_lent) {   /* the range stays the pool's, empty */
         arena__os_decommit(p->vm, p->vm_committed);
         p->vm_committed = p->hole_bytes = 0;
@@ -1070,7 +1101,7 @@ static bool pool__grow(Pool *p) {
 /* The next slot never handed out since the reset, in order, block by
    block (retired slots are passed over); its header says free. */
 static bool pool__in_hole(const Pool *p, const pool__Block *b, uint32_t i);
-static bool pool__fill_holes(Pool *p);
+static bool pool__fill_holes(Pool *p, bool loud);
 
 static void *pool__carve(Pool *p) {
     for (;;) {
@@ -1080,7 +1111,7 @@ static void *pool__carve(Pool *p) {
                 while (b->carved < b->count) {
                     uint32_t i = b->carved, g;
                     char *s = pool__slot(p, b, i);
-                    if (pool__in_hole(p, b, i) && !pool__fill_holes(p)) return NULL;   /* after a reset */
+                    if (pool__in_hole(p, b, i) && !pool__fill_holes(p, true)) return NULL;   /* after a reset */
                     b->carved++;
                     g = pool__header(s).gen;
                     if (b == &p->run_block) p->run_bytes += p->stride;
@@ -1139,7 +1170,7 @@ static void *pool__alloc_local(Pool *p) {
         return arena__report(ARENA_ERR_MISUSE, "pool_alloc: the pool is not initialised (pool_init failed or was not called)"), (void *)NULL;
     s = pool__pop(p);
     /* holes before growth; under a cap that refuses them, growth may still fit */
-    if (!s && p->hole_bytes && pool__may_take(p, p->hole_bytes) && pool__fill_holes(p)) s = pool__pop(p);
+    if (!s && p->hole_bytes && pool__fill_holes(p, false)) s = pool__pop(p);
     if (!s) {
         s = pool__carve(p);
         if (!s) return NULL;
@@ -1296,9 +1327,23 @@ static bool pool__setup_blocks(Pool *p) {
     return true;
 }
 
-POOL_DEF void pool_init_opts(Pool *p, size_t size, size_t align, const ArenaOptions *opt) {
+/* A range of a PoolHeap's reservation, for a class's pool (see "A lent
+   range" at the top). */
+typedef struct pool__Lent {
+    char *vm;
+    size_t bytes;
+    PoolBudget *budget;
+} pool__Lent;
+
+static void pool__init(Pool *p, size_t size, size_t align, const ArenaOptions *opt, const pool__Lent *lent) {
     if (!pool__setup(p, size, align)) return;
     if (opt) p->opt = *opt;
+    if (lent) {
+        p->vm = lent->vm;
+        p->vm_reserved = lent->bytes;
+        p->vm_lent = true;
+        p->budget = lent->budget;
+    }
     if (p->opt.flags & ~ARENA_SHARED) {
         p->opt.flags &= ARENA_SHARED;
         arena__report(ARENA_ERR_MISUSE, "pool_init: unknown bits in flags (ignored)");
@@ -1317,6 +1362,10 @@ POOL_DEF void pool_init_opts(Pool *p, size_t size, size_t align, const ArenaOpti
        if no address space can be reserved) */
     if (sizeof(void *) >= 8 && !p->opt.source.grab) p->kind = POOL__VIRTUAL;
 #endif
+}
+
+POOL_DEF void pool_init_opts(Pool *p, size_t size, size_t align, const ArenaOptions *opt) {
+    pool__init(p, size, align, opt, NULL);
 }
 
 POOL_DEF void pool_init(Pool *p, size_t size, size_t align) {
@@ -1499,17 +1548,16 @@ static void pool__relink(Pool *p) {
 
 /* The slots of the holes come back (their pages arrive as they are
    written): new headers at the raised floor, onto the free list. */
-static bool pool__fill_holes(Pool *p) {
+static bool pool__fill_holes(Pool *p, bool loud) {
     pool__Block *r = &p->run_block;
     uint32_t i;
     if (!p->hole_bytes) return true;
-    if (!pool__may_take(p, p->hole_bytes)) {
-        arena__report(ARENA_ERR_OOM, "pool: the pool's max_bytes (or its heap's) is reached");
+    if (!pool__take(p, p->hole_bytes)) {
+        if (loud) arena__report(ARENA_ERR_OOM, "pool: the pool's max_bytes (or its heap's) is reached");
         return false;
     }
     for (i = 1; i < r->count; i++)
         if (pool__in_hole(p, r, i)) pool__set_header(pool__slot(p, r, i), p->gen_floor, i);
-    pool__count(p, p->hole_bytes, true);
     p->hole_bytes = 0;
     pool__relink(p);
     return true;
@@ -1562,30 +1610,37 @@ static size_t pool__trim_holes(Pool *p, uint32_t keep) { (void)p; (void)keep; re
 #endif
 
 #ifndef ARENA_NO_VIRTUAL
+/* The committed pages above slot `keep` go back (unless the slots there
+   near the end of their generations); uncounted. */
+static void pool__trim_top(Pool *p, uint32_t keep) {
+    pool__Block *r = &p->run_block;
+    size_t end = arena__align_up((size_t)(pool__slot(p, r, keep) - sizeof(pool__Header) - p->vm), arena__page_size());
+    uint32_t top = pool__top_gen_of(p, r, keep);
+    if (end >= p->vm_committed || top >= POOL_GEN_LIMIT - 2) return;
+    pool__raise_floor(p, top, 0);
+    ARENA__UNPOISON(p->vm + end, p->vm_committed - end);   /* no stale shadow */
+    arena__os_decommit(p->vm + end, p->vm_committed - end);
+    p->vm_committed = end;
+    if (r->carved > keep) r->carved = keep;
+    pool__run_count(p, pool__fit(p, p->run, p->vm + end));
+    p->run_bytes = (size_t)r->carved * p->stride;
+}
+
 /* A virtual pool decommits the pages above its highest kept slot, and
    gives back the pages inside the run that hold no kept slot (holes). */
 static void pool__trim_run(Pool *p) {
     pool__Block *r = &p->run_block;
-    uint32_t keep = r->count, top;
-    size_t page = arena__page_size(), end, held = p->vm_committed - p->hole_bytes, holes = p->hole_bytes;
+    uint32_t keep = r->count;
+    size_t held = p->vm_committed - p->hole_bytes, holes = p->hole_bytes;
     while (keep && !pool__keeps(p, r, keep - 1)) keep--;
-    end = arena__align_up((size_t)(pool__slot(p, r, keep) - sizeof(pool__Header) - p->vm), page);
-    top = pool__top_gen_of(p, r, keep);
-    if (end < p->vm_committed && top < POOL_GEN_LIMIT - 2) {
-        pool__raise_floor(p, top, 0);
-        ARENA__UNPOISON(p->vm + end, p->vm_committed - end);   /* no stale shadow */
-        arena__os_decommit(p->vm + end, p->vm_committed - end);
-        p->vm_committed = end;
-        if (r->carved > keep) r->carved = keep;
-        pool__run_count(p, pool__fit(p, p->run, p->vm + end));
-        p->run_bytes = (size_t)r->carved * p->stride;
-    }
+    pool__trim_top(p, keep);
     p->hole_bytes = pool__trim_holes(p, keep);
     if (held == p->vm_committed - p->hole_bytes && holes == p->hole_bytes) return;
-    pool__count(p, held - (p->vm_committed - p->hole_bytes), false);
+    pool__untake(p, held - (p->vm_committed - p->hole_bytes));
     pool__relink(p);
 }
 #else
+static void pool__trim_top(Pool *p, uint32_t keep) { (void)p; (void)keep; }
 static void pool__trim_run(Pool *p) { (void)p; }
 #endif
 
@@ -1812,12 +1867,16 @@ static ARENA__NOINLINE pool__Shared *pool__sh_make(Pool *w) {
     static size_t making, next_cache;
     pool__Shared *sh;
     ArenaOptions o = w->opt;
+    pool__Lent lent;   /* a shared heap's class: its range goes on */
     arena__lock(&making);
     sh = (pool__Shared *)(uintptr_t)arena__atomic_load(&w->shared);
     if (!sh && (sh = (pool__Shared *)pool__shared_mem(&o, NULL, sizeof *sh)) != NULL) {
         ARENA_MEMSET(sh, 0, sizeof *sh);
         o.flags &= ~ARENA_SHARED;
-        pool_init_opts(&sh->core, w->size, w->align, &o);
+        lent.vm = w->vm;
+        lent.bytes = w->vm_reserved;
+        lent.budget = w->budget;
+        pool__init(&sh->core, w->size, w->align, &o, w->vm_lent ? &lent : NULL);
         sh->core.gen_floor = w->gen_floor;     /* on from the last release: */
         sh->core.index_base = w->index_base;   /* old handles stay dead */
         sh->cache_no = (unsigned)(next_cache++ % POOL_THREAD_CACHES);   /* (under `making`) */
@@ -2225,6 +2284,24 @@ static void pool__shared_drop(Pool *p, pool__Shared *sh) {
     pool__shared_mem(&o, sh, sizeof *sh);
 }
 
+/* While other threads may use the pool (a shared PoolHeap's class, when
+   another class needs room under the cap): the committed pages above
+   every slot handed out since the last reset or trim go back; no other
+   free slot is known without a frame boundary (the threads' caches hold
+   them). Skipped while the pool's lock is busy (the growing class's is
+   its caller's own). */
+static void pool__shared_trim_fresh(Pool *p) {
+    pool__Shared *sh = pool__sh(p, false);
+    Pool *c;
+    size_t held;
+    if (!sh || !sh->run || !arena__try_lock(&sh->lock)) return;
+    c = &sh->core;
+    held = c->vm_committed;
+    if (!c->hole_bytes) pool__trim_top(c, c->run_block.carved);   /* (holes: counted apart) */
+    pool__untake(c, held - c->vm_committed);
+    arena__unlock(&sh->lock);
+}
+
 /* ---- snapshots ------------------------------------------------------------------------
    The copy: one record per block (the run of a run pool is block 0), then
    each block's carved slots, headers included, as they lie in memory. */
@@ -2265,7 +2342,7 @@ POOL_DEF bool pool_snapshot(Pool *p, PoolSnapshot *s, Arena *store) {
         arena__report(ARENA_ERR_MISUSE, "pool_snapshot: needs an initialised pool, a snapshot and a store");
         return false;
     }
-    if (!pool__fill_holes(p)) return false;   /* a snapshot holds no hole: pages come back */
+    if (!pool__fill_holes(p, true)) return false;   /* a snapshot holds no hole: pages come back */
     blocks = pool__blocks(p);
     for (n = 0; n < blocks; n++) {
         pool__Block *b = pool__block(p, n);
@@ -2358,7 +2435,7 @@ POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s) {
         arena__report(ARENA_ERR_MISUSE, "pool_restore: the pool gave back memory of the snapshot (release, trim)");
         return false;
     }
-    if (!pool__fill_holes(p)) return false;
+    if (!pool__fill_holes(p, true)) return false;
     p->peak_live = pool__peak(p);   /* read off the carving, which goes back */
     rec = (const pool__SnapBlock *)s->copy;
     for (n = 0; n < pool__blocks(p); n++) {
@@ -2418,42 +2495,57 @@ static void *pool__heap_source_grab(PoolHeap *h, size_t size) {
 }
 
 static void pool__heap_drop(PoolHeap *h, void *block, size_t size) {
-    h->budget.held -= size;
+    pool__budget_give(&h->budget, size);
     arena__give_back(&h->opt.source, block, size);
-}
-
-static bool pool__heap_fits(const PoolHeap *h, size_t size) {
-    size_t max = h->opt.max_bytes;
-    return !max || (h->budget.held <= max && size <= max - h->budget.held);
 }
 
 /* A class's pool gives back everything (its grab count stays the heap's). */
 static void pool__heap_empty_class(PoolHeap *h, pool__HeapClass *c) {
-    h->grab_count += c->pool.vm_lent ? c->pool.grab_count : 0;
+    h->grab_count += c->pool.vm_lent ? pool_stats(&c->pool).grab_count : 0;
     pool_release(&c->pool);
 }
 
+/* A class gives back what its live objects do not need, everything if
+   there are none. */
+static void pool__heap_give_back(PoolHeap *h, pool__HeapClass *c) {
+    if (pool_stats(&c->pool).live) pool_trim(&c->pool);
+    else pool__heap_empty_class(h, c);
+}
+
 /* Room under the cap for `size` more bytes: the other classes (not
-   `except`, which is growing) give back their empty blocks (pool_trim),
-   and those whose objects are all freed everything. */
-static bool pool__heap_room(PoolHeap *h, size_t size, const pool__HeapClass *except) {
+   `except`'s, which is growing) give back their empty blocks (pool_trim),
+   and those whose objects are all freed everything; a shared heap's
+   lock-free classes, which other threads use meanwhile, give back what
+   they can (pool__shared_trim_fresh). */
+static bool pool__heap_room(PoolHeap *h, size_t size, const Pool *except) {
     unsigned k;
-    for (k = 0; k < POOL__HEAP_CLASSES && !pool__heap_fits(h, size); k++) {
+    for (k = 0; k < POOL__HEAP_CLASSES && pool__budget_left(&h->budget) < size; k++) {
         pool__HeapClass *c = h->cls[k];
-        if (!c || c == except) continue;
-        if (pool_stats(&c->pool).live) pool_trim(&c->pool);
-        else pool__heap_empty_class(h, c);
+        if (!c || &c->pool == except) continue;
+        if (pool__shared(&c->pool)) pool__shared_trim_fresh(&c->pool);
+        else pool__heap_give_back(h, c);
     }
-    return pool__heap_fits(h, size);
+    return pool__budget_left(&h->budget) >= size;
+}
+
+/* The budget's room hook: a class in the reservation is about to commit
+   (under its pool's lock, in a shared heap: the heap's comes after it,
+   and the other classes' are only tried). */
+static void pool__heap_budget_room(PoolBudget *b, size_t n, const Pool *growing) {
+    PoolHeap *h = (PoolHeap *)(void *)((char *)b - offsetof(PoolHeap, budget));
+    if (!h->opt.max_bytes) return;
+    if (h->lock_free) arena__lock(&h->lock);
+    pool__heap_room(h, n, growing);
+    if (h->lock_free) arena__unlock(&h->lock);
 }
 
 /* `size` bytes from the source, counted against the cap; NULL (quietly)
    when neither the cap nor the source allows. */
-static void *pool__heap_grab(PoolHeap *h, size_t size, const pool__HeapClass *except) {
+static void *pool__heap_grab(PoolHeap *h, size_t size, const Pool *except) {
     void *mem;
-    if (!pool__heap_room(h, size, except)) return NULL;
+    if (!pool__heap_room(h, size, except) || !pool__budget_take(&h->budget, size)) return NULL;
     mem = pool__heap_source_grab(h, size);
-    if (mem) h->budget.held += size;
+    if (!mem) pool__budget_give(&h->budget, size);
     return mem;
 }
 
@@ -2479,7 +2571,7 @@ static pool__HeapChunk *pool__heap_slot(PoolHeap *h, uintptr_t key) {
 }
 
 /* Room in the index for `more` entries, at most half full. */
-static bool pool__heap_map_reserve(PoolHeap *h, size_t more, const pool__HeapClass *except) {
+static bool pool__heap_map_reserve(PoolHeap *h, size_t more, const Pool *except) {
     size_t cap = h->map ? h->map_mask + 1 : 0, size = cap ? cap : 64, i;
     pool__HeapChunk *old = h->map, *m;
     if (2 * (h->map_used + more) <= cap) return true;
@@ -2562,7 +2654,7 @@ static void pool__heap_map_remove(PoolHeap *h, uintptr_t lo, uintptr_t hi) {
 }
 
 /* A block of `size` bytes, with room for it in the index. */
-static void *pool__heap_block(PoolHeap *h, size_t size, const pool__HeapClass *except) {
+static void *pool__heap_block(PoolHeap *h, size_t size, const Pool *except) {
     if (!pool__heap_map_reserve(h, (size >> POOL__HEAP_CHUNK_SHIFT) + 2, except)) return NULL;
     return pool__heap_grab(h, size, except);
 }
@@ -2573,7 +2665,7 @@ static void *pool__heap_block(PoolHeap *h, size_t size, const pool__HeapClass *e
    them reaches a neighbour's owner at most, whose own check refuses it. */
 static void *pool__heap_pool_grab(void *ctx, size_t size) {
     pool__HeapClass *c = (pool__HeapClass *)ctx;
-    void *mem = pool__heap_block(c->heap, size, c);
+    void *mem = pool__heap_block(c->heap, size, &c->pool);
     if (mem && size > POOL__HEAP_CHUNK) pool__heap_map_add(c->heap, (uintptr_t)mem, (uintptr_t)mem + size, c);
     return mem;
 }
@@ -2605,8 +2697,8 @@ static void pool__heap_reserve(PoolHeap *h) {
         void *vm = arena__os_reserve((size_t)POOL__HEAP_CLASSES << shift);
         if (vm) {
             h->vm_base = (uintptr_t)vm;
-            h->vm_span = (size_t)POOL__HEAP_CLASSES << shift;
             h->vm_shift = shift;
+            arena__atomic_store(&h->vm_span, (size_t)POOL__HEAP_CLASSES << shift);   /* last: see pool__heap_lock_free_at */
             return;
         }
     }
@@ -2626,22 +2718,25 @@ static void pool__heap_unreserve(PoolHeap *h) { (void)h; }
 /* ---- size classes ------------------------------------------------------------ */
 
 /* Class k's pool: a run in part k of the reservation, charged to the
-   heap's budget; without one, block pools on the heap's source. */
+   heap's budget (a shared pool in a shared heap's core); without one,
+   block pools on the heap's source. */
 static void pool__heap_class_pool(PoolHeap *h, pool__HeapClass *c) {
     ArenaOptions o;
+    pool__Lent lent;
     ARENA_MEMSET(&o, 0, sizeof o);
     if (!h->vm_span) {
         o.block_size = h->opt.block_size > POOL__HEAP_BLOCK ? h->opt.block_size : POOL__HEAP_BLOCK;
         o.source.grab = pool__heap_pool_grab;
         o.source.drop = pool__heap_pool_drop;
         o.source.ctx = c;
+        pool_init_opts(&c->pool, c->size, ARENA_MIN_ALIGN, &o);
+        return;
     }
-    pool_init_opts(&c->pool, c->size, ARENA_MIN_ALIGN, &o);
-    if (!h->vm_span) return;
-    c->pool.vm = (char *)(h->vm_base + ((uintptr_t)c->index << h->vm_shift));
-    c->pool.vm_reserved = (size_t)1 << h->vm_shift;
-    c->pool.vm_lent = true;
-    c->pool.budget = &h->budget;
+    if (h->lock_free) o.flags = ARENA_SHARED;
+    lent.vm = (char *)(h->vm_base + ((uintptr_t)c->index << h->vm_shift));
+    lent.bytes = (size_t)1 << h->vm_shift;
+    lent.budget = &h->budget;
+    pool__init(&c->pool, c->size, ARENA_MIN_ALIGN, &o, &lent);
 }
 
 static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
@@ -2656,21 +2751,8 @@ static pool__HeapClass *pool__heap_new_class(PoolHeap *h, unsigned k) {
     c->index = k;
     c->size = pool__heap_class_size(k);
     pool__heap_class_pool(h, c);
-    h->cls[k] = c;
+    arena__atomic_store((size_t *)(uintptr_t)&h->cls[k], (size_t)(uintptr_t)c);   /* see pool__heap_class_load */
     return c;
-}
-
-/* c has no slot left to hand out without growing: a class in the
-   reservation makes room under the cap for a commit first (its pool
-   commits what is left if that is less than its step); block classes
-   make room as they grab. */
-static void pool__heap_before_growth(PoolHeap *h, pool__HeapClass *c) {
-#ifndef ARENA_NO_VIRTUAL   /* (else no class is in a reservation) */
-    if (c->pool.vm_lent && h->opt.max_bytes) pool__heap_room(h, c->pool.stride + arena__page_size(), c);
-#else
-    (void)h;
-    (void)c;
-#endif
 }
 
 static void pool__heap_drop_class(PoolHeap *h, unsigned k) {
@@ -2724,6 +2806,7 @@ POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt) {
     ARENA_MEMSET(h, 0, sizeof *h);
     if (opt) h->opt = *opt;
     h->budget.max = h->opt.max_bytes;
+    h->budget.room = pool__heap_budget_room;
     if (h->opt.flags & ~ARENA_SHARED) {
         h->opt.flags &= ARENA_SHARED;
         arena__report(ARENA_ERR_MISUSE, "pool_heap_init: unknown bits in flags (ignored)");
@@ -2732,12 +2815,20 @@ POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt) {
 
 /* ---- sharing across threads (ARENA_SHARED) ----------------------------------------
    A shared heap is a shell whose classes and reservation stay empty, so
-   its inline paths go out of line to here; the heap itself is an
-   unshared PoolHeap of its own (the shell's options without the flag),
-   and every call runs on it under the shell's lock: each call is atomic,
-   so of two racing frees of one allocation one wins and one is refused,
-   and the cap holds as for one thread. A report of the core's is made
-   under the lock: the error handler must not call the same heap. */
+   its inline paths go out of line to here; the heap itself is a PoolHeap
+   of its own, `core` (the shell's options without the flag). Where core
+   has a reservation (64-bit systems, memory from the OS), each class's
+   pool is a shared Pool in its part of it: a small allocation or free
+   finds its class with atomic loads and runs the shared pool's lock-free
+   path (the thread's cache), so of two racing frees of one allocation
+   one wins and one is refused, as for any shared pool. Everything else
+   (large blocks, making a class, the index, reset, release, stats, and
+   every call of a heap without a reservation) runs on core under the
+   shell's lock; the classes grow under their own locks, taking from
+   core's budget in one atomic step (pool__budget_take), so the cap holds
+   as for one thread. Lock order: the heap's, a class's, the caches'. A
+   report of the core's is made under the lock: the error handler must
+   not call the same heap. */
 
 static bool pool__heap_shared(const PoolHeap *h) { return (h->opt.flags & ARENA_SHARED) != 0; }
 
@@ -2753,6 +2844,7 @@ static PoolHeap *pool__heap_core(const PoolHeap *h, bool make) {
     if (!c && (c = (PoolHeap *)pool__shared_mem(&o, NULL, sizeof *c)) != NULL) {
         o.flags &= ~ARENA_SHARED;
         pool_heap_init(c, &o);
+        c->lock_free = true;
         arena__atomic_store(&w->core, (size_t)(uintptr_t)c);
     } else if (!c) {
         arena__report(ARENA_ERR_OOM, "pool_heap: no memory for the shared heap's state");
@@ -2766,31 +2858,63 @@ static PoolHeap *pool__heap_core(const PoolHeap *h, bool make) {
 #define POOL__HEAP_ON_CORE(h, make, call)                        \
     do {                                                         \
         PoolHeap *core_ = pool__heap_core((h), (make));          \
-        size_t *lock_ = &((PoolHeap *)(uintptr_t)(h))->lock;     \
         if (core_) {                                             \
-            arena__lock(lock_);                                  \
+            arena__lock(&core_->lock);                           \
             call;                                                \
-            arena__unlock(lock_);                                \
+            arena__unlock(&core_->lock);                         \
         }                                                        \
     } while (0)
 
+/* Class k of h as the lock-free paths read it: made under the lock and
+   published by an atomic store (pool__heap_new_class). */
+static pool__HeapClass *pool__heap_class_load(const PoolHeap *h, unsigned k) {
+    return (pool__HeapClass *)(uintptr_t)arena__atomic_load((const size_t *)(uintptr_t)&h->cls[k]);
+}
+
+/* The lock-free class (a shared pool) of the shared heap h that p would
+   be an object of, or NULL: read with atomic loads, the span first
+   (pool__heap_reserve stores it after the base and the shift). */
+static pool__HeapClass *pool__heap_lock_free_at(const PoolHeap *h, const void *p) {
+    const PoolHeap *core = pool__heap_core(h, false);
+    size_t span = core ? arena__atomic_load(&core->vm_span) : 0;
+    uintptr_t off = span ? (uintptr_t)p - core->vm_base : 0;
+    return off < span ? pool__heap_class_load(core, (unsigned)(off >> core->vm_shift)) : NULL;
+}
+
+static pool__HeapClass *pool__heap_class_made(PoolHeap *h, unsigned k) {
+    return h->cls[k] ? h->cls[k] : pool__heap_new_class(h, k);
+}
+
+/* A small size goes to its lock-free class (made under the lock the
+   first time); the rest, and every size of a core without a reservation,
+   runs on core under the lock. */
+static void *pool__heap_shared_alloc(PoolHeap *h, size_t size) {
+    PoolHeap *core = pool__heap_core(h, true);
+    bool small = size <= POOL_HEAP_MAX_CLASS;
+    pool__HeapClass *c = NULL;
+    void *p = NULL;
+    if (!core) return NULL;
+    if (small && (c = pool__heap_class_load(core, pool__heap_class(size))) != NULL && pool__shared(&c->pool))
+        return pool_alloc(&c->pool);
+    arena__lock(&core->lock);
+    if (!core->vm_tried) pool__heap_reserve(core);
+    if (small && core->vm_span) c = pool__heap_class_made(core, pool__heap_class(size));
+    else c = NULL, p = pool_heap_alloc(core, size);
+    arena__unlock(&core->lock);
+    return c ? pool_alloc(&c->pool) : p;
+}
+
 POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
     pool__HeapClass *c;
-    unsigned k;
     void *p = NULL;
-    if (pool__heap_shared(h)) {
-        POOL__HEAP_ON_CORE(h, true, p = pool_heap_alloc(core_, size));
-        return p;
-    }
+    if (pool__heap_shared(h)) return pool__heap_shared_alloc(h, size);
     if (size > POOL_HEAP_MAX_CLASS) {
         if (size > ARENA__MAX_REQUEST - POOL__HEAP_LARGE_HEAD)
             return arena__report(ARENA_ERR_OVERFLOW, "pool_heap_alloc: the size is too large"), (void *)NULL;
         return pool__heap_large_alloc(h, size, false);
     }
-    k = pool__heap_class(size);
-    c = h->cls[k] ? h->cls[k] : pool__heap_new_class(h, k);
+    c = pool__heap_class_made(h, pool__heap_class(size));
     if (!c) return NULL;
-    if (!c->pool.free && c->pool.run_bytes >= c->pool.carve_end) pool__heap_before_growth(h, c);
     p = pool_alloc(&c->pool);
     if (p) pool__heap_count(h, c->size);
     return p;
@@ -2809,16 +2933,20 @@ static bool pool__heap_in_reservation(const PoolHeap *h, const void *p) {
     return (uintptr_t)p - h->vm_base < h->vm_span;
 }
 
+static bool pool__heap_shared_free(PoolHeap *h, void *p) {
+    pool__HeapClass *c = pool__heap_lock_free_at(h, p);
+    bool ok = !p;
+    if (c) return pool_free(&c->pool, p);
+    POOL__HEAP_ON_CORE(h, false, ok = pool_heap_free(core_, p));
+    if (!pool__heap_core(h, false) && p) arena__report(ARENA_ERR_MISUSE, "pool_heap_free: the pointer is not an allocation of this heap");
+    return ok;
+}
+
 /* Everything the inline free does not settle: NULL, block classes, large
    blocks, and pointers the heap does not own. */
 POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p) {
     void *owner = NULL;
-    bool ok = !p;
-    if (pool__heap_shared(h)) {
-        POOL__HEAP_ON_CORE(h, false, ok = pool_heap_free(core_, p));
-        if (!pool__heap_core(h, false) && p) arena__report(ARENA_ERR_MISUSE, "pool_heap_free: the pointer is not an allocation of this heap");
-        return ok;
-    }
+    if (pool__heap_shared(h)) return pool__heap_shared_free(h, p);
     if (!p) return true;
     owner = pool__heap_in_reservation(h, p) ? NULL : pool__heap_owner(h, p);
     if (owner && !((uintptr_t)owner & 1)) return pool__heap_free_in(h, (pool__HeapClass *)owner, p);
@@ -2833,11 +2961,11 @@ POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p) {
 
 /* Is p a live object of c? In the reservation, pool_free's own inline
    test, reading only the header (sanitizer builds, where headers are
-   poisoned, and block classes ask pool_owns). */
+   poisoned, block classes and shared ones ask pool_owns). */
 static inline bool pool__heap_live(const pool__HeapClass *c, const void *p) {
 #if !ARENA__CHECKED
     uintptr_t off = (uintptr_t)p - (uintptr_t)c->pool.run;
-    if (c->pool.vm_lent)
+    if (c->pool.vm_lent && !pool__shared(&c->pool))
         return off < c->pool.run_bytes && (uint64_t)pool__number_at(p) * c->pool.stride == off &&
                (POOL__HDR(p)->gen & 1);
 #endif
@@ -2845,9 +2973,9 @@ static inline bool pool__heap_live(const pool__HeapClass *c, const void *p) {
 }
 
 POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p) {
-    const pool__HeapClass *c = pool__heap_class_at(h, p);
+    const pool__HeapClass *c = pool__heap_shared(h) ? pool__heap_lock_free_at(h, p) : pool__heap_class_at(h, p);
     size_t n = 0;
-    if (pool__heap_shared(h)) {
+    if (!c && pool__heap_shared(h)) {
         POOL__HEAP_ON_CORE(h, false, n = pool_heap_size(core_, p));
         return n;
     }
@@ -2862,33 +2990,46 @@ POOL_DEF size_t pool_heap_size(const PoolHeap *h, const void *p) {
 }
 
 /* Would an allocation of `size` succeed without calling the source? (A
-   shrinking realloc never fails: it moves only when it surely can.) */
+   shrinking realloc never fails: it moves only when it surely can; in a
+   shared heap, only to a lock-free class.) */
 static bool pool__heap_has_room(const PoolHeap *h, size_t size) {
-    const pool__HeapClass *c = size <= POOL_HEAP_MAX_CLASS ? h->cls[pool__heap_class(size)] : NULL;
+    const PoolHeap *w = pool__heap_shared(h) ? pool__heap_core(h, false) : h;
+    const pool__HeapClass *c = w && size <= POOL_HEAP_MAX_CLASS ? pool__heap_class_load(w, pool__heap_class(size)) : NULL;
     PoolStats st;
-    if (!c) return false;
+    if (!c || (w != h && !pool__shared(&c->pool))) return false;
     st = pool_stats(&c->pool);
     return st.live < st.capacity;
 }
 
+/* q, just allocated, takes the first n bytes of p, which is freed; NULL
+   (q freed too) if another thread's call freed p first (reported). */
+static void *pool__heap_moved(PoolHeap *h, void *p, void *q, size_t n) {
+    ARENA_MEMCPY(q, p, n);
+    if (pool_heap_free(h, p)) return q;
+    pool_heap_free(h, q);
+    return NULL;
+}
+
 static void *pool__heap_move(PoolHeap *h, void *p, size_t old, size_t size) {
     void *q = pool_heap_alloc(h, size);
-    if (!q) return NULL;
-    ARENA_MEMCPY(q, p, old < size ? old : size);
-    pool_heap_free(h, p);
+    return q ? pool__heap_moved(h, p, q, old < size ? old : size) : NULL;
+}
+
+/* A large block of `size` bytes, quietly NULL if none. */
+static void *pool__heap_large_quiet(PoolHeap *h, size_t size) {
+    void *q = NULL;
+    if (!pool__heap_shared(h)) return pool__heap_large_alloc(h, size, true);
+    POOL__HEAP_ON_CORE(h, false, q = pool__heap_large_alloc(core_, size, true));
     return q;
 }
 
 /* Stays in place while the new size fits and uses more than half of the
    room; shrinks further move when they can without calling the source,
-   or (large blocks) when the source gives a smaller block. */
+   or (large blocks) when the source gives a smaller block. A shared
+   heap's realloc is its calls (size, alloc, free), each atomic. */
 POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size) {
     size_t old;
-    void *q = NULL;
-    if (pool__heap_shared(h)) {   /* one call under the lock: the old one is freed once */
-        POOL__HEAP_ON_CORE(h, true, q = pool_heap_realloc(core_, p, size));
-        return q;
-    }
+    void *q;
     if (!p) return pool_heap_alloc(h, size);
     old = pool_heap_size(h, p);
     if (!old) {
@@ -2898,11 +3039,8 @@ POOL_DEF void *pool_heap_realloc(PoolHeap *h, void *p, size_t size) {
     if (size > old) return pool__heap_move(h, p, old, size);
     if (size > old / 2) return p;
     if (old > POOL_HEAP_MAX_CLASS && size > POOL_HEAP_MAX_CLASS) {
-        q = pool__heap_large_alloc(h, size, true);
-        if (!q) return p;
-        ARENA_MEMCPY(q, p, size);
-        pool_heap_free(h, p);
-        return q;
+        q = pool__heap_large_quiet(h, size);
+        return q ? pool__heap_moved(h, p, q, size) : p;
     }
     return pool__heap_has_room(h, size) ? pool__heap_move(h, p, old, size) : p;
 }
@@ -2937,25 +3075,53 @@ POOL_DEF void pool_heap_release(PoolHeap *h) {
     pool_heap_init(h, &opt);
 }
 
+/* Adds the stats of h's classes, those that are lock-free (shared) or
+   the others. A lock-free class keeps no byte counts of the heap's (its
+   pool counts its objects): its live bytes are its live objects', its
+   peak its pool's peak (so a shared heap's peak_bytes is the sum of its
+   classes' and its large blocks' peaks: at least the true one). */
+static void pool__heap_class_stats(const PoolHeap *h, PoolHeapStats *s, bool shared) {
+    unsigned k;
+    for (k = 0; k < POOL__HEAP_CLASSES; k++) {
+        const pool__HeapClass *c = pool__heap_class_load(h, k);
+        PoolStats st;
+        if (!c || pool__shared(&c->pool) != shared) continue;
+        st = pool_stats(&c->pool);
+        s->live_count += st.live;
+        if (c->pool.vm_lent) s->grab_count += st.grab_count;   /* its commits */
+        if (!shared) continue;
+        s->live_bytes += st.live * c->size;
+        s->peak_bytes += st.peak_live * c->size;
+    }
+}
+
+/* A shared heap's lock-free classes are read after its lock is let go:
+   a class's lock comes before the heap's (pool__heap_budget_room). */
 POOL_DEF PoolHeapStats pool_heap_stats(const PoolHeap *h) {
+    PoolHeap *w = (PoolHeap *)(uintptr_t)h, *core = pool__heap_shared(h) ? pool__heap_core(h, false) : w;
     PoolHeapStats s;
+    ARENA_MEMSET(&s, 0, sizeof s);
+    if (!core) return s;
+    if (core != w) arena__lock(&core->lock);
+    s.live_count = core->large_count;
+    s.grab_count = core->grab_count;
+    s.live_bytes = core->live_bytes;
+    s.peak_bytes = core->peak_bytes;
+    pool__heap_class_stats(core, &s, false);
+    s.bytes_held = arena__atomic_load(&core->budget.held);
+    if (core != w) arena__unlock(&core->lock);
+    pool__heap_class_stats(core, &s, true);
+    return s;
+}
+
+POOL_DEF void pool_heap_trim(PoolHeap *h) {
     unsigned k;
     if (pool__heap_shared(h)) {
-        ARENA_MEMSET(&s, 0, sizeof s);
-        POOL__HEAP_ON_CORE(h, false, s = pool_heap_stats(core_));
-        return s;
+        POOL__HEAP_ON_CORE(h, false, pool_heap_trim(core_));
+        return;
     }
-    s.live_count = h->large_count;
-    s.grab_count = h->grab_count;
-    for (k = 0; k < POOL__HEAP_CLASSES; k++) {
-        if (!h->cls[k]) continue;
-        s.live_count += pool_stats(&h->cls[k]->pool).live;
-        if (h->cls[k]->pool.vm_lent) s.grab_count += h->cls[k]->pool.grab_count;   /* its commits */
-    }
-    s.live_bytes = h->live_bytes;
-    s.peak_bytes = h->peak_bytes;
-    s.bytes_held = h->budget.held;
-    return s;
+    for (k = 0; k < POOL__HEAP_CLASSES; k++)
+        if (h->cls[k]) pool__heap_give_back(h, h->cls[k]);
 }
 
 #endif /* POOL_IMPLEMENTATION */

@@ -1254,7 +1254,7 @@ TEST(pool_shared_budget) {
     size_t na = 0, nb = 0, i;
     Pool p, q;
     if (!a || !b) { free(a); free(b); CHECK(0); return; }
-    budget.held = 0;
+    memset(&budget, 0, sizeof budget);   /* no room hook */
     budget.max = (size_t)512 << 10;
     o = test_source_opts(&pt_src, 0);
     pool_init(&p, 100, 8);
@@ -1465,7 +1465,7 @@ TEST(pool_trim_holes_under_a_cap) {
     size_t na = 0, nb = 0, i, held, k = 0;
     Pool p, q;
     if (!a || !b) { free(a); free(b); CHECK(0); return; }
-    budget.held = 0;
+    memset(&budget, 0, sizeof budget);   /* no room hook */
     budget.max = (size_t)512 << 10;
     pool_init(&p, 1000, 8);
     pool_init(&q, 1000, 8);

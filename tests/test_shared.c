@@ -985,17 +985,20 @@ static void *heap_alloc_race(ChurnRun *cr, size_t k) {
     return pool_heap_alloc(&((HeapRun *)(void *)cr)->h, 1 + k * 37 % 500);
 }
 static size_t heap_live(ChurnRun *cr) { return pool_heap_stats(&((HeapRun *)(void *)cr)->h).live_count; }
-/* The cap held; every other frame a reset, else every record freed. */
+/* The cap held; every other frame a reset, else every record freed and
+   a trim (what threads' caches hold serves other classes after it). */
 static int heap_boundary(ChurnRun *cr, int frame) {
     HeapRun *hr = (HeapRun *)(void *)cr;
     int t, failures = 0;
     size_t k;
     if (hr->max_bytes && pool_heap_stats(&hr->h).bytes_held > hr->max_bytes) failures++;
     if (frame % 2) pool_heap_reset(&hr->h);
-    else
+    else {
         for (t = 0; t < cr->nthreads; t++)
             for (k = 0; k < cr->w[t].nrec; k++)
                 if (!pool_heap_free(&hr->h, cr->w[t].recs[k].p)) failures++;
+        pool_heap_trim(&hr->h);
+    }
     return failures;
 }
 static const ChurnOps heap_ops = {heap_churn, heap_free_one, heap_alloc_race, heap_live, heap_boundary};
