@@ -32,6 +32,7 @@
        void *p = pool_heap_alloc(&heap, n);     // _calloc, _realloc(heap, p, n)
        pool_heap_free(&heap, p);                // false + error on misuse
        size_t room = pool_heap_size(&heap, p);  // usable size; 0 if not live
+       pool_heap_trim(&heap);                   // give back what is unused
        pool_heap_release(&heap);                // everything, at once
    (see "PoolHeap: size classes on pools" below).
 
@@ -57,9 +58,11 @@
        and the handle calls from many threads at once (lock-free on a
        virtual run, through a per-thread cache of free slots that a
        thread's exit gives back; under a lock on block pools); reset,
-       release, trim and pool_each at a frame boundary. pool_heap_init with the flag: every
-       call from many threads at once, under the heap's lock; reset and
-       release at a frame boundary. See README "Threads".
+       release, trim and pool_each at a frame boundary. pool_heap_init
+       with the flag: every call from many threads at once (small sizes
+       lock-free: each class is a shared pool; large blocks under the
+       heap's lock); reset, trim and release at a frame boundary. See
+       README "Threads".
 
    SNAPSHOTS
        pool_snapshot / pool_restore (with an Arena as the store) put a pool
