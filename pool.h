@@ -2011,10 +2011,8 @@ static inline pool__Cache *pool__cache_mine(const pool__Shared *sh) {
 
 /* The calling thread's cache for sh, attached if need be. */
 static pool__Cache *pool__cache_of(pool__Shared *sh) {
-    pool__Cache *c = pool__cache_mine(sh);
-    if (c) return c;
-    c = &pool__cache[sh->cache_no];
-    pool__cache_attach(sh, c);
+    pool__Cache *c = &pool__cache[sh->cache_no];
+    if (c != pool__cache_mine(sh)) pool__cache_attach(sh, c);
     return c;
 }
 
@@ -2075,16 +2073,6 @@ static void pool__core_leave(pool__Shared *sh, bool fold) {
     arena__unlock(&sh->lock);
 }
 
-/* Slot n of the cache's pool, live now. */
-static inline void *pool__cache_hand_out(const Pool *p, pool__Shared *sh, uint32_t n) {
-    char *s = pool__shared_slot(sh, n);
-    pool__Header *hd = pool__shared_hdr(s);
-    arena__atomic_store32(&hd->gen, arena__atomic_load32(&hd->gen) + 1);
-    POOL__VG_ALLOC(&sh->core, s);
-    arena__hand_out(s, p->size);
-    return s;
-}
-
 /* An empty cache takes half its size off the stack. */
 static ARENA__NOINLINE size_t pool__cache_fill(pool__Shared *sh, pool__Cache *c) {
     size_t k = pool__shared_pop(sh, c->slot, POOL__CACHE_SLOTS / 2);
@@ -2095,8 +2083,13 @@ static ARENA__NOINLINE size_t pool__cache_fill(pool__Shared *sh, pool__Cache *c)
 
 /* The top of the cache (holding k > 0 slots), live now. */
 static inline void *pool__cache_take(const Pool *p, pool__Shared *sh, pool__Cache *c, size_t k) {
+    char *s = pool__shared_slot(sh, c->slot[k - 1]);
+    pool__Header *hd = pool__shared_hdr(s);
     pool__cache_set_count(c, k - 1);
-    return pool__cache_hand_out(p, sh, c->slot[k - 1]);
+    arena__atomic_store32(&hd->gen, arena__atomic_load32(&hd->gen) + 1);
+    POOL__VG_ALLOC(&sh->core, s);
+    arena__hand_out(s, p->size);
+    return s;
 }
 
 /* Whatever the cache cannot do: the state made, the cache attached or
