@@ -73,9 +73,10 @@ def main():
              "`make bench`." % args.runs,
              "Each thread does %d operations; million operations per second *per thread*: the median of %d "
              "runs (interleaved, fresh processes), the best in brackets, on this machine (%d CPUs, shared "
-             "with other jobs: N > CPUs is oversubscribed; load average %.1f at the start of the timed runs, "
-             "%.1f at their end). `instr/op`: callgrind instructions per operation "
-             "with 1 thread (stable under load). n/a: the row does not run that workload." %
+             "with other jobs: N > CPUs is oversubscribed; the 1-minute load average, which counts these "
+             "runs' own threads too, was %.1f before the timed runs and %.1f after them). `instr/op`: "
+             "callgrind instructions per operation with 1 thread (stable under load). n/a: the row does "
+             "not run that workload." %
              (max(WORKS.values()), args.runs, os.cpu_count() or 0, load0, load1), ""]
     for work in WORKS:
         lines += ["## " + work, "",
