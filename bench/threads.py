@@ -52,7 +52,7 @@ def main():
     raw = os.path.join(args.bin, "raw")
     os.makedirs(raw, exist_ok=True)
     load0 = os.getloadavg()[0]
-    rates = {}
+    rates, sums = {}, {}
     for _ in range(args.runs):
         for work, ops in WORKS.items():
             for n in THREADS:
@@ -61,6 +61,11 @@ def main():
                     if d is None:
                         continue
                     rates.setdefault((row, work, n), []).append(float(d["mops_per_thread"]))
+                    sums.setdefault((work, n), set()).add(d["checksum"])
+    # Every row does the same operations on the same objects: one checksum.
+    wrong = {k: v for k, v in sums.items() if len(v) != 1}
+    if wrong:
+        raise SystemExit("bench/threads.py: the rows' checksums differ: %r" % wrong)
     load1 = os.getloadavg()[0]
     med = {k: statistics.median(v) for k, v in rates.items()}
     best = {k: max(v) for k, v in rates.items()}
