@@ -5,7 +5,8 @@ each, interleaved; the median run (throughput per thread) of each cell
 goes into the table, the best beside it. With 1 thread, callgrind's
 instruction count per operation (stable under load) is given too. The
 issue's two targets, and the same two for a PoolHeap (heap-churn), are
-stated met or missed with their figures."""
+stated met or missed with their figures. Every row of a workload and
+thread count must print the same checksum."""
 import argparse
 import os
 import re
