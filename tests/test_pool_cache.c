@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <stdlib.h>
+#include <time.h>
 #include "threads.h"
 #include "../pool.h"
 
@@ -378,6 +379,188 @@ TEST(pool_cache_threads_come_and_go) {
     CHECK_NO_ERR();
 }
 
+/* ---- a shared PoolHeap: its classes are shared pools ------------------------ */
+
+static void pc_heap_init(PoolHeap *h, size_t max_bytes) {
+    ArenaOptions o;
+    memset(&o, 0, sizeof o);
+    o.flags = ARENA_SHARED;
+    o.max_bytes = max_bytes;
+    pool_heap_init(h, &o);
+}
+
+/* The sizes PcHeapJob uses: a class each, the smallest to the largest. */
+static const size_t pc_sizes[] = {1, 16, 17, 100, 128, 129, 200, 500, 1000, 2000, 4096, 5000, 8192};
+#define PC_SIZES (sizeof pc_sizes / sizeof pc_sizes[0])
+
+typedef struct PcHeapJob {
+    PoolHeap *h;
+    void *obj[PC_SIZES][8];
+    int frees;           /* 1: free them again; 2: and refuse a second free (a report) */
+    bool ok;
+    TFlag go, done;      /* go: pc_hold_lock starts it (frees 1) */
+    int hold;            /* pc_hold_lock waits for it */
+} PcHeapJob;
+
+static void pc_heap_job(void *arg) {
+    PcHeapJob *j = (PcHeapJob *)arg;
+    size_t c, i;
+    j->ok = true;
+    if (j->frees == 1) tf_wait(&j->go, 1);
+    for (c = 0; c < PC_SIZES; c++)
+        for (i = 0; i < 8; i++) {
+            void *p = pool_heap_alloc(j->h, pc_sizes[c]);
+            j->obj[c][i] = p;
+            if (!p || pool_heap_size(j->h, p) < pc_sizes[c]) j->ok = false;
+            else ARENA_MEMSET(p, (int)c, pc_sizes[c]);
+        }
+    for (c = 0; j->frees && c < PC_SIZES; c++) {
+        for (i = 0; i < 8; i++)
+            if (!pool_heap_free(j->h, j->obj[c][i])) j->ok = false;
+        if (j->frees == 2 && pool_heap_free(j->h, j->obj[c][0])) j->ok = false;   /* refused (a report) */
+    }
+    tf_set(&j->done, 1);
+}
+
+static PcHeapJob *pc_heap_job_new(PoolHeap *h, int frees) {
+    PcHeapJob *j = (PcHeapJob *)calloc(1, sizeof *j);
+    if (!j) return NULL;
+    j->h = h;
+    j->frees = frees;
+    tf_init(&j->go);
+    tf_init(&j->done);
+    return j;
+}
+
+/* The handler of a report a shared heap's core makes under its lock:
+   the worker (j) goes, and is waited for (20 s at most) inside it. */
+static void pc_hold_lock(ArenaError err, const char *msg, void *ctx) {
+    PcHeapJob *j = (PcHeapJob *)ctx;
+    time_t t0 = time(NULL);
+    (void)err;
+    (void)msg;
+    tf_set(&j->go, 1);
+    while (j->hold && !tf_get(&j->done) && time(NULL) - t0 < 20) t_yield();
+}
+
+/* Small sizes never take the heap's lock once their class is made: a
+   thread allocates and frees in every class while this one is inside a
+   heap call that holds it (a free of a pointer outside the classes,
+   refused under the lock: its report waits for the thread). A heap
+   without a reservation (32-bit, no virtual memory) runs every call under
+   the lock: there the thread runs after. */
+TEST(pool_cache_heap_small_sizes_take_no_lock) {
+    static char stranger[64];
+    PoolHeap h;
+    PcHeapJob *j;
+    TThread t;
+    size_t c;
+    int done_inside;
+    pc_heap_init(&h, 0);
+    for (c = 0; c < PC_SIZES; c++) CHECK(pool_heap_free(&h, pool_heap_alloc(&h, pc_sizes[c])));   /* the classes made */
+    j = pc_heap_job_new(&h, 1);
+    if (!j || !h.core) { CHECK(0); free(j); return; }
+    j->hold = ((PoolHeap *)h.core)->vm_span != 0;   /* (white-box) */
+    CHECK(t_start(&t, pc_heap_job, j));
+    arena_set_error_handler(pc_hold_lock, j);
+    CHECK(!pool_heap_free(&h, stranger));
+    done_inside = tf_get(&j->done);
+    test_err_clear();
+    t_join(&t);
+    CHECK(j->ok);
+    CHECK_EQ(done_inside, j->hold);
+    CHECK_EQ(pool_heap_stats(&h).live_count, 0u);
+    tf_destroy(&j->go);
+    tf_destroy(&j->done);
+    free(j);
+    pool_heap_release(&h);
+    CHECK_NO_ERR();
+}
+
+/* A thread that exits gives the heap's cached objects back, and its
+   live ones stay counted: stats are exact across threads. */
+TEST(pool_cache_heap_thread_exit_and_exact_stats) {
+    PoolHeap h;
+    PcHeapJob *first = NULL, *kept = NULL;
+    PoolHeapStats s;
+    size_t c, i, bytes = 0, reused = 0;
+    TThread t;
+    pc_heap_init(&h, 0);
+    first = pc_heap_job_new(&h, 2);
+    kept = pc_heap_job_new(&h, 0);
+    if (!first || !kept) { CHECK(0); free(first); free(kept); return; }
+    CHECK(t_start(&t, pc_heap_job, first));
+    t_join(&t);
+    CHECK(first->ok);
+    CHECK_EQ(test_err.calls, (int)PC_SIZES);   /* its double frees */
+    test_err_clear();
+    s = pool_heap_stats(&h);
+    CHECK_EQ(s.live_count, 0u);
+    CHECK_EQ(s.live_bytes, 0u);
+    CHECK(t_start(&t, pc_heap_job, kept));   /* a new thread: reuses what the first one's exit gave back */
+    t_join(&t);
+    CHECK(kept->ok);
+    for (c = 0; c < PC_SIZES; c++)
+        for (i = 0; i < 8; i++) {
+            bytes += pool_heap_size(&h, kept->obj[c][i]);
+            reused += pc_in(first->obj[0], PC_SIZES * 8, kept->obj[c][i]);   /* (sizes may share a class) */
+        }
+    CHECK_EQ(reused, PC_SIZES * 8);
+    s = pool_heap_stats(&h);
+    CHECK_EQ(s.live_count, PC_SIZES * 8);
+    CHECK_EQ(s.live_bytes, bytes);
+    CHECK(s.peak_bytes >= bytes);
+    for (c = 0; c < PC_SIZES; c++) CHECK(pool_heap_free(&h, kept->obj[c][0]));   /* from this thread */
+    s = pool_heap_stats(&h);
+    CHECK_EQ(s.live_count, PC_SIZES * 7);
+    CHECK(s.live_bytes < bytes);
+    pool_heap_reset(&h);
+    s = pool_heap_stats(&h);
+    CHECK_EQ(s.live_count, 0u);
+    CHECK_EQ(s.live_bytes, 0u);
+    tf_destroy(&first->go);
+    tf_destroy(&first->done);
+    tf_destroy(&kept->go);
+    tf_destroy(&kept->done);
+    free(first);
+    free(kept);
+    pool_heap_release(&h);
+    CHECK_NO_ERR();
+}
+
+/* Objects of `size` until the cap says no (one report); how many. */
+static size_t pc_fill(PoolHeap *h, size_t size, void **obj, size_t most) {
+    size_t n = 0;
+    while (n < most && (obj[n] = pool_heap_alloc(h, size)) != NULL) ARENA_MEMSET(obj[n++], 7, size);
+    CHECK_ERR(ARENA_ERR_OOM);
+    CHECK(pool_heap_stats(h).bytes_held <= h->opt.max_bytes);
+    return n;
+}
+
+/* Under the cap, a shared heap's classes hand memory to each other where
+   no thread's cache can hold it: pages no object used since the last
+   reset (taken on demand), everything after pool_heap_trim. */
+TEST(pool_cache_heap_cap_moves_memory_between_classes) {
+    enum { MOST = 40000, CAP = 1 << 20 };
+    void **obj = (void **)malloc(MOST * sizeof *obj);
+    PoolHeap h;
+    size_t n, i;
+    if (!obj) { CHECK(0); return; }
+    pc_heap_init(&h, CAP);
+    n = pc_fill(&h, 64, obj, MOST);
+    CHECK(n * 64 > CAP / 2);
+    pool_heap_reset(&h);
+    n = pc_fill(&h, 4000, obj, MOST);   /* the 64-byte class's pages, given back on demand */
+    CHECK(n * 4000 > CAP / 2);
+    for (i = 0; i < n; i++) CHECK(pool_heap_free(&h, obj[i]));
+    pool_heap_trim(&h);
+    n = pc_fill(&h, 100, obj, MOST);
+    CHECK(n * 100 > CAP / 2);
+    pool_heap_release(&h);
+    CHECK_EQ(pool_heap_stats(&h).bytes_held, 0u);
+    free(obj);
+}
+
 #endif
 
 void suite_pool_cache(void) {
@@ -389,5 +572,8 @@ void suite_pool_cache(void) {
     RUN(pool_cache_release_detaches_live_threads);
     RUN(pool_cache_walk_uses_another_pool_while_a_thread_exits);
     RUN(pool_cache_threads_come_and_go);
+    RUN(pool_cache_heap_small_sizes_take_no_lock);
+    RUN(pool_cache_heap_thread_exit_and_exact_stats);
+    RUN(pool_cache_heap_cap_moves_memory_between_classes);
 #endif
 }

@@ -629,6 +629,54 @@ TEST(heap_reset_keeps_memory) {
     pool_heap_release(&h);
 }
 
+/* pool_heap_trim: the classes give back what their live objects do not
+   need, those with none everything; the live ones stay intact and the
+   heap goes on. On the OS's memory, on a source, shared. */
+static void ph_trim_run(PoolHeap *h) {
+    enum { N = 4000 };
+    void **p = (void **)malloc(N * sizeof *p);
+    size_t i, held;
+    if (!p) { CHECK(0); return; }
+    pool_heap_trim(h);   /* nothing yet */
+    CHECK_EQ(pool_heap_stats(h).bytes_held, 0u);
+    for (i = 0; i < N; i++) {
+        p[i] = pool_heap_alloc(h, i % 2 ? 64 : 1000);
+        CHECK(p[i] != NULL);
+        if (p[i]) test_fill(p[i], 64, (unsigned)i);
+    }
+    held = pool_heap_stats(h).bytes_held;
+    for (i = 10; i < N; i++) CHECK(pool_heap_free(h, p[i]));
+    for (i = 0; i < 10; i += 2) CHECK(pool_heap_free(h, p[i]));   /* five 64-byte objects stay, the first */
+    CHECK_EQ(pool_heap_stats(h).bytes_held, held);
+    pool_heap_trim(h);
+    CHECK(pool_heap_stats(h).bytes_held < held / 4);
+    CHECK_EQ(pool_heap_stats(h).live_count, 5u);
+    for (i = 1; i < 10; i += 2) {
+        CHECK(test_intact(p[i], 64, (unsigned)i));
+        CHECK(pool_heap_free(h, p[i]));
+    }
+    for (i = 0; i < N; i++) CHECK(pool_heap_free(h, pool_heap_alloc(h, 1000)));
+    CHECK_NO_ERR();
+    pool_heap_release(h);
+    free(p);
+}
+
+TEST(heap_trim_gives_back_empty_memory) {
+    PoolHeap h;
+    TestSource s;
+    ArenaOptions o;
+    ph_init(&h, NULL, 0);
+    ph_trim_run(&h);
+    test_source_init(&s);
+    ph_init(&h, &s, 0);
+    ph_trim_run(&h);
+    CHECK_EQ(s.live, 0u);
+    memset(&o, 0, sizeof o);
+    o.flags = ARENA_SHARED;
+    pool_heap_init(&h, &o);
+    ph_trim_run(&h);
+}
+
 TEST(heap_release_twice_and_reuse) {
     PoolHeap h = ph_zero();
     void *p[PH_NSIZES];
@@ -706,6 +754,7 @@ void suite_pool_heap(void) {
     RUN(heap_blocks_sharing_a_chunk);
     RUN(heap_room_keeps_neighbour_blocks);
     RUN(heap_reset_keeps_memory);
+    RUN(heap_trim_gives_back_empty_memory);
     RUN(heap_release_twice_and_reuse);
     RUN(heap_random_against_shadow);
 }

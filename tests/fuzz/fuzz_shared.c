@@ -1,14 +1,15 @@
 /* fuzz_shared.c - libFuzzer harness for ARENA_SHARED arenas, pools and heaps.
 
    One thread drives the shared API in any interleaving the input decodes
-   (what several threads might do, one call at a time; pool calls whose
-   operation byte has bit 5 run on a second thread, in turn with the
-   first, so that objects cross between the threads' caches, and that
-   thread may exit and a new one start): a shared Arena A
+   (what several threads might do, one call at a time; pool and heap
+   calls whose operation byte has bit 5 run on a second thread, in turn
+   with the first, so that objects cross between the threads' caches, and
+   that thread may exit and a new one start): a shared Arena A
    and a shared Pool P, each on malloc or on a counting source with an
    optional cap that can fail (a pool on a source runs every call under
    its lock; on malloc, 64-bit, alloc/free/handles are lock-free), and a
-   shared PoolHeap H on malloc (every call under its lock). The
+   shared PoolHeap H on malloc with an optional cap (its small sizes
+   lock-free, through the threads' caches of its classes' pools). The
    model knows every live arena allocation (address, size, pattern, the
    mark depth it was made at) and every live pool object (address, handle,
    pattern), and the handles of freed objects. After every operation:
@@ -26,9 +27,11 @@
        reused; pool_owns, pool_handle_of and pool_stats agree, also
        after the thread's cache went back (what a thread's exit does);
      - H: malloc, realloc (the bytes up to the smaller size kept) and
-       free of live allocations succeed, a double free is MISUSE, the
-       usable size covers the request, reset and release drop all, the
-       live count agrees;
+       free of live allocations succeed, or under the cap fail with one
+       OOM (a failed realloc keeps the old bytes), a double free is
+       MISUSE, the usable size covers the request, bytes held stay under
+       the cap, a trim keeps the live ones, reset and release drop all,
+       the live count agrees;
      - every live allocation keeps its pattern (checked every 16
        operations and at the end); after release every block went back.
    Inputs run at most 128 operations. Any mismatch abort()s. */
@@ -60,6 +63,7 @@ typedef struct Model {
     PoolHeap h;
     HRec hv[MAXL];
     size_t nh;
+    size_t heap_cap;   /* the heap's max_bytes (0: none) */
     int on_source;
     uint8_t pat;
 } Model;
@@ -335,14 +339,24 @@ static void heap_op(Model *m, FuzzIn *in, unsigned op) {
     unsigned char *q;
     switch (op % 4) {
     case 0: case 1:
-        if (m->nh && op & 1) {   /* realloc of a live one */
+        if (m->nh && op & 1) {   /* realloc of a live one (under the cap, it may stay) */
             q = (unsigned char *)pool_heap_realloc(&m->h, r->p, n);
-            FUZZ_REQUIRE(q && holds(q, r->n < n ? r->n : n, r->pat));
+            if (!q) {
+                FUZZ_REQUIRE(m->heap_cap && holds(r->p, r->n, r->pat));
+                fz_expect(ARENA_ERR_OOM);
+                break;
+            }
+            FUZZ_REQUIRE(holds(q, r->n < n ? r->n : n, r->pat));
             r->p = q;
             r->n = n;
         } else {
             q = (unsigned char *)pool_heap_alloc(&m->h, n);
-            FUZZ_REQUIRE(q && ((uintptr_t)q & 15) == 0);
+            if (!q) {
+                FUZZ_REQUIRE(m->heap_cap);
+                fz_expect(ARENA_ERR_OOM);
+                break;
+            }
+            FUZZ_REQUIRE(((uintptr_t)q & 15) == 0);
             if (m->nh == MAXL) {
                 FUZZ_REQUIRE(pool_heap_free(&m->h, q));
                 break;
@@ -367,12 +381,34 @@ static void heap_op(Model *m, FuzzIn *in, unsigned op) {
         }
         break;
     default:
+        if (op & 8) {   /* a trim: the live ones stay */
+            pool_heap_trim(&m->h);
+            fz_expect_none();
+            break;
+        }
         if (op & 16) pool_heap_release(&m->h);
         else pool_heap_reset(&m->h);
         fz_expect_none();
         m->nh = 0;
         FUZZ_REQUIRE(pool_heap_stats(&m->h).live_count == 0);
     }
+    FUZZ_REQUIRE(!m->heap_cap || pool_heap_stats(&m->h).bytes_held <= m->heap_cap);
+}
+
+static void heap_call_job(void *arg) {
+    PoolCall *c = (PoolCall *)arg;
+    heap_op(c->m, c->in, c->op);
+}
+
+/* A heap call on the first thread, or (bit 5) on the second, which exits
+   after a reset or release (its caches go back). */
+static void heap_call(Model *m, FuzzIn *in, unsigned op) {
+    PoolCall c;
+    c.m = m;
+    c.in = in;
+    c.op = op;
+    if (op & 32) on_worker(heap_call_job, &c, op % 4 == 3 && !(op & 8));
+    else heap_op(m, in, op);
 }
 
 static void check_all(Model *m) {
@@ -415,10 +451,11 @@ static void run(FuzzIn *in) {
     fz_take();   /* the pool's state may fail to come from a failing source */
     memset(&o, 0, sizeof o);
     o.flags = ARENA_SHARED;
+    o.max_bytes = m.heap_cap = how & 128 ? (size_t)in_u16(in) << 6 : 0;
     pool_heap_init(&m.h, &o);
     for (i = 0; i < MAXOPS && in->n; i++) {
         unsigned op = in_u8(in);
-        if ((op & 192) == 192) heap_op(&m, in, op);
+        if ((op & 192) == 192) heap_call(&m, in, op);
         else if (op & 128) pool_call(&m, in, op);
         else arena_op(&m, in, op);
         if (i % 16 == 15) check_all(&m);
