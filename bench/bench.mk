@@ -159,9 +159,9 @@ bench-clients: bench-full-deps clients-deps $(addprefix $(BB)/clients_,$(CL_COMP
 	$(BENCH_PY) bench/clients.py --bin $(BB) --runs $(BENCH_RUNS)
 
 # ---- threads: bench/threads.c, bench/threads.py -----------------------------------
-# `make bench-threads` (run by `make bench`): frame-scratch and pool-churn
-# in N = 1, 2, 4, 8 threads on one shared object, per-thread objects, and
-# malloc/free of glibc, jemalloc, mimalloc, tcmalloc: bench/results-threads.md.
+# `make bench-threads` (run by `make bench`): frame-scratch, pool-churn and
+# heap-churn in N = 1, 2, 4, 8 threads on one shared object, per-thread objects,
+# and malloc/free of glibc, jemalloc, mimalloc, tcmalloc: bench/results-threads.md.
 BENCH_THREAD_ROWS := shared local glibc jemalloc mimalloc tcmalloc
 BENCH_THREAD_DEF_shared   := -DT_SHARED
 BENCH_THREAD_DEF_local    := -DT_LOCAL
