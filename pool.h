@@ -103,8 +103,9 @@
                              POOL_VIRTUAL_RESERVE: 512 GiB; a capped heap
                              takes less)
        POOL_THREAD_CACHES    per-thread caches of free slots, one per
-                             ARENA_SHARED pool in use (default 16, 256
-                             bytes each); pools beyond that share them, and
+                             ARENA_SHARED pool in use, a shared PoolHeap's
+                             size classes included (default 64, 256 bytes
+                             each); pools beyond that share them, and
                              a thread that alternates between two pools of
                              one cache hands it back and forth (slow)
 
@@ -156,7 +157,7 @@
 #define POOL_HEAP_VIRTUAL_RESERVE (POOL_VIRTUAL_RESERVE * 8)   /* 64-bit only */
 #endif
 #ifndef POOL_THREAD_CACHES
-#define POOL_THREAD_CACHES 16
+#define POOL_THREAD_CACHES 64
 #endif
 #ifndef POOL_GEN_LIMIT
 #define POOL_GEN_LIMIT 0xFFFFFFFEu
@@ -2830,11 +2831,10 @@ static bool pool__heap_shared(const PoolHeap *h) { return (h->opt.flags & ARENA_
 
 /* The core of a shared heap, made (make) by the first allocation (again
    after a release) under a process-wide lock: threads may race to it. */
-static PoolHeap *pool__heap_core(const PoolHeap *h, bool make) {
+static ARENA__NOINLINE PoolHeap *pool__heap_core_make(PoolHeap *w) {
     static size_t making;
-    PoolHeap *w = (PoolHeap *)(uintptr_t)h, *c = (PoolHeap *)(uintptr_t)arena__atomic_load(&w->core);
-    ArenaOptions o = h->opt;
-    if (c || !make) return c;
+    PoolHeap *c;
+    ArenaOptions o = w->opt;
     arena__lock(&making);
     c = (PoolHeap *)(uintptr_t)arena__atomic_load(&w->core);
     if (!c && (c = (PoolHeap *)pool__shared_mem(&o, NULL, sizeof *c)) != NULL) {
@@ -2847,6 +2847,11 @@ static PoolHeap *pool__heap_core(const PoolHeap *h, bool make) {
     }
     arena__unlock(&making);
     return c;
+}
+
+static inline PoolHeap *pool__heap_core(const PoolHeap *h, bool make) {
+    PoolHeap *w = (PoolHeap *)(uintptr_t)h, *c = (PoolHeap *)(uintptr_t)arena__atomic_load(&w->core);
+    return c || !make ? c : pool__heap_core_make(w);
 }
 
 /* `call` on core_, the core of the shared heap h, under its lock; not
@@ -2870,7 +2875,7 @@ static pool__HeapClass *pool__heap_class_load(const PoolHeap *h, unsigned k) {
 /* The lock-free class (a shared pool) of the shared heap h that p would
    be an object of, or NULL: read with atomic loads, the span first
    (pool__heap_reserve stores it after the base and the shift). */
-static pool__HeapClass *pool__heap_lock_free_at(const PoolHeap *h, const void *p) {
+static inline pool__HeapClass *pool__heap_lock_free_at(const PoolHeap *h, const void *p) {
     const PoolHeap *core = pool__heap_core(h, false);
     size_t span = core ? arena__atomic_load(&core->vm_span) : 0;
     uintptr_t off = span ? (uintptr_t)p - core->vm_base : 0;
@@ -2881,29 +2886,44 @@ static pool__HeapClass *pool__heap_class_made(PoolHeap *h, unsigned k) {
     return h->cls[k] ? h->cls[k] : pool__heap_new_class(h, k);
 }
 
-/* A small size goes to its lock-free class (made under the lock the
-   first time); the rest, and every size of a core without a reservation,
-   runs on core under the lock. */
-static void *pool__heap_shared_alloc(PoolHeap *h, size_t size) {
+/* Whatever the lock-free classes do not: the core made, a class made
+   (under the lock, the first time), and large sizes or every size of a
+   core without a reservation, run on the core under the lock. */
+static ARENA__NOINLINE void *pool__heap_shared_alloc_more(PoolHeap *h, size_t size) {
     PoolHeap *core = pool__heap_core(h, true);
     bool small = size <= POOL_HEAP_MAX_CLASS;
     pool__HeapClass *c = NULL;
     void *p = NULL;
     if (!core) return NULL;
-    if (small && (c = pool__heap_class_load(core, pool__heap_class(size))) != NULL && pool__shared(&c->pool))
-        return pool_alloc(&c->pool);
     arena__lock(&core->lock);
     if (!core->vm_tried) pool__heap_reserve(core);
     if (small && core->vm_span) c = pool__heap_class_made(core, pool__heap_class(size));
-    else c = NULL, p = pool_heap_alloc(core, size);
+    else p = pool_heap_alloc(core, size);
     arena__unlock(&core->lock);
     return c ? pool_alloc(&c->pool) : p;
 }
 
+/* No call but in tail position (pool__heap_alloc_slow saves no register
+   for it): a small size whose class is a shared pool goes to that pool's
+   own lean path. */
+static inline void *pool__heap_shared_alloc(PoolHeap *h, size_t size) {
+    PoolHeap *core = pool__heap_core(h, false);
+    pool__HeapClass *c;
+    if (ARENA__LIKELY(core && size <= POOL_HEAP_MAX_CLASS) &&
+        (c = pool__heap_class_load(core, pool__heap_class(size))) != NULL && pool__shared(&c->pool))
+        return pool__shared_alloc(&c->pool);
+    return pool__heap_shared_alloc_more(h, size);
+}
+
+static ARENA__NOINLINE void *pool__heap_alloc_local(PoolHeap *h, size_t size);
+
 POOL_DEF void *pool__heap_alloc_slow(PoolHeap *h, size_t size) {
+    return pool__heap_shared(h) ? pool__heap_shared_alloc(h, size) : pool__heap_alloc_local(h, size);
+}
+
+static void *pool__heap_alloc_local(PoolHeap *h, size_t size) {
     pool__HeapClass *c;
     void *p = NULL;
-    if (pool__heap_shared(h)) return pool__heap_shared_alloc(h, size);
     if (size > POOL_HEAP_MAX_CLASS) {
         if (size > ARENA__MAX_REQUEST - POOL__HEAP_LARGE_HEAD)
             return arena__report(ARENA_ERR_OVERFLOW, "pool_heap_alloc: the size is too large"), (void *)NULL;
@@ -2929,20 +2949,34 @@ static bool pool__heap_in_reservation(const PoolHeap *h, const void *p) {
     return (uintptr_t)p - h->vm_base < h->vm_span;
 }
 
-static bool pool__heap_shared_free(PoolHeap *h, void *p) {
-    pool__HeapClass *c = pool__heap_lock_free_at(h, p);
-    bool ok = !p;
-    if (c) return pool_free(&c->pool, p);
+/* NULL, and whatever is outside the lock-free classes, under the lock. */
+static ARENA__NOINLINE bool pool__heap_shared_free_more(PoolHeap *h, void *p) {
+    bool ok = false;
+    if (!p) return true;
     POOL__HEAP_ON_CORE(h, false, ok = pool_heap_free(core_, p));
-    if (!pool__heap_core(h, false) && p) arena__report(ARENA_ERR_MISUSE, "pool_heap_free: the pointer is not an allocation of this heap");
+    if (!pool__heap_core(h, false)) arena__report(ARENA_ERR_MISUSE, "pool_heap_free: the pointer is not an allocation of this heap");
     return ok;
+}
+
+/* No call but in tail position: a pointer in a lock-free class (every
+   class in a shared heap's reservation is a shared pool) goes to that
+   pool's own lean path. */
+static inline bool pool__heap_shared_free(PoolHeap *h, void *p) {
+    pool__HeapClass *c = pool__heap_lock_free_at(h, p);
+    if (ARENA__LIKELY(c != NULL)) return pool__shared_free(&c->pool, p);
+    return pool__heap_shared_free_more(h, p);
+}
+
+static ARENA__NOINLINE bool pool__heap_free_local(PoolHeap *h, void *p);
+
+POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p) {
+    return pool__heap_shared(h) ? pool__heap_shared_free(h, p) : pool__heap_free_local(h, p);
 }
 
 /* Everything the inline free does not settle: NULL, block classes, large
    blocks, and pointers the heap does not own. */
-POOL_DEF bool pool__heap_free_slow(PoolHeap *h, void *p) {
+static bool pool__heap_free_local(PoolHeap *h, void *p) {
     void *owner = NULL;
-    if (pool__heap_shared(h)) return pool__heap_shared_free(h, p);
     if (!p) return true;
     owner = pool__heap_in_reservation(h, p) ? NULL : pool__heap_owner(h, p);
     if (owner && !((uintptr_t)owner & 1)) return pool__heap_free_in(h, (pool__HeapClass *)owner, p);
