@@ -561,6 +561,74 @@ TEST(pool_cache_heap_cap_moves_memory_between_classes) {
     free(obj);
 }
 
+/* Two threads realloc the same allocations at once: for each, one gets
+   the moved block (the old bytes in it) and the other NULL and one
+   MISUSE report (the size it asked was 0, or the free it needed lost),
+   and nothing leaks. The loser reads an allocation the winner may have
+   freed: sanitizer and Valgrind builds would (rightly) stop there. */
+typedef struct PcRace {
+    PoolHeap *h;
+    unsigned char **p, **got;
+    size_t n;
+    TFlag *met;   /* both threads meet before each realloc: they overlap */
+} PcRace;
+
+static void pc_realloc_all(void *arg) {
+    PcRace *r = (PcRace *)arg;
+    size_t i;
+    int spins = 0;
+    for (i = 0; i < r->n; i++) {
+        tf_add(r->met, 1);
+        while (tf_get(r->met) < 2 * (int)(i + 1))
+            if (++spins % 64 == 0) t_yield();
+        r->got[i] = (unsigned char *)pool_heap_realloc(r->h, r->p[i], 200);
+    }
+}
+
+TEST(pool_cache_heap_racing_reallocs) {
+#if !ARENA__CHECKED
+    enum { N = 3000 };
+    static unsigned char *p[N], *got[2][N];
+    PoolHeap h;
+    PcRace r[2];
+    TThread t[2];
+    TFlag met;
+    TErrLog log;
+    size_t i, won = 0, intact = 0;
+    int k;
+    pc_heap_init(&h, 0);
+    for (i = 0; i < N; i++) {
+        p[i] = (unsigned char *)pool_heap_alloc(&h, 24);
+        if (p[i]) ARENA_MEMSET(p[i], (int)(i & 0xFF), 24);
+    }
+    tf_init(&met);
+    terr_install(&log);
+    for (k = 0; k < 2; k++) {
+        r[k].h = &h;
+        r[k].p = p;
+        r[k].got = got[k];
+        r[k].n = N;
+        r[k].met = &met;
+        CHECK(t_start(&t[k], pc_realloc_all, &r[k]));
+    }
+    for (k = 0; k < 2; k++) t_join(&t[k]);
+    for (i = 0; i < N; i++) {
+        unsigned char *q = got[0][i] ? got[0][i] : got[1][i];
+        won += (got[0][i] != NULL) + (got[1][i] != NULL);
+        intact += q && q[0] == (unsigned char)(i & 0xFF) && q[23] == (unsigned char)(i & 0xFF);
+        if (q) CHECK(pool_heap_free(&h, q));
+    }
+    CHECK_EQ(won, (size_t)N);
+    CHECK_EQ(intact, (size_t)N);
+    CHECK_EQ(log.calls[ARENA_ERR_MISUSE], N);
+    CHECK_EQ(terr_total(&log), N);
+    CHECK_EQ(pool_heap_stats(&h).live_count, 0u);
+    terr_remove(&log);
+    tf_destroy(&met);
+    pool_heap_release(&h);
+#endif
+}
+
 #endif
 
 void suite_pool_cache(void) {
@@ -575,5 +643,6 @@ void suite_pool_cache(void) {
     RUN(pool_cache_heap_small_sizes_take_no_lock);
     RUN(pool_cache_heap_thread_exit_and_exact_stats);
     RUN(pool_cache_heap_cap_moves_memory_between_classes);
+    RUN(pool_cache_heap_racing_reallocs);
 #endif
 }
