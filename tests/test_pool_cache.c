@@ -566,6 +566,7 @@ TEST(pool_cache_heap_cap_moves_memory_between_classes) {
    MISUSE report (the size it asked was 0, or the free it needed lost),
    and nothing leaks. The loser reads an allocation the winner may have
    freed: sanitizer and Valgrind builds would (rightly) stop there. */
+#if !ARENA__CHECKED
 typedef struct PcRace {
     PoolHeap *h;
     unsigned char **p, **got;
@@ -584,6 +585,7 @@ static void pc_realloc_all(void *arg) {
         r->got[i] = (unsigned char *)pool_heap_realloc(r->h, r->p[i], 200);
     }
 }
+#endif
 
 TEST(pool_cache_heap_racing_reallocs) {
 #if !ARENA__CHECKED
