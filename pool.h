@@ -502,7 +502,8 @@ POOL_DEF bool pool_restore(Pool *p, const PoolSnapshot *s);
 typedef struct PoolHeapStats {
     size_t live_count;   /* allocations not yet freed */
     size_t live_bytes;   /* their usable bytes (pool_heap_size) */
-    size_t peak_bytes;   /* the most live_bytes has been */
+    size_t peak_bytes;   /* the most live_bytes has been (a shared heap:
+                            the sum of its classes' peaks, at least that) */
     size_t bytes_held;   /* held from the source: pool blocks, large
                             allocations and the heap's index */
     size_t grab_count;   /* calls made to the source, ever */
