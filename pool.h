@@ -1552,7 +1552,9 @@ static void pool__relink(Pool *p) {
 }
 
 /* The slots of the holes come back (their pages arrive as they are
-   written): new headers at the raised floor, onto the free list. */
+   written): new headers at the raised floor, and those carved before
+   onto the free list, lowest first. Only they: the other free slots are
+   on it already, or (a shared pool's core) in threads' caches. */
 static bool pool__fill_holes(Pool *p, bool loud) {
     pool__Block *r = &p->run_block;
     uint32_t i;
@@ -1561,10 +1563,13 @@ static bool pool__fill_holes(Pool *p, bool loud) {
         if (loud) arena__report(ARENA_ERR_OOM, "pool: the pool's max_bytes (or its heap's) is reached");
         return false;
     }
-    for (i = 1; i < r->count; i++)
-        if (pool__in_hole(p, r, i)) pool__set_header(pool__slot(p, r, i), p->gen_floor, i);
+    for (i = r->count; i-- > 1;) {
+        char *s = pool__slot(p, r, i);
+        if (!pool__in_hole(p, r, i)) continue;
+        pool__set_header(s, p->gen_floor, i);
+        if (i < r->carved) pool__push(p, s);
+    }
     p->hole_bytes = 0;
-    pool__relink(p);
     return true;
 }
 

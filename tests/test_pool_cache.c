@@ -182,6 +182,37 @@ TEST(pool_cache_frees_from_another_thread_are_reused) {
     CHECK_NO_ERR();
 }
 
+/* A trim turns a free slot's pages into a hole; when another thread's
+   allocation brings the hole back, only its slot goes on the free list,
+   not a slot this thread's cache holds (it did: that slot was then
+   handed out twice). Objects of three pages, so that one free slot
+   makes a hole where the OS can take pages back. */
+TEST(pool_cache_hole_refill_leaves_cached_slots) {
+    Pool p;
+    ArenaOptions o;
+    void *a[3], *b[2], *c;
+    PcJob j;
+    int i;
+    memset(&o, 0, sizeof o);
+    o.flags = ARENA_SHARED;
+    pool_init_opts(&p, 3 * 4096, 16, &o);
+    for (i = 0; i < 3; i++) CHECK((a[i] = pool_alloc(&p)) != NULL);
+    CHECK(pool_free(&p, a[1]));
+    pool_trim(&p);                  /* slot 1: a hole */
+    CHECK(pool_free(&p, a[2]));     /* slot 2: into this thread's cache */
+    j = pc_job_of(&p, b, 2, 1, 0);  /* the other thread's cache is empty: the pool hands out */
+    CHECK(pc_run(&j));
+    c = pool_alloc(&p);             /* from this thread's cache */
+    CHECK(c != NULL && c != b[0] && c != b[1] && b[0] != b[1] && c != a[0] && b[0] != a[0] && b[1] != a[0]);
+    CHECK(pool_free(&p, c));
+    CHECK(pool_free(&p, b[0]));
+    CHECK(pool_free(&p, b[1]));
+    CHECK(pool_free(&p, a[0]));
+    CHECK_EQ(pool_stats(&p).live, 0u);
+    pool_release(&p);
+    CHECK_NO_ERR();
+}
+
 /* A thread stays alive, its cache attached, while the main thread
    releases the pool and uses it again: the thread's next calls get a
    fresh cache, never the old one's slots. */
@@ -639,6 +670,7 @@ void suite_pool_cache(void) {
 #if TEST_THREADS
     RUN(pool_cache_thread_exit_gives_slots_back);
     RUN(pool_cache_frees_from_another_thread_are_reused);
+    RUN(pool_cache_hole_refill_leaves_cached_slots);
     RUN(pool_cache_release_detaches_live_threads);
     RUN(pool_cache_walk_uses_another_pool_while_a_thread_exits);
     RUN(pool_cache_threads_come_and_go);
