@@ -876,6 +876,7 @@ static bool pool__reserve(Pool *p) {
 /* Commits so that at least one more slot fits, doubling what is
    committed (steps of at most ARENA_MAX_BLOCK_SIZE). */
 static bool pool__commit(Pool *p) {
+    PoolBudget *b = pool__budget(p);
     size_t page = arena__page_size(), have = p->vm_committed, step;
     size_t need = (size_t)(pool__slot(p, &p->run_block, p->run_block.count + 1) - sizeof(pool__Header) - p->vm);
     /* a page first (slot headers are written as memory arrives: a small
@@ -891,11 +892,10 @@ static bool pool__commit(Pool *p) {
         arena__report(ARENA_ERR_OOM, "pool_alloc: the pool's reservation is used up");
         return false;
     }
-    if (pool__budget(p)->room && pool__budget_left(pool__budget(p)) < step)   /* a slot's room, at least */
-        pool__budget(p)->room(pool__budget(p), arena__align_up(need - have, page), p);
+    if (b->room && pool__budget_left(b) < step) b->room(b, arena__align_up(need - have, page), p);   /* a slot's room, at least */
     if (!pool__take(p, step)) {   /* what is left under the caps, if a slot fits */
         size_t left = p->opt.max_bytes ? p->opt.max_bytes - p->bytes_held : SIZE_MAX;
-        if (pool__budget_left(pool__budget(p)) < left) left = pool__budget_left(pool__budget(p));
+        if (pool__budget_left(b) < left) left = pool__budget_left(b);
         step = left / page * page;
         if (have + step < need || !pool__take(p, step)) {
             arena__report(ARENA_ERR_OOM, "pool_alloc: the pool's max_bytes (or its heap's) is reached");
@@ -2532,11 +2532,10 @@ static bool pool__heap_room(PoolHeap *h, size_t size, const Pool *except) {
 }
 
 /* The budget's room hook: a class in the reservation is about to commit
-   (under its pool's lock, in a shared heap: the heap's comes after it,
-   and the other classes' are only tried). */
+   past what the cap leaves (under its pool's lock, in a shared heap: the
+   heap's comes after it, and the other classes' are only tried). */
 static void pool__heap_budget_room(PoolBudget *b, size_t n, const Pool *growing) {
     PoolHeap *h = (PoolHeap *)(void *)((char *)b - offsetof(PoolHeap, budget));
-    if (!h->opt.max_bytes) return;
     if (h->lock_free) arena__lock(&h->lock);
     pool__heap_room(h, n, growing);
     if (h->lock_free) arena__unlock(&h->lock);
@@ -2825,9 +2824,9 @@ POOL_DEF void pool_heap_init(PoolHeap *h, const ArenaOptions *opt) {
    finds its class with atomic loads and runs the shared pool's lock-free
    path (the thread's cache), so of two racing frees of one allocation
    one wins and one is refused, as for any shared pool. Everything else
-   (large blocks, making a class, the index, reset, release, stats, and
-   every call of a heap without a reservation) runs on core under the
-   shell's lock; the classes grow under their own locks, taking from
+   (large blocks, making a class, the index, reset, trim, release, stats,
+   and every call of a heap without a reservation) runs on core under
+   core's lock; the classes grow under their own locks, taking from
    core's budget in one atomic step (pool__budget_take), so the cap holds
    as for one thread. Lock order: the heap's, a class's, the caches'. A
    report of the core's is made under the lock: the error handler must
